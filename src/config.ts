@@ -1,0 +1,52 @@
+/** Tunables. Each says why it has its value. */
+
+/** API.md: larger bodies get 413 before any parsing. */
+export const BODY_LIMIT_BYTES = 16 * 1024;
+
+/** API.md: usernames are 3 to 64 characters after trimming and NFKC. */
+export const USERNAME_MIN_CHARS = 3;
+export const USERNAME_MAX_CHARS = 64;
+
+/** NIST SP 800-63B §5.1.1.2: at least 8; allow long passphrases, never truncate. */
+export const PASSWORD_MIN_CHARS = 8;
+export const PASSWORD_MAX_CHARS = 256;
+
+/**
+ * scrypt cost: N = 2^14, r = 8, p = 5 is OWASP's listed equivalent of its
+ * N = 2^17 minimum at a fraction of the memory. Memory is 128 * r * (N + p + 1)
+ * bytes = 16 MiB per hash, so the 128 MB isolate (shared by concurrent requests)
+ * fits several logins at once; CPU is about 190 ms, which needs the Paid plan.
+ */
+export const SCRYPT_LOG_N = 14;
+export const SCRYPT_R = 8;
+export const SCRYPT_P = 5;
+export const SCRYPT_KEY_BYTES = 32;
+export const SCRYPT_SALT_BYTES = 16;
+
+/** RFC 6238 defaults that every authenticator app supports. */
+export const TOTP_DIGITS = 6;
+export const TOTP_PERIOD_SECONDS = 30;
+/** RFC 6238 §5.2: one step either side covers clock drift and typing time. */
+export const TOTP_WINDOW_STEPS = 1;
+/** RFC 4226 §4 R6 recommends 160-bit shared secrets. */
+export const TOTP_SECRET_BYTES = 20;
+/** An unconfirmed secret is forgotten after this long. */
+export const PENDING_ENROLLMENT_TTL_SECONDS = 10 * 60;
+
+/** API.md: a password-only token lives at most 5 minutes. */
+export const MFA_TOKEN_MAX_TTL_SECONDS = 5 * 60;
+
+/** Consecutive failures that lock /otp-verify (codes and recovery codes share it). */
+export const OTP_FAILURES_PER_LOCK = 5;
+/** Passwords are typed more often and mistyped more often: a higher threshold. */
+export const PASSWORD_FAILURES_PER_LOCK = 10;
+/** The first lock; each further full round of failures doubles it. */
+export const LOCK_BASE_SECONDS = 30;
+export const LOCK_MAX_SECONDS = 60 * 60;
+
+/** Ten codes of 10 base32 characters: 50 bits each (API.md asks for at least 50). */
+export const RECOVERY_CODE_COUNT = 10;
+export const RECOVERY_CODE_CHARS = 10;
+
+/** Secrets shorter than this are refused at start-up: 32 characters of hex carry 128 bits. */
+export const SECRET_MIN_CHARS = 32;

@@ -1,0 +1,88 @@
+import { scryptAsync } from '@noble/hashes/scrypt.js';
+import { SCRYPT_KEY_BYTES, SCRYPT_LOG_N, SCRYPT_P, SCRYPT_R, SCRYPT_SALT_BYTES } from '../config';
+import { base64Decode, base64Encode } from './base64';
+import { timingSafeEqual } from './compare';
+import { randomBytes } from './random';
+
+export interface ScryptParams {
+  logN: number;
+  r: number;
+  p: number;
+}
+
+export const CURRENT_PARAMS: ScryptParams = { logN: SCRYPT_LOG_N, r: SCRYPT_R, p: SCRYPT_P };
+
+/** Bounds on what a stored string may ask for, so a corrupt row cannot exhaust the isolate. */
+const MAX_LOG_N = 20;
+const MAX_R = 32;
+const MAX_P = 16;
+
+const encoder = new TextEncoder();
+
+/**
+ * NIST SP 800-63B §5.1.1.2: normalize with NFKC so the same passphrase typed on
+ * another keyboard still matches. Never trimmed or truncated.
+ */
+function passwordBytes(password: string): Uint8Array {
+  return encoder.encode(password.normalize('NFKC'));
+}
+
+function derive(password: string, salt: Uint8Array, params: ScryptParams): Promise<Uint8Array> {
+  return scryptAsync(passwordBytes(password), salt, {
+    N: 2 ** params.logN,
+    r: params.r,
+    p: params.p,
+    dkLen: SCRYPT_KEY_BYTES,
+  });
+}
+
+/** `$scrypt$ln=14,r=8,p=5$<salt>$<hash>`: the string records everything needed to verify it. */
+export async function hashPassword(password: string, params: ScryptParams = CURRENT_PARAMS): Promise<string> {
+  const salt = randomBytes(SCRYPT_SALT_BYTES);
+  const hash = await derive(password, salt, params);
+  return `$scrypt$ln=${params.logN},r=${params.r},p=${params.p}$${base64Encode(salt)}$${base64Encode(hash)}`;
+}
+
+interface ParsedHash {
+  params: ScryptParams;
+  salt: Uint8Array;
+  hash: Uint8Array;
+}
+
+function parseHash(stored: string): ParsedHash | null {
+  const match = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(stored);
+  if (!match) return null;
+  const params = { logN: Number(match[1]), r: Number(match[2]), p: Number(match[3]) };
+  if (params.logN < 1 || params.logN > MAX_LOG_N || params.r < 1 || params.r > MAX_R) return null;
+  if (params.p < 1 || params.p > MAX_P) return null;
+  try {
+    return { params, salt: base64Decode(match[4]!), hash: base64Decode(match[5]!) };
+  } catch {
+    return null;
+  }
+}
+
+export interface PasswordCheck {
+  ok: boolean;
+  /** The hash was made with other parameters than today's: store a fresh one. */
+  needsRehash: boolean;
+}
+
+/** Verifies in constant time. A malformed stored hash never matches. */
+export async function verifyPassword(password: string, stored: string): Promise<PasswordCheck> {
+  const parsed = parseHash(stored);
+  if (!parsed) return { ok: false, needsRehash: false };
+  const candidate = await derive(password, parsed.salt, parsed.params);
+  const { logN, r, p } = parsed.params;
+  return {
+    ok: timingSafeEqual(candidate, parsed.hash),
+    needsRehash: logN !== CURRENT_PARAMS.logN || r !== CURRENT_PARAMS.r || p !== CURRENT_PARAMS.p,
+  };
+}
+
+/**
+ * A hash of no one's password at today's parameters. Checking an unknown
+ * username against it spends the same scrypt work as a real account, so the
+ * answer's timing does not reveal which usernames exist.
+ */
+export const DUMMY_HASH = `$scrypt$ln=${SCRYPT_LOG_N},r=${SCRYPT_R},p=${SCRYPT_P}$AAAAAAAAAAAAAAAAAAAAAA==$${'A'.repeat(43)}=`;

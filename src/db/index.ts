@@ -1,0 +1,8 @@
+import * as tables from './schema';
+
+export const schema = {
+  users: tables.users,
+  sessions: tables.sessions,
+  recoveryCodes: tables.recoveryCodes,
+  throttles: tables.throttles,
+};

@@ -1,0 +1,72 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+/** Times are Unix seconds. */
+export const users = sqliteTable('users', {
+  id: text('id').primaryKey(),
+  /** As the user typed it, trimmed and NFKC-normalized. */
+  username: text('username').notNull(),
+  /** The case-folded form that makes `Alice` and `alice` one account. */
+  usernameKey: text('username_key').notNull().unique(),
+  /** `$scrypt$ln=..,r=..,p=..$salt$hash`: the parameters travel with the hash. */
+  passwordHash: text('password_hash').notNull(),
+  createdAt: integer('created_at').notNull(),
+  /** AES-GCM ciphertext of the confirmed TOTP key; null until MFA is enabled. */
+  totpSecret: text('totp_secret'),
+  /**
+   * The highest time step ever accepted for the active secret. A code is taken
+   * only by `UPDATE ... WHERE totp_last_step < ?`, so no code of that step or an
+   * earlier one is ever accepted again (RFC 6238 §5.2).
+   */
+  totpLastStep: integer('totp_last_step').notNull().default(0),
+  /** A secret shown by /create-otp and not yet confirmed by a code. */
+  pendingSecret: text('pending_secret'),
+  pendingExpiresAt: integer('pending_expires_at'),
+});
+
+/** One row per issued token; verification checks the row is live, so revocation is immediate. */
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** 1 once a second factor was verified for this session. */
+    authorized: integer('authorized', { mode: 'boolean' }).notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    revokedAt: integer('revoked_at'),
+  },
+  (t) => [index('sessions_user_idx').on(t.userId)],
+);
+
+/** Recovery codes, stored only as HMAC-SHA-256 under a server key. */
+export const recoveryCodes = sqliteTable(
+  'recovery_codes',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    codeHash: text('code_hash').notNull(),
+    createdAt: integer('created_at').notNull(),
+    usedAt: integer('used_at'),
+  },
+  (t) => [index('recovery_codes_user_idx').on(t.userId, t.codeHash)],
+);
+
+/**
+ * Consecutive-failure counters, one row per key: `pwd:<username key>` (kept for
+ * unknown usernames too, so a lock says nothing about whether an account
+ * exists) and `otp:<user id>` (TOTP and recovery codes share one budget).
+ */
+export const throttles = sqliteTable('throttles', {
+  key: text('key').primaryKey(),
+  failures: integer('failures').notNull().default(0),
+  lockedUntil: integer('locked_until').notNull().default(0),
+  updatedAt: integer('updated_at').notNull().default(sql`(unixepoch())`),
+});
+
+export type UserRow = typeof users.$inferSelect;
+export type SessionRow = typeof sessions.$inferSelect;

@@ -1,0 +1,56 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+/** Every error a client can see, with its status and a generic message (API.md). */
+export const ERRORS = {
+  invalid_json: [400, 'The request body is not valid JSON.'],
+  validation_failed: [400, 'The request body does not have the expected shape.'],
+  weak_password: [400, 'The password must be 8 to 256 characters and differ from the username.'],
+  username_taken: [409, 'That username is already registered.'],
+  invalid_credentials: [401, 'The username or password is wrong.'],
+  unauthorized: [401, 'A valid bearer token is required.'],
+  mfa_required: [403, 'This route needs a token from a verified second factor.'],
+  mfa_already_enabled: [403, 'Two-factor authentication is already enabled; changing it needs a verified second factor.'],
+  no_pending_enrollment: [404, 'There is no pending enrollment; call POST /create-otp first.'],
+  mfa_not_enrolled: [409, 'Two-factor authentication is not set up for this account.'],
+  invalid_code: [401, 'The code is wrong or was already used.'],
+  too_many_requests: [429, 'Too many attempts; try again later.'],
+  payload_too_large: [413, 'The request body is larger than 16 KiB.'],
+  unsupported_media_type: [415, 'Send the request body as application/json.'],
+  not_found: [404, 'No such route.'],
+  internal: [500, 'Something went wrong on our side.'],
+} as const satisfies Record<string, readonly [ContentfulStatusCode, string]>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+/** The one builder for error responses: `{ error, message }` plus optional extras. */
+export function errorResponse(
+  c: Context,
+  code: ErrorCode,
+  extra: { issues?: ValidationIssue[]; retryAfterSeconds?: number } = {},
+): Response {
+  const [status, message] = ERRORS[code];
+  if (code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer');
+  if (extra.retryAfterSeconds !== undefined) c.header('Retry-After', String(Math.max(1, Math.ceil(extra.retryAfterSeconds))));
+  const body = extra.issues ? { error: code, message, issues: extra.issues } : { error: code, message };
+  return c.json(body, status);
+}
+
+/**
+ * An expected failure thrown from a flow or middleware and turned into its JSON
+ * by the app's onError. Carries no secret: only the public code and extras.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly extra: { issues?: ValidationIssue[]; retryAfterSeconds?: number } = {},
+  ) {
+    super(code);
+    this.name = 'ApiError';
+  }
+}

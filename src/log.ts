@@ -1,0 +1,41 @@
+/**
+ * Structured security events, one JSON line each. The fields are a closed set
+ * of identifiers and reasons: there is no free-text field through which a
+ * password, code, secret or token could reach a log.
+ */
+export type SecurityEvent =
+  | 'registered'
+  | 'login_failed'
+  | 'login_succeeded'
+  | 'password_rehashed'
+  | 'locked'
+  | 'throttled'
+  | 'code_failed'
+  | 'replay_refused'
+  | 'enrollment_started'
+  | 'enrollment_confirmed'
+  | 'mfa_verified'
+  | 'recovery_code_used'
+  | 'recovery_codes_regenerated'
+  | 'mfa_disabled'
+  | 'logout'
+  | 'token_refused'
+  | 'rate_limited';
+
+export interface EventFields {
+  userId?: string;
+  sessionId?: string;
+  reason?: string;
+  retryAfterSeconds?: number;
+}
+
+export function logEvent(event: SecurityEvent, fields: EventFields = {}): void {
+  console.log(JSON.stringify({ level: 'info', event, ...fields }));
+}
+
+/** Unexpected failures: the error's class and message only, never request data. */
+export function logError(where: string, error: unknown): void {
+  const name = error instanceof Error ? error.name : typeof error;
+  const message = error instanceof Error ? error.message : '';
+  console.error(JSON.stringify({ level: 'error', event: 'internal_error', where, name, message }));
+}

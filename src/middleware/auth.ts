@@ -1,0 +1,1 @@
+export interface AuthContext { userId: string }

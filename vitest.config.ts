@@ -1,0 +1,23 @@
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(async () => ({
+      wrangler: { configPath: './wrangler.toml' },
+      miniflare: {
+        bindings: {
+          // The same migration files wrangler applies locally and remotely;
+          // test/setup.ts applies them to each test file's isolated D1.
+          TEST_MIGRATIONS: await readD1Migrations('./migrations'),
+          JWT_SECRET: 'test-jwt-secret-0123456789abcdef0123456789abcdef',
+          TOTP_ENCRYPTION_KEY: 'test-totp-key-0123456789abcdef0123456789abcdef',
+        },
+      },
+    })),
+  ],
+  test: {
+    include: ['test/**/*.test.ts'],
+    setupFiles: ['./test/setup.ts'],
+  },
+});
