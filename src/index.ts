@@ -1,5 +1,57 @@
 import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from './env';
+import { ApiError, errorResponse } from './errors';
+import { logError } from './log';
+import { jsonBody } from './middleware/body';
+import { account } from './routes/account';
+import { health } from './routes/health';
+import { mfa } from './routes/mfa';
+import { getSettings } from './settings';
 
-const app = new Hono<AppEnv>();
+/** Loads (once per isolate) and validates the configuration; a missing secret fails here, loudly. */
+const settings = createMiddleware<AppEnv>(async (c, next) => {
+  c.set('settings', await getSettings(c.env));
+  await next();
+});
+
+/**
+ * Every response of an auth API may carry a token, secret, QR or recovery
+ * code, so none may be cached; nosniff stops a browser guessing types.
+ */
+const securityHeaders = createMiddleware<AppEnv>(async (c, next) => {
+  await next();
+  c.header('Cache-Control', 'no-store');
+  c.header('X-Content-Type-Options', 'nosniff');
+});
+
+/** CORS only for the exact origins listed; bearer tokens, so no credentials mode. */
+const corsForListedOrigins = createMiddleware<AppEnv>(async (c, next) => {
+  const origins = c.get('settings').corsOrigins;
+  if (origins.length === 0) return next();
+  return cors({
+    origin: (origin) => (origins.includes(origin) ? origin : null),
+    allowMethods: ['GET', 'POST', 'OPTIONS'],
+    allowHeaders: ['Authorization', 'Content-Type'],
+    maxAge: 600,
+  })(c, next);
+});
+
+const app = new Hono<AppEnv>()
+  .use(securityHeaders, settings, corsForListedOrigins, jsonBody)
+  .route('/', account)
+  .route('/', mfa)
+  .route('/', health);
+
+app.notFound((c) => errorResponse(c, 'not_found'));
+
+app.onError((error, c) => {
+  if (error instanceof ApiError) return errorResponse(c, error.code, error.extra);
+  // Never the request, never a stack trace in the response: the class and message go to the log.
+  logError(`${c.req.method} ${c.req.path}`, error);
+  return errorResponse(c, 'internal');
+});
+
+export type App = typeof app;
 export default app;

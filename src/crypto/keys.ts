@@ -1,5 +1,8 @@
 const encoder = new TextEncoder();
 
+type DerivedKeyAlgorithm = Parameters<SubtleCrypto['deriveKey']>[2];
+type KeyUsages = Parameters<SubtleCrypto['deriveKey']>[4];
+
 /**
  * Derives independent keys from one secret with HKDF-SHA-256 (RFC 5869), so
  * the key that encrypts TOTP secrets never doubles as the one that hashes
@@ -8,8 +11,8 @@ const encoder = new TextEncoder();
 async function deriveKey(
   secret: string,
   info: string,
-  algorithm: AesKeyGenParams | HmacImportParams,
-  usages: KeyUsage[],
+  algorithm: DerivedKeyAlgorithm,
+  usages: KeyUsages,
 ): Promise<CryptoKey> {
   const base = await crypto.subtle.importKey('raw', encoder.encode(secret), 'HKDF', false, ['deriveKey']);
   return crypto.subtle.deriveKey(

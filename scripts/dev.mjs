@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// `npm run dev [-- wrangler dev flags]`: makes .dev.vars with fresh random
+// secrets when there is none, applies the local D1 migrations, then serves
+// with `wrangler dev` (http://localhost:8787 unless flags say otherwise).
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+// Nothing may call out: no metrics, and no fetch of Request.cf data from Cloudflare.
+const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
+const wrangler = fileURLToPath(new URL('../node_modules/wrangler/bin/wrangler.js', import.meta.url));
+
+const devVars = `${root}.dev.vars`;
+if (!existsSync(devVars)) {
+  const secret = () => randomBytes(32).toString('hex');
+  writeFileSync(
+    devVars,
+    `# Made by npm run dev for local use only; never deploy these.\nJWT_SECRET=${secret()}\nTOTP_ENCRYPTION_KEY=${secret()}\n`,
+    { mode: 0o600 },
+  );
+  console.log('Created .dev.vars with fresh random JWT_SECRET and TOTP_ENCRYPTION_KEY.');
+}
+
+const migrate = spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local'], {
+  cwd: root,
+  env: { ...env, CI: 'true' },
+  stdio: 'inherit',
+});
+if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+
+const dev = spawn(process.execPath, [wrangler, 'dev', ...process.argv.slice(2)], { cwd: root, env, stdio: 'inherit' });
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => dev.kill(signal));
+dev.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

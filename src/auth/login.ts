@@ -1,0 +1,49 @@
+import { and, eq } from 'drizzle-orm';
+import { DUMMY_HASH, hashPassword, verifyPassword } from '../crypto/password';
+import type { Db } from '../db/client';
+import { users } from '../db/schema';
+import { ApiError } from '../errors';
+import { logEvent } from '../log';
+import type { Settings } from '../settings';
+import { foldForComparison } from './identity';
+import { reserveAttempt, resetThrottle } from './throttle';
+import { insertSession, issueToken, newSession, type IssuedToken } from './sessions';
+
+export interface LoginResult extends IssuedToken {
+  mfa: 'enroll' | 'verify';
+}
+
+/**
+ * Password step. Unknown usernames take the same path as known ones: the same
+ * throttle row (keyed by the folded username, whether or not it exists), the
+ * same scrypt work against a dummy hash, the same 401. Only a correct password
+ * resets the count.
+ */
+export async function login(db: Db, settings: Settings, username: string, password: string, now: number): Promise<LoginResult> {
+  const usernameKey = foldForComparison(username);
+  const [user] = await db.select().from(users).where(eq(users.usernameKey, usernameKey)).limit(1);
+  const reservation = await reserveAttempt(db, 'pwd', usernameKey, now);
+  if (!reservation.ok) {
+    logEvent('throttled', { userId: user?.id, reason: 'password', retryAfterSeconds: reservation.retryAfterSeconds });
+    throw new ApiError('too_many_requests', { retryAfterSeconds: reservation.retryAfterSeconds });
+  }
+  const check = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+  if (!user || !check.ok) {
+    logEvent('login_failed', { userId: user?.id, reason: user ? 'wrong_password' : 'unknown_user' });
+    throw new ApiError('invalid_credentials');
+  }
+  const session = newSession(settings, user.id, false, now);
+  const upgrade = check.needsRehash
+    ? [
+        db
+          .update(users)
+          .set({ passwordHash: await hashPassword(password) })
+          // Only if nobody changed it meanwhile.
+          .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash))),
+      ]
+    : [];
+  await db.batch([resetThrottle(db, 'pwd', usernameKey), insertSession(db, session), ...upgrade]);
+  if (check.needsRehash) logEvent('password_rehashed', { userId: user.id });
+  logEvent('login_succeeded', { userId: user.id, sessionId: session.id });
+  return { ...(await issueToken(settings, user, session, ['pwd'])), mfa: user.totpSecret ? 'verify' : 'enroll' };
+}

@@ -1,0 +1,107 @@
+import { and, eq, isNotNull, lt, sql } from 'drizzle-orm';
+import { verifyPassword } from '../crypto/password';
+import type { Db } from '../db/client';
+import { recoveryCodes, users } from '../db/schema';
+import { ApiError } from '../errors';
+import { logEvent } from '../log';
+import type { AuthContext } from '../middleware/auth';
+import type { Settings } from '../settings';
+import { countUnusedRecoveryCodes, generateRecoveryCodes, replaceRecoveryCodes } from './recovery';
+import { revokeSession, revokeUserSessions } from './sessions';
+import { reserveAttempt, resetThrottle } from './throttle';
+import { checkCode } from './totp-secret';
+
+export interface Profile {
+  id: string;
+  username: string;
+  mfaEnabled: boolean;
+  recoveryCodesRemaining: number;
+  createdAt: string;
+}
+
+export async function profile(db: Db, auth: AuthContext): Promise<Profile> {
+  const { user } = auth;
+  return {
+    id: user.id,
+    username: user.username,
+    mfaEnabled: user.totpSecret !== null,
+    recoveryCodesRemaining: await countUnusedRecoveryCodes(db, user.id),
+    createdAt: new Date(user.createdAt * 1000).toISOString(),
+  };
+}
+
+/** A new set of ten; the old set stops working in the same transaction. */
+export async function regenerateRecoveryCodes(db: Db, settings: Settings, auth: AuthContext, now: number): Promise<string[]> {
+  if (!auth.user.totpSecret) throw new ApiError('mfa_not_enrolled');
+  const codes = generateRecoveryCodes();
+  await db.batch(await replaceRecoveryCodes(db, settings.recoveryKey, auth.user.id, codes, now));
+  logEvent('recovery_codes_regenerated', { userId: auth.user.id });
+  return codes;
+}
+
+function throttled(userId: string, reason: string, retryAfterSeconds: number): ApiError {
+  logEvent('throttled', { userId, reason, retryAfterSeconds });
+  return new ApiError('too_many_requests', { retryAfterSeconds });
+}
+
+/**
+ * Turns MFA off after proof of the current code or the password: secret,
+ * pending secret and recovery codes go, every session is revoked, and the next
+ * login asks to enroll again. One batch, so it happens whole or not at all.
+ */
+export async function disableMfa(
+  db: Db,
+  settings: Settings,
+  auth: AuthContext,
+  proof: { code: string } | { password: string },
+  now: number,
+): Promise<void> {
+  const { user } = auth;
+  if (!user.totpSecret) throw new ApiError('mfa_not_enrolled');
+  // The first statement is the guard: with a code, only if its step is new
+  // and the secret is still the one checked (no replay, no race).
+  let clear;
+  if ('code' in proof) {
+    const reservation = await reserveAttempt(db, 'otp', user.id, now);
+    if (!reservation.ok) throw throttled(user.id, 'otp', reservation.retryAfterSeconds);
+    const step = await checkCode(settings, user.id, user.totpSecret, proof.code, now);
+    if (step === null) {
+      logEvent('code_failed', { userId: user.id, reason: 'disable' });
+      throw new ApiError('invalid_code');
+    }
+    clear = and(eq(users.id, user.id), eq(users.totpSecret, user.totpSecret), lt(users.totpLastStep, step));
+  } else {
+    const reservation = await reserveAttempt(db, 'pwd', user.usernameKey, now);
+    if (!reservation.ok) throw throttled(user.id, 'password', reservation.retryAfterSeconds);
+    const check = await verifyPassword(proof.password, user.passwordHash);
+    if (!check.ok) {
+      logEvent('login_failed', { userId: user.id, reason: 'disable_wrong_password' });
+      throw new ApiError('invalid_credentials');
+    }
+    clear = and(eq(users.id, user.id), isNotNull(users.totpSecret));
+  }
+  const disabled = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id} AND ${users.totpSecret} IS NULL)`;
+  const [cleared] = await db.batch([
+    db
+      .update(users)
+      .set({ totpSecret: null, totpLastStep: 0, pendingSecret: null, pendingExpiresAt: null })
+      .where(clear)
+      .returning({ id: users.id }),
+    db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, user.id), disabled)),
+    revokeUserSessions(db, user.id, now, { guard: disabled }),
+    resetThrottle(db, 'code' in proof ? 'otp' : 'pwd', 'code' in proof ? user.id : user.usernameKey, disabled),
+  ]);
+  if (cleared.length !== 1) {
+    // With a code: a replay or the loser of a race. With the password: MFA
+    // was already turned off by a concurrent request.
+    logEvent('replay_refused', { userId: user.id, reason: 'disable' });
+    throw new ApiError('code' in proof ? 'invalid_code' : 'mfa_not_enrolled');
+  }
+  logEvent('mfa_disabled', { userId: user.id, reason: 'code' in proof ? 'code' : 'password' });
+}
+
+export async function logout(db: Db, auth: AuthContext, all: boolean, now: number): Promise<void> {
+  if (all) await revokeUserSessions(db, auth.user.id, now);
+  else await revokeSession(db, auth.sessionId, now);
+  logEvent('logout', { userId: auth.user.id, sessionId: auth.sessionId, reason: all ? 'all' : 'this' });
+}

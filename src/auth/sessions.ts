@@ -1,0 +1,86 @@
+import { and, eq, isNull, ne, sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { sessions, type UserRow } from '../db/schema';
+import { randomId } from '../crypto/random';
+import type { Settings } from '../settings';
+import { signToken } from '../tokens/jwt';
+
+export interface NewSession {
+  id: string;
+  userId: string;
+  authorized: boolean;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** RFC 8176 authentication method references. `rec` (a recovery code) is our own value. */
+export type AuthMethods = ['pwd'] | ['pwd', 'otp'] | ['pwd', 'rec'];
+
+export function newSession(settings: Settings, userId: string, authorized: boolean, now: number): NewSession {
+  const ttl = authorized ? settings.accessTokenTtlSeconds : settings.mfaTokenTtlSeconds;
+  return { id: randomId(), userId, authorized, createdAt: now, expiresAt: now + ttl };
+}
+
+export function insertSession(db: Db, session: NewSession) {
+  return db.insert(sessions).values(session);
+}
+
+/**
+ * Inserts the session only if `guard` holds when the statement runs. Placed
+ * first in a db.batch() (one transaction), it turns a guard into a marker that
+ * the rest of the batch can test with `sessionExists`: D1 has no interactive
+ * transactions, so this is how one request's check and its writes stay one
+ * atomic step, and how two concurrent requests cannot both pass.
+ */
+export function insertSessionIf(db: Db, session: NewSession, guard: SQL) {
+  return db.run(sql`INSERT INTO ${sessions} (id, user_id, authorized, created_at, expires_at)
+    SELECT ${session.id}, ${session.userId}, ${session.authorized ? 1 : 0}, ${session.createdAt}, ${session.expiresAt}
+    WHERE ${guard}`);
+}
+
+/** True inside a batch once `insertSessionIf` for this id has succeeded. */
+export function sessionExists(sessionId: string): SQL {
+  return sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${sessionId})`;
+}
+
+export function revokeSession(db: Db, sessionId: string, now: number, guard?: SQL) {
+  return db
+    .update(sessions)
+    .set({ revokedAt: now })
+    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt), guard));
+}
+
+/** Revokes every live session of the user, except `keepSessionId` when given. */
+export function revokeUserSessions(db: Db, userId: string, now: number, options: { keepSessionId?: string; guard?: SQL } = {}) {
+  return db
+    .update(sessions)
+    .set({ revokedAt: now })
+    .where(
+      and(
+        eq(sessions.userId, userId),
+        isNull(sessions.revokedAt),
+        options.keepSessionId ? ne(sessions.id, options.keepSessionId) : undefined,
+        options.guard,
+      ),
+    );
+}
+
+export interface IssuedToken {
+  token: string;
+  expiresIn: number;
+}
+
+export async function issueToken(
+  settings: Settings,
+  user: Pick<UserRow, 'id' | 'username'>,
+  session: NewSession,
+  amr: AuthMethods,
+): Promise<IssuedToken> {
+  const token = await signToken(
+    settings,
+    { sub: user.id, username: user.username, sid: session.id, authorized: session.authorized, amr: [...amr] },
+    session.createdAt,
+    session.expiresAt - session.createdAt,
+  );
+  return { token, expiresIn: session.expiresAt - session.createdAt };
+}

@@ -1,0 +1,65 @@
+import { and, eq, sql, type SQL } from 'drizzle-orm';
+import {
+  LOCK_BASE_SECONDS,
+  LOCK_MAX_SECONDS,
+  OTP_FAILURES_PER_LOCK,
+  PASSWORD_FAILURES_PER_LOCK,
+} from '../config';
+import type { Db } from '../db/client';
+import { throttles } from '../db/schema';
+
+/** Which budget: passwords per username, codes (TOTP and recovery) per user id. */
+export type ThrottleKind = 'pwd' | 'otp';
+
+const FAILURES_PER_LOCK: Record<ThrottleKind, number> = {
+  pwd: PASSWORD_FAILURES_PER_LOCK,
+  otp: OTP_FAILURES_PER_LOCK,
+};
+
+export function throttleKey(kind: ThrottleKind, subject: string): string {
+  return `${kind}:${subject}`;
+}
+
+export type Reservation = { ok: true } | { ok: false; retryAfterSeconds: number };
+
+/**
+ * Takes one attempt from the budget *before* the guess is evaluated, in one
+ * guarded upsert. Every attempt counts as a failure until a success resets the
+ * row, so N simultaneous guesses cannot all slip in ahead of the counter: each
+ * must win its own increment, and the one that reaches a multiple of the
+ * threshold sets the lock. The lock is 30 s at the first threshold and doubles
+ * with each further one, up to an hour. While locked, the WHERE clause makes
+ * the statement a no-op: such attempts neither count nor extend the lock.
+ *
+ * Counters live in D1 because each request may land in another isolate; no
+ * read-then-write, because D1 has no interactive transactions.
+ */
+export async function reserveAttempt(db: Db, kind: ThrottleKind, subject: string, now: number): Promise<Reservation> {
+  const key = throttleKey(kind, subject);
+  const perLock = sql.raw(String(FAILURES_PER_LOCK[kind]));
+  const next = sql`${throttles.failures} + 1`;
+  // 30 << (rounds - 1), capped; the inner min keeps the shift from overflowing.
+  const lockSeconds = sql`min(${sql.raw(String(LOCK_BASE_SECONDS))} << min((${next}) / ${perLock} - 1, 20), ${sql.raw(String(LOCK_MAX_SECONDS))})`;
+  const firstLock = FAILURES_PER_LOCK[kind] === 1 ? now + LOCK_BASE_SECONDS : 0;
+  const rows = await db
+    .insert(throttles)
+    .values({ key, failures: 1, lockedUntil: firstLock, updatedAt: now })
+    .onConflictDoUpdate({
+      target: throttles.key,
+      set: {
+        failures: next,
+        lockedUntil: sql`CASE WHEN (${next}) % ${perLock} = 0 THEN ${now} + ${lockSeconds} ELSE ${throttles.lockedUntil} END`,
+        updatedAt: now,
+      },
+      setWhere: sql`${throttles.lockedUntil} <= ${now}`,
+    })
+    .returning({ failures: throttles.failures });
+  if (rows.length > 0) return { ok: true };
+  const [row] = await db.select({ lockedUntil: throttles.lockedUntil }).from(throttles).where(eq(throttles.key, key));
+  return { ok: false, retryAfterSeconds: Math.max(1, (row?.lockedUntil ?? now) - now) };
+}
+
+/** A success clears the count; returned unexecuted so it can join the success's batch. */
+export function resetThrottle(db: Db, kind: ThrottleKind, subject: string, guard?: SQL) {
+  return db.delete(throttles).where(and(eq(throttles.key, throttleKey(kind, subject)), guard));
+}

@@ -1,0 +1,48 @@
+import { Hono } from 'hono';
+import { pendingEnrollment, startEnrollment } from '../auth/enroll';
+import { disableMfa, regenerateRecoveryCodes } from '../auth/manage';
+import { qrSvg, svgDataUrl } from '../auth/qr';
+import { verifyCode, verifyRecoveryCode } from '../auth/verify';
+import { getDb } from '../db/client';
+import type { AppEnv } from '../env';
+import { requireAuth } from '../middleware/auth';
+import { parseBody } from '../middleware/body';
+import { disableOtpSchema, otpVerifySchema } from '../schemas';
+import { nowSeconds } from '../time';
+
+/** Enrollment, the second-factor step and the MFA lifecycle. */
+export const mfa = new Hono<AppEnv>()
+  .post('/create-otp', requireAuth('any'), async (c) => {
+    const enrollment = await startEnrollment(getDb(c.env.DB), c.get('settings'), c.get('auth'), nowSeconds());
+    return c.json({ ok: true as const, secret: enrollment.secret, uri: enrollment.uri }, 201);
+  })
+  .get('/qrcode', requireAuth('any'), async (c) => {
+    const { uri } = await pendingEnrollment(c.get('settings'), c.get('auth'), nowSeconds());
+    const svg = qrSvg(uri);
+    c.header('Vary', 'Accept');
+    if (/\bimage\/svg\+xml\b/.test(c.req.header('Accept') ?? '')) {
+      return c.body(svg, 200, { 'Content-Type': 'image/svg+xml; charset=utf-8' });
+    }
+    return c.json({ imageUrl: svgDataUrl(svg), uri }, 200);
+  })
+  .post('/otp-verify', requireAuth('any'), async (c) => {
+    const body = parseBody(c, otpVerifySchema);
+    const db = getDb(c.env.DB);
+    const now = nowSeconds();
+    const code = body.code ?? body.token;
+    const result =
+      code !== undefined
+        ? await verifyCode(db, c.get('settings'), c.get('auth'), code, now)
+        : await verifyRecoveryCode(db, c.get('settings'), c.get('auth'), body.recoveryCode!, now);
+    return c.json({ token: result.token, authorized: true as const, expiresIn: result.expiresIn, ...(result.recoveryCodes ? { recoveryCodes: result.recoveryCodes } : {}) }, 200);
+  })
+  .post('/recovery-codes', requireAuth('full'), async (c) => {
+    const codes = await regenerateRecoveryCodes(getDb(c.env.DB), c.get('settings'), c.get('auth'), nowSeconds());
+    return c.json({ recoveryCodes: codes }, 201);
+  })
+  .post('/disable-otp', requireAuth('full'), async (c) => {
+    const body = parseBody(c, disableOtpSchema);
+    const proof = body.code !== undefined ? { code: body.code } : { password: body.password! };
+    await disableMfa(getDb(c.env.DB), c.get('settings'), c.get('auth'), proof, nowSeconds());
+    return c.json({ ok: true as const }, 200);
+  });

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { normalizeUsername, usernameProblem } from './auth/identity';
+
+/**
+ * Request bodies. Unknown fields are dropped by z.object, so nothing a client
+ * adds (`mfaEnabled`, `authorized`, `__proto__`) can reach storage.
+ */
+
+const username = z
+  .string()
+  .max(1024, 'must be 3 to 64 characters')
+  .transform(normalizeUsername)
+  .superRefine((value, ctx) => {
+    const problem = usernameProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** Length and strength are checked by the flow, which answers 400 weak_password. */
+const password = z.string().max(4096, 'must be 8 to 256 characters');
+
+export const credentialsSchema = z.object({ username, password });
+
+/** RFC 6238 codes: 6 ASCII digits; blanks a person types between groups are dropped. */
+export const otpCode = z
+  .string()
+  .max(64, 'must be 6 digits')
+  .transform((value) => value.replace(/[ \t]/g, ''))
+  .refine((value) => /^[0-9]{6}$/.test(value), 'must be 6 digits');
+
+/** Two groups of five base32 characters; case, blanks and dashes are forgiven. */
+export const recoveryCodeInput = z
+  .string()
+  .max(64, 'must be a recovery code such as ABCDE-FGHIJ')
+  .transform((value) => value.toUpperCase().replace(/[\s-]/g, ''))
+  .refine((value) => /^[A-Z2-7]{10}$/.test(value), 'must be a recovery code such as ABCDE-FGHIJ');
+
+function exactlyOne(keys: string[]) {
+  return (value: Record<string, unknown>, ctx: z.RefinementCtx) => {
+    const given = keys.filter((key) => value[key] !== undefined);
+    if (given.length !== 1) ctx.addIssue({ code: 'custom', message: `send exactly one of ${keys.join(', ')}` });
+  };
+}
+
+/** `token` is the field's name in the original design and is still accepted. */
+export const otpVerifySchema = z
+  .object({ code: otpCode.optional(), token: otpCode.optional(), recoveryCode: recoveryCodeInput.optional() })
+  .superRefine(exactlyOne(['code', 'token', 'recoveryCode']));
+
+export const disableOtpSchema = z
+  .object({ code: otpCode.optional(), password: password.optional() })
+  .superRefine(exactlyOne(['code', 'password']));
+
+export const logoutSchema = z.object({ all: z.boolean().optional() });

@@ -1,0 +1,62 @@
+import { jwtVerify, SignJWT } from 'jose';
+import type { Settings } from '../settings';
+
+/** Pinned: a token whose header names any other algorithm (or `none`) is refused. */
+const ALGORITHM = 'HS256';
+export const AUDIENCE = 'edge-mfa';
+/** Real tokens are under 600 bytes; anything far larger is refused before parsing. */
+const MAX_TOKEN_CHARS = 4096;
+
+export interface TokenClaims {
+  sub: string;
+  username: string;
+  sid: string;
+  jti: string;
+  authorized: boolean;
+  amr: string[];
+  iat: number;
+  exp: number;
+}
+
+export type NewToken = Pick<TokenClaims, 'sub' | 'username' | 'sid' | 'authorized' | 'amr'>;
+
+export function signToken(settings: Settings, claims: NewToken, nowSeconds: number, ttlSeconds: number): Promise<string> {
+  return new SignJWT({ username: claims.username, sid: claims.sid, authorized: claims.authorized, amr: claims.amr })
+    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+    .setIssuer(settings.issuer)
+    .setAudience(AUDIENCE)
+    .setSubject(claims.sub)
+    .setJti(crypto.randomUUID())
+    .setIssuedAt(nowSeconds)
+    .setExpirationTime(nowSeconds + ttlSeconds)
+    .sign(settings.jwtKey);
+}
+
+/**
+ * Returns the claims of a genuine, unexpired token of ours, or null. The
+ * algorithm, issuer and audience are pinned and `exp` is required; `iat` may
+ * not lie in the future. Headers such as `jku`, `jwk` and `kid` are ignored:
+ * the key is always our own, so nothing is ever fetched.
+ */
+export async function verifyToken(settings: Settings, token: string, nowSeconds: number): Promise<TokenClaims | null> {
+  if (token.length > MAX_TOKEN_CHARS) return null;
+  try {
+    const { payload } = await jwtVerify(token, settings.jwtKey, {
+      algorithms: [ALGORITHM],
+      issuer: settings.issuer,
+      audience: AUDIENCE,
+      requiredClaims: ['exp', 'iat', 'sub', 'jti'],
+      currentDate: new Date(nowSeconds * 1000),
+      maxTokenAge: settings.accessTokenTtlSeconds,
+    });
+    const { sub, username, sid, jti, authorized, amr, iat, exp } = payload;
+    if (typeof sub !== 'string' || typeof username !== 'string' || typeof sid !== 'string') return null;
+    if (typeof jti !== 'string' || typeof authorized !== 'boolean' || typeof iat !== 'number' || typeof exp !== 'number') {
+      return null;
+    }
+    if (!Array.isArray(amr) || !amr.every((value) => typeof value === 'string')) return null;
+    return { sub, username, sid, jti, authorized, amr, iat, exp };
+  } catch {
+    return null;
+  }
+}
