@@ -37,10 +37,13 @@ export async function replaceRecoveryCodes(db: Db, key: CryptoKey, userId: strin
   const hashes = await Promise.all(codes.map((code) => hashRecoveryCode(key, userId, normalize(code))));
   const remove = db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, userId), guard));
   const rows = hashes.map((hash) => sql`(${randomId()}, ${userId}, ${hash}, ${now})`);
-  // INSERT ... SELECT so that the whole set is conditional on the same guard.
-  const insert = db.run(sql`INSERT INTO ${recoveryCodes} (id, user_id, code_hash, created_at)
-    SELECT column1, column2, column3, column4 FROM (VALUES ${sql.join(rows, sql`, `)})
-    WHERE ${guard ?? sql`1`}`);
+  // INSERT ... SELECT so that the whole set is conditional on the same guard
+  // (drizzle lists every column, in order: id, user_id, code_hash, created_at, used_at).
+  const insert = db
+    .insert(recoveryCodes)
+    .select(
+      sql`SELECT column1, column2, column3, column4, NULL FROM (VALUES ${sql.join(rows, sql`, `)}) WHERE ${guard ?? sql`1`}`,
+    );
   return [remove, insert] as const;
 }
 

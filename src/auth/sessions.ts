@@ -33,9 +33,10 @@ export function insertSession(db: Db, session: NewSession) {
  * atomic step, and how two concurrent requests cannot both pass.
  */
 export function insertSessionIf(db: Db, session: NewSession, guard: SQL) {
-  return db.run(sql`INSERT INTO ${sessions} (id, user_id, authorized, created_at, expires_at)
-    SELECT ${session.id}, ${session.userId}, ${session.authorized ? 1 : 0}, ${session.createdAt}, ${session.expiresAt}
-    WHERE ${guard}`);
+  // drizzle lists every column of the table, in order, for INSERT ... SELECT.
+  return db.insert(sessions).select(
+    sql`SELECT ${session.id}, ${session.userId}, ${session.authorized ? 1 : 0}, ${session.createdAt}, ${session.expiresAt}, NULL WHERE ${guard}`,
+  );
 }
 
 /** True inside a batch once `insertSessionIf` for this id has succeeded. */

@@ -1,0 +1,118 @@
+import { env, SELF } from 'cloudflare:test';
+import { vi } from 'vitest';
+import { base32Decode } from '../src/crypto/base32';
+import { importOtpKey } from '../src/crypto/hotp';
+import { generateTotp } from '../src/crypto/totp';
+
+export const BASE = 'https://mfa.test';
+
+export interface ApiResult<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export interface CallOptions {
+  method?: string;
+  token?: string;
+  /** A value to send as JSON, or a raw string body. */
+  json?: unknown;
+  body?: BodyInit;
+  headers?: Record<string, string>;
+}
+
+/** One request through the real Worker (SELF) with its real D1. */
+export async function call<T = Record<string, unknown>>(path: string, options: CallOptions = {}): Promise<ApiResult<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.Authorization = `Bearer ${options.token}`;
+  let body = options.body;
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json);
+    headers['Content-Type'] ??= 'application/json';
+  }
+  const method = options.method ?? (body === undefined ? 'GET' : 'POST');
+  const response = await SELF.fetch(`${BASE}${path}`, { method, headers, body });
+  const text = await response.text();
+  let parsed: unknown = undefined;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, headers: response.headers, body: parsed as T, text };
+}
+
+/** Moves the clock the app reads (Date) without sleeping. */
+export function setNow(seconds: number): void {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(seconds * 1000);
+}
+
+export function useRealTime(): void {
+  vi.useRealTimers();
+}
+
+/** What an authenticator app shows for `secret` (base32) at `seconds`. */
+export async function totpAt(secret: string, seconds: number): Promise<string> {
+  const bytes = base32Decode(secret);
+  if (!bytes) throw new Error('bad base32 secret');
+  return generateTotp(await importOtpKey(bytes), seconds);
+}
+
+let counter = 0;
+/** A username unique within this test file's isolated storage. */
+export function uniqueName(prefix = 'user'): string {
+  counter += 1;
+  return `${prefix}${counter}_${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export const PASSWORD = 'correct horse battery staple';
+
+export async function registerUser(username = uniqueName(), password = PASSWORD) {
+  const r = await call<{ id: string; username: string }>('/register', { json: { username, password } });
+  if (r.status !== 201) throw new Error(`register failed: ${r.status} ${r.text}`);
+  return { id: r.body.id, username, password };
+}
+
+export async function loginUser(username: string, password = PASSWORD) {
+  const r = await call<{ token: string; mfa: string }>('/login', { json: { username, password } });
+  if (r.status !== 200) throw new Error(`login failed: ${r.status} ${r.text}`);
+  return r.body;
+}
+
+/**
+ * Registers, logs in, enrolls and confirms at time `now`; returns what a
+ * client would hold afterwards. Leaves the fake clock at `now`.
+ */
+export async function enrolledUser(now: number, username = uniqueName()) {
+  setNow(now);
+  const user = await registerUser(username);
+  const { token: pwdToken } = await loginUser(username);
+  const created = await call<{ secret: string }>('/create-otp', { method: 'POST', token: pwdToken });
+  const code = await totpAt(created.body.secret, now);
+  const verified = await call<{ token: string; recoveryCodes: string[] }>('/otp-verify', {
+    token: pwdToken,
+    json: { code },
+  });
+  if (verified.status !== 200) throw new Error(`verify failed: ${verified.status} ${verified.text}`);
+  return {
+    ...user,
+    secret: created.body.secret,
+    fullToken: verified.body.token,
+    recoveryCodes: verified.body.recoveryCodes,
+    enrolledAt: now,
+  };
+}
+
+/** Rows as stored, for "nothing changed" assertions. */
+export async function snapshot(): Promise<string> {
+  const tables = ['users', 'sessions', 'recovery_codes', 'throttles'];
+  const parts = await Promise.all(tables.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY 1`).all()));
+  return JSON.stringify(parts.map((p) => p.results));
+}
+
+export function decodeJwtPayload(token: string): Record<string, unknown> {
+  const part = token.split('.')[1]!;
+  return JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/')));
+}
