@@ -24,7 +24,11 @@ export function base32Encode(bytes: Uint8Array, pad = false): string {
  * for any character outside the alphabet or a length no encoder can produce.
  */
 export function base32Decode(text: string): Uint8Array | null {
-  const clean = text.toUpperCase().replace(/=+$/, '');
+  const trimmed = text.replace(/=+$/, '');
+  // Check before upper-casing: toUpperCase maps some non-ASCII letters into the
+  // alphabet ('ı' to 'I', 'ſ' to 'S') and 'ß' to two letters.
+  if (!/^[A-Za-z2-7]*$/.test(trimmed)) return null;
+  const clean = trimmed.toUpperCase();
   // Lengths 1, 3 and 6 (mod 8) cannot come from whole bytes.
   if ([1, 3, 6].includes(clean.length % 8)) return null;
   const out = new Uint8Array(Math.floor((clean.length * 5) / 8));
