@@ -16,6 +16,12 @@ export const CURRENT_PARAMS: ScryptParams = { logN: SCRYPT_LOG_N, r: SCRYPT_R, p
 const MAX_LOG_N = 20;
 const MAX_R = 32;
 const MAX_P = 16;
+/**
+ * The fields' bounds alone still allow 128 * r * 2^ln = 4 GiB (ln=20, r=32),
+ * which noble refuses with a throw, or 1 GiB (ln=20, r=8), which it tries to
+ * allocate in a 128 MB isolate. Twice today's 16 MiB leaves room to raise N or r.
+ */
+const MAX_MEMORY_BYTES = 32 * 1024 * 1024;
 
 const encoder = new TextEncoder();
 
@@ -55,6 +61,7 @@ function parseHash(stored: string): ParsedHash | null {
   const params = { logN: Number(match[1]), r: Number(match[2]), p: Number(match[3]) };
   if (params.logN < 1 || params.logN > MAX_LOG_N || params.r < 1 || params.r > MAX_R) return null;
   if (params.p < 1 || params.p > MAX_P) return null;
+  if (128 * params.r * 2 ** params.logN > MAX_MEMORY_BYTES) return null;
   try {
     return { params, salt: base64Decode(match[4]!), hash: base64Decode(match[5]!) };
   } catch {
