@@ -22,7 +22,9 @@ export async function seal(key: CryptoKey, plaintext: Uint8Array, associatedData
 
 /** Returns the plaintext, or null if the box was tampered with, is for another owner or is malformed. */
 export async function open(key: CryptoKey, box: string, associatedData: string): Promise<Uint8Array | null> {
-  const [version, ivText, ciphertextText] = box.split('.');
+  const fields = box.split('.');
+  if (fields.length !== 3) return null;
+  const [version, ivText, ciphertextText] = fields;
   if (version !== VERSION || !ivText || !ciphertextText) return null;
   try {
     const plaintext = await crypto.subtle.decrypt(
