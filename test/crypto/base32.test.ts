@@ -80,6 +80,11 @@ describe('base32Decode rejects invalid input', () => {
 
   it('refuses characters outside ASCII and padding in the middle', () => {
     expect(base32Decode('MZXW6YTé')).toBeNull();
+    // Non-ASCII letters that String.prototype.toUpperCase maps into the alphabet.
+    expect('ı'.toUpperCase()).toBe('I');
+    expect(base32Decode('MZXW6YTı')).toBeNull();
+    expect(base32Decode('ſZXW6YTB')).toBeNull();
+    expect(base32Decode('MZXW6ß')).toBeNull();
     expect(base32Decode('MZ=W6YTB')).toBeNull();
     expect(base32Decode('MY======MZXW6YTB')).toBeNull();
   });
