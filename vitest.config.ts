@@ -17,6 +17,11 @@ export default defineConfig({
           JWT_SECRET: 'test-jwt-secret-0123456789abcdef0123456789abcdef',
           TOTP_ENCRYPTION_KEY: 'test-totp-key-0123456789abcdef0123456789abcdef',
         },
+        // Tests only: the real flood filter (wrangler.toml, 60 per minute per
+        // path and IP) is shared by every test file, all from one "IP", and the
+        // suite logs in far more often than that. Its wiring is tested with a
+        // fake binding in test/security/rate-limit.test.ts.
+        ratelimits: { AUTH_RATE_LIMITER: { namespace_id: '1001', simple: { limit: 1_000_000, period: 60 } } },
       },
     })),
   ],
