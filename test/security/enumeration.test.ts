@@ -1,0 +1,72 @@
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import { afterEach, describe, expect, it } from 'vitest';
+import app from '../../src/index';
+import { CURRENT_PARAMS, DUMMY_HASH, scryptWork } from '../../src/crypto/password';
+import { call, registerUser, setNow, uniqueName, useRealTime } from '../helpers';
+import { T0 } from './support';
+
+afterEach(useRealTime);
+
+/**
+ * The app imported into this test's module graph, so that `scryptWork` here is
+ * the counter the login flow increments (SELF runs its own copy of the modules).
+ */
+async function loginDirect(username: string, password: string): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await app.fetch(
+    new Request('https://mfa.test/login', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username, password }),
+    }),
+    env,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+/** Headers that differ between any two responses for reasons unrelated to the account. */
+const NONDETERMINISTIC = new Set(['date', 'cf-ray']);
+
+function comparableHeaders(headers: Headers): [string, string][] {
+  return [...headers.entries()].filter(([name]) => !NONDETERMINISTIC.has(name.toLowerCase())).sort();
+}
+
+/**
+ * Username enumeration: if "no such user" answers differently, or faster
+ * because no password hash is computed, an attacker learns which accounts
+ * exist and aims the guessing at them.
+ */
+describe('login does not reveal whether a username exists', () => {
+  it('unknown user and wrong password: same status, body and headers', async () => {
+    setNow(T0);
+    const user = await registerUser();
+    const wrongPassword = await call('/login', { json: { username: user.username, password: 'not the right one' } });
+    const unknownUser = await call('/login', { json: { username: uniqueName('nobody'), password: 'not the right one' } });
+    expect(wrongPassword.status).toBe(401);
+    expect(unknownUser.status).toBe(401);
+    expect(unknownUser.text).toBe(wrongPassword.text);
+    expect(JSON.parse(unknownUser.text)).toEqual({ error: 'invalid_credentials', message: expect.any(String) });
+    expect(comparableHeaders(unknownUser.headers)).toEqual(comparableHeaders(wrongPassword.headers));
+  });
+
+  it('spends the same scrypt work, at the current parameters, for an unknown user as for a wrong password', async () => {
+    setNow(T0 + 100);
+    const user = await registerUser();
+    // The dummy hash records today's parameters, so it costs what a real hash costs.
+    expect(DUMMY_HASH).toMatch(new RegExp(`^\\$scrypt\\$ln=${CURRENT_PARAMS.logN},r=${CURRENT_PARAMS.r},p=${CURRENT_PARAMS.p}\\$`));
+
+    const before = scryptWork.derivations;
+    scryptWork.lastParams = null;
+    expect((await loginDirect(user.username, 'not the right one')).status).toBe(401);
+    expect(scryptWork.derivations - before).toBe(1);
+    expect(scryptWork.lastParams).toEqual(CURRENT_PARAMS);
+
+    scryptWork.lastParams = null;
+    expect((await loginDirect(uniqueName('nobody'), 'not the right one')).status).toBe(401);
+    // One full derivation at today's cost, exactly as for the known user.
+    expect(scryptWork.derivations - before).toBe(2);
+    expect(scryptWork.lastParams).toEqual(CURRENT_PARAMS);
+  });
+});
