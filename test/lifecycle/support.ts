@@ -23,7 +23,8 @@ export async function fullLogin(username: string, secret: string, now: number, p
 
 /** 401 unauthorized with the Bearer challenge: what a revoked or expired token gets. */
 export async function expectRevoked(token: string, path = '/me'): Promise<void> {
-  const r = await call(path, { token });
+  const method = path === '/me' || path === '/qrcode' ? 'GET' : 'POST';
+  const r = await call(path, { token, method });
   expect(r.status).toBe(401);
   expect(r.body).toMatchObject({ error: 'unauthorized' });
   expect(r.headers.get('WWW-Authenticate')).toBe('Bearer');
