@@ -56,6 +56,7 @@ describe('misconfigured secrets', () => {
         const r = await fetchWith(bindings(), path, init);
         expect(r.status).toBe(500);
         expect(JSON.parse(r.text)).toEqual({ error: 'internal', message: expect.any(String) });
+        expect(r.headers.get('Cache-Control')).toBe('no-store');
         for (const secret of [SHORT_KEY, env.JWT_SECRET, env.TOTP_ENCRYPTION_KEY, PASSWORD]) expect(r.text).not.toContain(secret);
         expect(r.text).not.toMatch(/ConfigError|at .*\.ts|stack/i);
 

@@ -151,10 +151,15 @@ describe('re-enrollment with a full token', () => {
     expect(qr.status).toBe(200);
     expect(qr.body.uri).toBe(started.body.uri);
 
-    // Meanwhile a login still takes a code from the old secret, not the new one.
+    // Meanwhile a login still takes a code from the old secret, not the new one,
+    // and its password-only token can neither see nor replace the pending secret.
     setNow(T0 + 1260);
     const { token: pwdToken } = await signIn(user.username);
     const rows = await accountRows();
+    const peek = await api('/qrcode', { token: pwdToken });
+    expectError(peek, 403, 'mfa_already_enabled');
+    expect(peek.text).not.toContain(started.body.secret);
+    expectError(await api('/create-otp', { method: 'POST', token: pwdToken }), 403, 'mfa_already_enabled');
     expectError(
       await api('/otp-verify', { token: pwdToken, json: { code: await totpAt(started.body.secret, T0 + 1260) } }),
       401,

@@ -77,6 +77,7 @@ export function expectError(r: ApiResult, status: number, error: string): void {
   expect({ status: r.status, error: r.body?.error }).toEqual({ status, error });
   expect(r.body).toEqual({ error, message: expect.any(String), ...(r.body.issues ? { issues: r.body.issues } : {}) });
   expect(r.headers.get('Content-Type')).toMatch(/^application\/json/);
+  expect(r.headers.get('Cache-Control')).toBe('no-store');
 }
 
 /** 401 unauthorized with exactly the challenge API.md asks for. */
