@@ -123,6 +123,30 @@ describe('re-enrollment with a full token', () => {
     expect(row.totp_secret).toBe(active);
   });
 
+  // Attack: a confirmation sent twice at once must not swap twice or leave two sets of recovery codes.
+  it('two simultaneous confirmations with one code: exactly one 200, one set of ten codes', async () => {
+    const start = T0 + 905;
+    const user = await enrolledUser(start);
+    setNow(start + 30);
+    const created = await call<Created>('/create-otp', { method: 'POST', token: user.fullToken });
+    const code = await totpAt(created.body.secret, start + 30);
+    const results = await Promise.all([
+      call<Verified>('/otp-verify', { token: user.fullToken, json: { code } }),
+      call<Verified>('/otp-verify', { token: user.fullToken, json: { code } }),
+    ]);
+    // The loser is refused as a replay, or as unauthorized if the winner had already retired the token.
+    expect(results.map((r) => r.status).sort()).toEqual([200, 401]);
+    const winner = results.find((r) => r.status === 200)!;
+    expect(winner.body.recoveryCodes).toHaveLength(10);
+    const rows = await recoveryRows(user.id);
+    expect(rows).toHaveLength(10);
+    const live = (await sessionRows(user.id)).filter((row) => row.revoked_at === null);
+    expect(live).toHaveLength(1);
+    expect((await userRow(user.id)).pending_secret).toBeNull();
+    const pwd = await loginUser(user.username);
+    expect((await call('/otp-verify', { token: pwd.token, json: { recoveryCode: winner.body.recoveryCodes![0] } })).status).toBe(200);
+  });
+
   it('a second /create-otp replaces the pending secret: only the latest can be confirmed', async () => {
     const start = T0 + 1205;
     const user = await enrolledUser(start);

@@ -123,6 +123,16 @@ describe('recovery codes: use', () => {
     expect(await remaining(winner.body.token)).toBe(9);
   });
 
+  it("another user's code is refused: the hashes are bound to the user", async () => {
+    const alice = await enrolledUser(T0 + 755);
+    const bob = await enrolledUser(T0 + 755);
+    const pwd = await loginUser(alice.username);
+    const r = await useRecoveryCode(pwd.token, bob.recoveryCodes[0]!);
+    expect(r.status).toBe(401);
+    expect(r.body).toMatchObject({ error: 'invalid_code' });
+    expect((await recoveryRows(bob.id)).every((row) => row.used_at === null)).toBe(true);
+  });
+
   it('a user without MFA has no recovery codes to use: 409 mfa_not_enrolled', async () => {
     setNow(T0 + 905);
     const user = await registerUser();
