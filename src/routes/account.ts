@@ -23,7 +23,7 @@ export const account = new Hono<AppEnv>()
     return c.json({ token: result.token, authorized: false, mfa: result.mfa, expiresIn: result.expiresIn }, 200);
   })
   .get('/me', requireAuth('full'), async (c) => {
-    return c.json(await profile(getDb(c.env.DB), c.get('auth')), 200);
+    return c.json(profile(c.get('auth')), 200);
   })
   .post('/logout', requireAuth('any'), async (c) => {
     const { all } = parseBody(c, logoutSchema, { optional: true });
