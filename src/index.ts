@@ -6,8 +6,10 @@ import { ApiError, errorResponse } from './errors';
 import { logError } from './log';
 import { jsonBody } from './middleware/body';
 import { account } from './routes/account';
+import { docs } from './routes/docs';
 import { health } from './routes/health';
 import { mfa } from './routes/mfa';
+import { page } from './routes/page';
 import { getSettings } from './settings';
 
 /** Loads (once per isolate) and validates the configuration; a missing secret fails here, loudly. */
@@ -42,7 +44,9 @@ const app = new Hono<AppEnv>()
   .use(securityHeaders, settings, corsForListedOrigins, jsonBody)
   .route('/', account)
   .route('/', mfa)
-  .route('/', health);
+  .route('/', health)
+  .route('/', docs)
+  .route('/', page);
 
 app.notFound((c) => errorResponse(c, 'not_found'));
 

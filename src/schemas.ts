@@ -13,13 +13,16 @@ const username = z
   .superRefine((value, ctx) => {
     const problem = usernameProblem(value);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  });
+  })
+  .meta({ description: '3 to 64 characters after trimming and NFKC; unique without regard to case.' });
 
 /**
  * Length and strength are checked by the flow, which answers 400 weak_password
  * (API.md) for any string, however long: the 16 KiB body limit bounds it.
  */
-const password = z.string();
+const password = z
+  .string()
+  .meta({ description: '8 to 256 characters, not the username; never trimmed (else 400 weak_password).' });
 
 export const credentialsSchema = z.object({ username, password });
 
@@ -28,14 +31,16 @@ export const otpCode = z
   .string()
   .max(64, 'must be 6 digits')
   .transform((value) => value.replace(/[ \t]/g, ''))
-  .refine((value) => /^[0-9]{6}$/.test(value), 'must be 6 digits');
+  .refine((value) => /^[0-9]{6}$/.test(value), 'must be 6 digits')
+  .meta({ description: 'The 6-digit TOTP code; blanks inside are ignored.', examples: ['123456'] });
 
 /** Two groups of five base32 characters; case, blanks and dashes are forgiven. */
 export const recoveryCodeInput = z
   .string()
   .max(64, 'must be a recovery code such as ABCDE-FGHIJ')
   .transform((value) => value.toUpperCase().replace(/[\s-]/g, ''))
-  .refine((value) => /^[A-Z2-7]{10}$/.test(value), 'must be a recovery code such as ABCDE-FGHIJ');
+  .refine((value) => /^[A-Z2-7]{10}$/.test(value), 'must be a recovery code such as ABCDE-FGHIJ')
+  .meta({ description: 'A recovery code such as ABCDE-FGHIJ; case, blanks and dashes are forgiven.' });
 
 function exactlyOne(keys: string[]) {
   return (value: Record<string, unknown>, ctx: z.RefinementCtx) => {
@@ -47,10 +52,14 @@ function exactlyOne(keys: string[]) {
 /** `token` is the field's name in the original design and is still accepted. */
 export const otpVerifySchema = z
   .object({ code: otpCode.optional(), token: otpCode.optional(), recoveryCode: recoveryCodeInput.optional() })
-  .superRefine(exactlyOne(['code', 'token', 'recoveryCode']));
+  .superRefine(exactlyOne(['code', 'token', 'recoveryCode']))
+  .meta({ description: 'Exactly one of `code`, `token` (the original name of `code`) or `recoveryCode`.' });
 
 export const disableOtpSchema = z
   .object({ code: otpCode.optional(), password: password.optional() })
-  .superRefine(exactlyOne(['code', 'password']));
+  .superRefine(exactlyOne(['code', 'password']))
+  .meta({ description: 'Exactly one of `code` (the current TOTP code) or `password`.' });
 
-export const logoutSchema = z.object({ all: z.boolean().optional() });
+export const logoutSchema = z.object({
+  all: z.boolean().optional().meta({ description: 'true: revoke every session of the user, not just this one.' }),
+});

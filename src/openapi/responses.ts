@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { ERRORS, type ErrorCode } from '../errors';
+
+/**
+ * Success bodies of API.md, declared once. The OpenAPI document is generated
+ * from them, test/openapi.test.ts checks at compile time that each handler's
+ * `c.json(...)` has exactly this type, and at run time that the real
+ * responses parse. Strict objects: a field added to a handler but not here
+ * fails those tests instead of going undocumented.
+ */
+
+const jwt = z.string().meta({ description: 'A JWT (HS256); send it as `Authorization: Bearer <token>`.' });
+const expiresIn = z.number().int().positive().meta({ description: 'Seconds until the token expires.' });
+const recoveryCodes = z
+  .array(z.string())
+  .meta({ description: 'Ten single-use recovery codes such as `ABCDE-FGHIJ`, shown only this once.' });
+const otpauthUri = z.string().meta({
+  description: 'Key URI Format: `otpauth://totp/<Issuer>:<username>?secret=...&issuer=<Issuer>&algorithm=SHA1&digits=6&period=30`.',
+});
+
+export const registerResponse = z.strictObject({ id: z.string(), username: z.string() });
+
+export const loginResponse = z.strictObject({
+  token: jwt.meta({ description: 'A password-only token (at most 5 minutes), good only for the MFA routes.' }),
+  authorized: z.literal(false),
+  mfa: z.enum(['enroll', 'verify']).meta({ description: '`enroll`: set up a TOTP secret first; `verify`: enter a code.' }),
+  expiresIn,
+});
+
+export const createOtpResponse = z.strictObject({
+  ok: z.literal(true),
+  secret: z.string().meta({ description: 'The pending TOTP secret, base32 without padding (160 bits), for manual entry.' }),
+  uri: otpauthUri,
+});
+
+export const qrcodeResponse = z.strictObject({
+  imageUrl: z.string().meta({ description: 'The QR code of `uri` as a `data:image/svg+xml;base64,` URL.' }),
+  uri: otpauthUri,
+});
+
+export const otpVerifyResponse = z.strictObject({
+  token: jwt.meta({ description: 'A full token: password and second factor.' }),
+  authorized: z.literal(true),
+  expiresIn,
+  recoveryCodes: recoveryCodes.optional().meta({ description: 'Present only when this call completed an enrollment.' }),
+});
+
+export const meResponse = z.strictObject({
+  id: z.string(),
+  username: z.string(),
+  mfaEnabled: z.boolean(),
+  recoveryCodesRemaining: z.number().int().nonnegative(),
+  createdAt: z.string().meta({ description: 'ISO 8601 instant, UTC.' }),
+});
+
+export const recoveryCodesResponse = z.strictObject({ recoveryCodes });
+
+export const okResponse = z.strictObject({ ok: z.literal(true) });
+
+/** `{ error, message }`, plus `issues` for validation_failed (API.md, Conventions). */
+const issues = z
+  .array(z.strictObject({ path: z.string(), message: z.string() }))
+  .meta({ description: 'Only with `validation_failed`: what is wrong, field by field.' });
+
+export function errorBody(codes: readonly ErrorCode[]) {
+  const base = { error: z.enum(codes as [ErrorCode, ...ErrorCode[]]), message: z.string() };
+  return codes.includes('validation_failed') ? z.strictObject({ ...base, issues: issues.optional() }) : z.strictObject(base);
+}
+
+export const errorResponseSchema = errorBody(Object.keys(ERRORS) as ErrorCode[]);

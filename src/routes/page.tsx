@@ -1,0 +1,115 @@
+import { Hono } from 'hono';
+import { html } from 'hono/html';
+import { base64Encode } from '../crypto/base64';
+import type { AppEnv } from '../env';
+import { PAGE_SCRIPT } from '../page/script';
+import { PAGE_STYLES } from '../page/styles';
+
+/**
+ * Only this page's own nonce-bearing script and style run; it talks only to
+ * this origin, loads images only from data: URLs (the QR code), cannot be
+ * framed, and its forms cannot submit anywhere (the script sends JSON).
+ */
+function contentSecurityPolicy(nonce: string): string {
+  return [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    `style-src 'nonce-${nonce}'`,
+    'img-src data:',
+    "connect-src 'self'",
+    "form-action 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+function Page({ nonce }: { nonce: string }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>Two-step sign-in · edge-mfa</title>
+        <style nonce={nonce} dangerouslySetInnerHTML={{ __html: PAGE_STYLES }} />
+      </head>
+      <body>
+        <main>
+          <h1>Two-step sign-in</h1>
+          <p class="lead">Create an account, then protect it with an authenticator app.</p>
+          <noscript>
+            <p>This page needs JavaScript. The API is described at <a href="/openapi.json">/openapi.json</a>.</p>
+          </noscript>
+          <p id="status" role="status" aria-live="polite"></p>
+          <p id="error" role="alert" hidden></p>
+
+          <section id="step-account" aria-labelledby="h-account">
+            <h2 id="h-account" tabindex={-1}>Your account</h2>
+            {/* method=post: even without the script, a password never lands in a URL. */}
+            <form id="account-form" method="post" action="#">
+              <label for="username">Username</label>
+              <input id="username" name="username" autocomplete="username" required minlength={3} maxlength={64} autocapitalize="none" spellcheck={false} />
+              <label for="password">Password</label>
+              <input id="password" name="password" type="password" autocomplete="current-password" required minlength={8} maxlength={256} aria-describedby="password-hint" />
+              <p id="password-hint" class="hint">8 to 256 characters, not your username.</p>
+              <button id="login-button" type="submit" name="action" value="login">Log in</button>
+              <button id="register-button" type="submit" name="action" value="register">Create account</button>
+            </form>
+          </section>
+
+          <section id="step-enroll" aria-labelledby="h-enroll" hidden>
+            <h2 id="h-enroll" tabindex={-1}>Set up your authenticator app</h2>
+            <p>Scan this QR code with an authenticator app, or type the key beside it by hand.</p>
+            <div class="qr-row">
+              <img id="qr" alt="QR code with your account's setup key for an authenticator app" width="200" height="200" />
+              <div>
+                <h3 id="secret-label">Key for manual entry</h3>
+                <code id="secret" aria-labelledby="secret-label"></code>
+                <p class="hint">Time-based, 6 digits, every 30 seconds.</p>
+              </div>
+            </div>
+          </section>
+
+          <section id="step-code" aria-labelledby="h-code" hidden>
+            <h2 id="h-code" tabindex={-1}>Enter your code</h2>
+            <p id="code-intro">Type the 6-digit code your authenticator app shows for this account.</p>
+            <form id="code-form" method="post" action="#">
+              <label for="code">6-digit code</label>
+              <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9 ]*" maxlength={7} required aria-describedby="code-hint" />
+              <p id="code-hint" class="hint">A new code appears every 30 seconds; each works once.</p>
+              <button type="submit">Verify</button>
+            </form>
+            <details id="recovery-option">
+              <summary>Lost your phone? Use a recovery code</summary>
+              <form id="recovery-form" method="post" action="#">
+                <label for="recovery-code">Recovery code</label>
+                <input id="recovery-code" name="recoveryCode" autocomplete="off" autocapitalize="characters" spellcheck={false} maxlength={64} required />
+                <button type="submit">Use recovery code</button>
+              </form>
+            </details>
+          </section>
+
+          <section id="step-done" aria-labelledby="h-done" hidden>
+            <h2 id="h-done" tabindex={-1}>You are signed in with two factors</h2>
+            <div id="recovery" hidden>
+              <h3>Your recovery codes</h3>
+              <p>Save these now: they are shown only this once. Each one signs you in once if you lose your authenticator app.</p>
+              <ol id="recovery-list"></ol>
+            </div>
+            <h3>Your account</h3>
+            <dl id="me"></dl>
+            <button id="logout" type="button">Log out</button>
+          </section>
+        </main>
+        <script nonce={nonce} dangerouslySetInnerHTML={{ __html: PAGE_SCRIPT }} />
+      </body>
+    </html>
+  );
+}
+
+/** GET /: the enrollment page, served by the Worker itself. */
+export const page = new Hono<AppEnv>().get('/', (c) => {
+  const nonce = base64Encode(crypto.getRandomValues(new Uint8Array(16)));
+  c.header('Content-Security-Policy', contentSecurityPolicy(nonce));
+  c.header('Referrer-Policy', 'no-referrer');
+  return c.html(html`<!doctype html>${<Page nonce={nonce} />}`, 200);
+});
