@@ -1,0 +1,301 @@
+#!/usr/bin/env node
+// `npm run test:e2e`: the enrollment page in a real headless Chromium against
+// `wrangler dev` on loopback. Starts wrangler itself (fresh D1 and secrets in a
+// temporary folder, free ports), registers, logs in, reads the secret from the
+// page, computes the TOTP code here, submits it, and checks the recovery codes
+// and the /me data; then the error paths a person meets (wrong password, wrong
+// code, expired token, lock with its wait). A screenshot of each step goes to
+// e2e-output/ (gitignored); with --update-docs two of them also go to
+// docs/screenshots/ for the README. Exits non-zero on any failure.
+//
+// Needs Debian's chromium (apt-get install -y chromium) or CHROMIUM_PATH.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const wrangler = join(root, 'node_modules/wrangler/bin/wrangler.js');
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const outDir = join(root, 'e2e-output');
+const docsDir = join(root, 'docs/screenshots');
+const updateDocs = process.argv.includes('--update-docs');
+// Nothing may call out: no wrangler metrics, no fetch of Request.cf data.
+const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' };
+
+let passed = 0;
+let failed = 0;
+function check(name, ok, detail = '') {
+  if (ok) {
+    passed += 1;
+    console.log(`  ✓ ${name}`);
+  } else {
+    failed += 1;
+    console.log(`  ✗ ${name}${detail ? `: ${detail}` : ''}`);
+    throw new Error(`check failed: ${name}`);
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// RFC 4648 base32 and RFC 6238 TOTP (SHA-1, 6 digits, 30 s), as an authenticator app computes them.
+function base32Decode(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const char of text.replace(/[\s=]/g, '').toUpperCase()) {
+    const index = alphabet.indexOf(char);
+    if (index < 0) throw new Error('secret is not base32');
+    value = (value << 5) | index;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+function totp(secret, unixSeconds) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
+  const mac = createHmac('sha1', base32Decode(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const number = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(number).padStart(6, '0');
+}
+/** A well-formed code that is none of the codes accepted now (one step either side). */
+function wrongCode(secret) {
+  const now = Date.now() / 1000;
+  const accepted = new Set([-30, 0, 30].map((d) => totp(secret, now + d)).concat([-60, 60].map((d) => totp(secret, now + d))));
+  for (let n = 0; ; n++) {
+    const candidate = String((123456 + n * 7919) % 1_000_000).padStart(6, '0');
+    if (!accepted.has(candidate)) return candidate;
+  }
+}
+
+async function waitForHealth(base, child, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
+    try {
+      const response = await fetch(`${base}/health`);
+      if (response.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error('wrangler dev did not answer /health in time');
+}
+
+async function main() {
+  if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: apt-get install -y chromium, or set CHROMIUM_PATH`);
+  mkdirSync(outDir, { recursive: true });
+  const work = mkdtempSync(join(tmpdir(), 'edge-mfa-e2e-'));
+  const persist = join(work, 'state');
+  const envFile = join(work, 'secrets.env');
+  const secret = () => randomBytes(32).toString('hex');
+  writeFileSync(envFile, `JWT_SECRET=${secret()}\nTOTP_ENCRYPTION_KEY=${secret()}\n`, { mode: 0o600 });
+  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const base = `http://127.0.0.1:${port}`;
+  const log = join(outDir, 'wrangler.log');
+  let child;
+  let context;
+  try {
+    const migrate = spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], {
+      cwd: root,
+      env,
+      encoding: 'utf8',
+    });
+    if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+
+    const logFd = openSync(log, 'w');
+    child = spawn(
+      process.execPath,
+      [wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', persist, '--env-file', envFile, '--show-interactive-dev-session=false', '--live-reload=false'],
+      { cwd: root, env, stdio: ['ignore', logFd, logFd], detached: true },
+    );
+    console.log(`wrangler dev on ${base} (log: e2e-output/wrangler.log)`);
+    await waitForHealth(base, child);
+
+    context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
+      executablePath,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 900, height: 1000 },
+      deviceScaleFactor: 1,
+    });
+    await runJourney(context, base);
+  } finally {
+    if (context) await context.close().catch(() => {});
+    if (child && child.exitCode === null) {
+      // wrangler runs workerd as its child: end the whole group that we started.
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // Already gone.
+      }
+      await new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          try {
+            process.kill(-child.pid, 'SIGKILL');
+          } catch {
+            // Already gone.
+          }
+          resolve();
+        }, 5000);
+        child.on('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function runJourney(context, base) {
+  const page = context.pages()[0] ?? (await context.newPage());
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    // The browser logs every expected 4xx as "Failed to load resource"; anything else (a CSP refusal, a script error) counts.
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console error: ${message.text()}`);
+  });
+  // Only this origin may be contacted: no CDN, no external asset.
+  page.on('request', (request) => {
+    const url = request.url();
+    if (!url.startsWith(base) && !url.startsWith('data:')) problems.push(`request to another origin: ${url}`);
+  });
+  let shot = 0;
+  const screenshot = async (name, docName) => {
+    shot += 1;
+    const file = join(outDir, `${String(shot).padStart(2, '0')}-${name}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    if (updateDocs && docName) {
+      mkdirSync(docsDir, { recursive: true });
+      copyFileSync(file, join(docsDir, docName));
+    }
+  };
+  const text = (selector) => page.locator(selector).innerText();
+  const focusedId = () => page.evaluate(() => document.activeElement?.id ?? '');
+
+  const username = `e2e_${randomBytes(4).toString('hex')}`;
+  const password = 'correct horse battery staple';
+
+  console.log('the page');
+  const response = await page.goto(`${base}/`);
+  check('GET / answers 200 with no-store and a CSP', response.status() === 200 && response.headers()['cache-control'] === 'no-store' && /script-src 'nonce-/.test(response.headers()['content-security-policy'] ?? ''));
+  await screenshot('start');
+
+  console.log('wrong password (keyboard only)');
+  await page.keyboard.press('Tab');
+  check('the first Tab reaches the username field', (await focusedId()) === 'username');
+  await page.keyboard.type(username);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(password);
+  await page.keyboard.press('Enter'); // the form's default button: Log in
+  await page.locator('#error').filter({ hasText: 'Wrong username or password.' }).waitFor();
+  check('an unknown account gets "Wrong username or password."', true);
+  check('the password field is marked invalid and focused', (await focusedId()) === 'password' && (await page.getAttribute('#password', 'aria-invalid')) === 'true');
+  await screenshot('wrong-password');
+
+  console.log('register, then log in (keyboard only)');
+  await page.keyboard.press('Tab'); // Log in
+  await page.keyboard.press('Tab'); // Create account
+  check('Tab reaches "Create account"', (await focusedId()) === 'register-button');
+  await page.keyboard.press('Enter');
+  await page.locator('#status').filter({ hasText: `Account “${username}” created` }).waitFor();
+  check('registration is confirmed', (await page.locator('#error').isHidden()));
+  await screenshot('registered');
+  check('focus moved to "Log in"', (await focusedId()) === 'login-button');
+  await page.keyboard.press('Enter');
+  await page.locator('#step-enroll').waitFor({ state: 'visible' });
+  const secret = (await text('#secret')).replace(/\s/g, '');
+  check('the secret for manual entry is shown', /^[A-Z2-7]{32}$/.test(secret), secret.length ? 'bad shape' : 'empty');
+  const qrLoaded = await page.locator('#qr').evaluate((img) => img.complete && img.naturalWidth > 0 && img.src.startsWith('data:image/svg+xml;base64,'));
+  check('the QR code image is shown', qrLoaded);
+  check('the code field is visible with autocomplete=one-time-code and inputmode=numeric', (await page.locator('#code').isVisible()) && (await page.getAttribute('#code', 'autocomplete')) === 'one-time-code' && (await page.getAttribute('#code', 'inputmode')) === 'numeric');
+  await screenshot('enroll', 'enroll.png');
+
+  console.log('wrong code, then the right one');
+  await page.focus('#code');
+  await page.keyboard.type(wrongCode(secret));
+  await page.keyboard.press('Enter');
+  await page.locator('#error').filter({ hasText: 'That code is wrong' }).waitFor();
+  check('a wrong code gets a clear message', true);
+  await screenshot('wrong-code');
+  await page.fill('#code', totp(secret, Date.now() / 1000));
+  await page.keyboard.press('Enter');
+  await page.locator('#step-done').waitFor({ state: 'visible' });
+  const codes = await page.locator('#recovery-list li').allInnerTexts();
+  check('ten recovery codes are shown', codes.length === 10 && codes.every((c) => /^[A-Z2-7]{5}-[A-Z2-7]{5}$/.test(c)), codes.join(' '));
+  const me = await text('#me');
+  check('the /me data is shown', me.includes(username) && /Two-step sign-in\s+On/.test(me) && /Recovery codes left\s+10/.test(me), me);
+  const stored = await page.evaluate(() => ({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie }));
+  check('no token in localStorage, sessionStorage or cookies', stored.local === 0 && stored.session === 0 && stored.cookie === '' && (await context.cookies()).length === 0);
+  await screenshot('done', 'done.png');
+
+  console.log('log out, log in again: an ended session');
+  await page.click('#logout');
+  await page.locator('#status').filter({ hasText: 'You are logged out.' }).waitFor();
+  check('logout returns to the account form', await page.locator('#step-account').isVisible());
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.press('#password', 'Enter');
+  await page.locator('#step-code').waitFor({ state: 'visible' });
+  check('a second login asks for a code, not a new enrollment', (await page.locator('#step-enroll').isHidden()) && (await page.locator('#recovery-option').isVisible()));
+  // Another device ends every session of this user; the page's token dies with them.
+  const other = await fetch(`${base}/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  const { token } = await other.json();
+  const revoked = await fetch(`${base}/logout`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ all: true }) });
+  check('all sessions revoked from elsewhere', revoked.status === 204);
+  await page.fill('#code', wrongCode(secret));
+  await page.press('#code', 'Enter');
+  await page.locator('#error').filter({ hasText: 'Your sign-in has expired or was ended. Please log in again.' }).waitFor();
+  check('an ended token sends the person back to log in', await page.locator('#step-account').isVisible());
+  await screenshot('expired');
+
+  console.log('five wrong codes: the lock and its wait');
+  await page.fill('#password', password);
+  await page.press('#password', 'Enter');
+  await page.locator('#step-code').waitFor({ state: 'visible' });
+  for (let i = 0; i < 5; i++) {
+    await page.fill('#code', wrongCode(secret));
+    await page.press('#code', 'Enter');
+    await page.locator('#error').filter({ hasText: 'That code is wrong' }).waitFor();
+    await page.locator('#code-form button[type=submit]:not([disabled])').waitFor();
+  }
+  await page.fill('#code', totp(secret, Date.now() / 1000));
+  await page.press('#code', 'Enter');
+  await page.locator('#error').filter({ hasText: /Too many attempts\. Please wait \d+ seconds? before trying again\./ }).waitFor();
+  const button = page.locator('#code-form button[type=submit]');
+  check('the lock shows the wait from Retry-After and disables Verify', (await button.isDisabled()) && /^Wait \d+ s$/.test(await button.innerText()));
+  await screenshot('locked');
+
+  check('no page errors, CSP violations or requests to other origins', problems.length === 0, problems.join('; '));
+}
+
+main()
+  .catch((error) => {
+    console.error(error instanceof Error ? error.message : error);
+    if (failed === 0) failed = 1;
+  })
+  .finally(() => {
+    console.log(`e2e: ${passed} passed, ${failed} failed`);
+    process.exitCode = failed === 0 ? 0 : 1;
+  });
