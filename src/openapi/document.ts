@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ERRORS, type ErrorCode } from '../errors';
 import { errorBody } from './responses';
 import { errorCodesOf, ROUTES, type RouteSpec } from './routes';
