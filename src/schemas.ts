@@ -16,12 +16,10 @@ const username = z
   })
   .meta({ description: '3 to 64 characters after trimming and NFKC; unique without regard to case.' });
 
-/**
- * Length and strength are checked by the flow, which answers 400 weak_password
- * (API.md) for any string, however long: the 16 KiB body limit bounds it.
- */
+/** Length and strength are checked by the flow, which answers 400 weak_password. */
 const password = z
   .string()
+  .max(4096, 'must be 8 to 256 characters')
   .meta({ description: '8 to 256 characters, not the username; never trimmed (else 400 weak_password).' });
 
 export const credentialsSchema = z.object({ username, password });
