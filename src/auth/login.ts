@@ -6,7 +6,7 @@ import { ApiError } from '../errors';
 import { logEvent } from '../log';
 import type { Settings } from '../settings';
 import { foldForComparison } from './identity';
-import { reserveAttempt, resetThrottle } from './throttle';
+import { logLockIfSet, reserveAttempt, resetThrottle } from './throttle';
 import { insertSession, issueToken, newSession, type IssuedToken } from './sessions';
 
 export interface LoginResult extends IssuedToken {
@@ -30,6 +30,7 @@ export async function login(db: Db, settings: Settings, username: string, passwo
   const check = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
   if (!user || !check.ok) {
     logEvent('login_failed', { userId: user?.id, reason: user ? 'wrong_password' : 'unknown_user' });
+    logLockIfSet(reservation, user?.id, 'pwd');
     throw new ApiError('invalid_credentials');
   }
   const session = newSession(settings, user.id, false, now);

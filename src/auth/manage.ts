@@ -8,7 +8,7 @@ import type { AuthContext } from '../middleware/auth';
 import type { Settings } from '../settings';
 import { generateRecoveryCodes, replaceRecoveryCodes } from './recovery';
 import { revokeSession, revokeUserSessions } from './sessions';
-import { reserveAttempt, resetThrottle } from './throttle';
+import { logLockIfSet, reserveAttempt, resetThrottle } from './throttle';
 import { checkCode } from './totp-secret';
 
 export interface Profile {
@@ -68,6 +68,7 @@ export async function disableMfa(
     const step = await checkCode(settings, user.id, user.totpSecret, proof.code, now);
     if (step === null) {
       logEvent('code_failed', { userId: user.id, reason: 'disable' });
+      logLockIfSet(reservation, user.id, 'otp');
       throw new ApiError('invalid_code');
     }
     clear = and(eq(users.id, user.id), eq(users.totpSecret, user.totpSecret), lt(users.totpLastStep, step));
@@ -77,6 +78,7 @@ export async function disableMfa(
     const check = await verifyPassword(proof.password, user.passwordHash);
     if (!check.ok) {
       logEvent('login_failed', { userId: user.id, reason: 'disable_wrong_password' });
+      logLockIfSet(reservation, user.id, 'pwd');
       throw new ApiError('invalid_credentials');
     }
     clear = and(eq(users.id, user.id), isNotNull(users.totpSecret));

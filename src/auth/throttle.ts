@@ -7,6 +7,7 @@ import {
 } from '../config';
 import type { Db } from '../db/client';
 import { throttles } from '../db/schema';
+import { logEvent } from '../log';
 
 /** Which budget: passwords per username, codes (TOTP and recovery) per user id. */
 export type ThrottleKind = 'pwd' | 'otp';
@@ -20,7 +21,8 @@ export function throttleKey(kind: ThrottleKind, subject: string): string {
   return `${kind}:${subject}`;
 }
 
-export type Reservation = { ok: true } | { ok: false; retryAfterSeconds: number };
+/** `lockSeconds`: the lock this attempt sets if it turns out wrong (it reached a multiple of the threshold), else 0. */
+export type Reservation = { ok: true; lockSeconds: number } | { ok: false; retryAfterSeconds: number };
 
 /**
  * Takes one attempt from the budget *before* the guess is evaluated, in one
@@ -53,10 +55,19 @@ export async function reserveAttempt(db: Db, kind: ThrottleKind, subject: string
       },
       setWhere: sql`${throttles.lockedUntil} <= ${now}`,
     })
-    .returning({ failures: throttles.failures });
-  if (rows.length > 0) return { ok: true };
+    .returning({ failures: throttles.failures, lockedUntil: throttles.lockedUntil });
+  const [reserved] = rows;
+  if (reserved) {
+    const setsLock = reserved.failures % FAILURES_PER_LOCK[kind] === 0;
+    return { ok: true, lockSeconds: setsLock ? reserved.lockedUntil - now : 0 };
+  }
   const [row] = await db.select({ lockedUntil: throttles.lockedUntil }).from(throttles).where(eq(throttles.key, key));
   return { ok: false, retryAfterSeconds: Math.max(1, (row?.lockedUntil ?? now) - now) };
+}
+
+/** After a failed guess: logs the lock its reservation set, if any (a security event with the user and budget). */
+export function logLockIfSet(reservation: Reservation, userId: string | undefined, reason: ThrottleKind): void {
+  if (reservation.ok && reservation.lockSeconds > 0) logEvent('locked', { userId, reason, retryAfterSeconds: reservation.lockSeconds });
 }
 
 /** A success clears the count; returned unexecuted so it can join the success's batch. */

@@ -15,7 +15,7 @@ import {
   sessionExists,
   type IssuedToken,
 } from './sessions';
-import { reserveAttempt, resetThrottle } from './throttle';
+import { logLockIfSet, reserveAttempt, resetThrottle, type Reservation } from './throttle';
 import { checkCode, livePendingSecret } from './totp-secret';
 
 export interface Verified extends IssuedToken {
@@ -42,12 +42,13 @@ function chooseTarget(auth: AuthContext, now: number): Target {
   throw new ApiError(user.totpSecret ? 'no_pending_enrollment' : 'mfa_not_enrolled');
 }
 
-async function reserveCodeAttempt(db: Db, userId: string, now: number): Promise<void> {
+async function reserveCodeAttempt(db: Db, userId: string, now: number): Promise<Reservation> {
   const reservation = await reserveAttempt(db, 'otp', userId, now);
   if (!reservation.ok) {
     logEvent('throttled', { userId, reason: 'otp', retryAfterSeconds: reservation.retryAfterSeconds });
     throw new ApiError('too_many_requests', { retryAfterSeconds: reservation.retryAfterSeconds });
   }
+  return reservation;
 }
 
 /**
@@ -61,10 +62,11 @@ async function reserveCodeAttempt(db: Db, userId: string, now: number): Promise<
 export async function verifyCode(db: Db, settings: Settings, auth: AuthContext, code: string, now: number): Promise<Verified> {
   const { user } = auth;
   const target = chooseTarget(auth, now);
-  await reserveCodeAttempt(db, user.id, now);
+  const reservation = await reserveCodeAttempt(db, user.id, now);
   const step = await checkCode(settings, user.id, target.sealed, code, now);
   if (step === null) {
     logEvent('code_failed', { userId: user.id, reason: target.kind });
+    logLockIfSet(reservation, user.id, 'otp');
     throw new ApiError('invalid_code');
   }
   const session = newSession(settings, user.id, true, now);
@@ -99,6 +101,7 @@ export async function verifyCode(db: Db, settings: Settings, auth: AuthContext, 
   ]);
   if (inserted.meta.changes !== 1) {
     logEvent('replay_refused', { userId: user.id, reason: target.kind });
+    logLockIfSet(reservation, user.id, 'otp');
     throw new ApiError('invalid_code');
   }
   logEvent(target.kind === 'pending' ? 'enrollment_confirmed' : 'mfa_verified', { userId: user.id, sessionId: session.id });
@@ -110,10 +113,11 @@ export async function verifyCode(db: Db, settings: Settings, auth: AuthContext, 
 export async function verifyRecoveryCode(db: Db, settings: Settings, auth: AuthContext, normalized: string, now: number): Promise<Verified> {
   const { user } = auth;
   if (!user.totpSecret) throw new ApiError('mfa_not_enrolled');
-  await reserveCodeAttempt(db, user.id, now);
+  const reservation = await reserveCodeAttempt(db, user.id, now);
   const codeId = await findRecoveryCode(db, settings.recoveryKey, user.id, normalized);
   if (!codeId) {
     logEvent('code_failed', { userId: user.id, reason: 'recovery_code' });
+    logLockIfSet(reservation, user.id, 'otp');
     throw new ApiError('invalid_code');
   }
   const session = newSession(settings, user.id, true, now);
@@ -126,6 +130,7 @@ export async function verifyRecoveryCode(db: Db, settings: Settings, auth: AuthC
   ]);
   if (inserted.meta.changes !== 1) {
     logEvent('replay_refused', { userId: user.id, reason: 'recovery_code' });
+    logLockIfSet(reservation, user.id, 'otp');
     throw new ApiError('invalid_code');
   }
   logEvent('recovery_code_used', { userId: user.id, sessionId: session.id });
