@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:test';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { call, enrolledUser, loginUser, PASSWORD, registerUser, setNow, totpAt, uniqueName, useRealTime } from '../helpers';
 import { T0, throttleRow, verifyWith, wrongCode } from './support';
 
@@ -200,12 +200,20 @@ describe('password guessing locks the username, known or not', () => {
     const known = await registerUser();
     const unknown = uniqueName('ghost');
     const responses = [];
+    const logged = vi.spyOn(console, 'log').mockImplementation(() => {});
     for (const username of [known.username, unknown]) {
       for (let i = 0; i < 10; i++) {
         expect((await call('/login', { json: { username, password: 'wrong password!' } })).status).toBe(401);
       }
       responses.push(await call('/login', { json: { username, password: 'wrong password!' } }));
     }
+    const events = logged.mock.calls.map(([line]) => JSON.parse(String(line)) as Record<string, unknown>);
+    logged.mockRestore();
+    // The lock is a logged security event; the unknown name's carries no user id (and no username).
+    expect(events.filter((e) => e.event === 'locked')).toEqual([
+      { level: 'info', event: 'locked', userId: known.id, reason: 'pwd', retryAfterSeconds: 30 },
+      { level: 'info', event: 'locked', reason: 'pwd', retryAfterSeconds: 30 },
+    ]);
     const [a, b] = responses;
     expect(a!.status).toBe(429);
     expect(b!.status).toBe(429);
