@@ -192,7 +192,7 @@ async function main() {
   results.seconds = (Date.now() - started) / 1000;
   results.loadBefore = loadBefore;
   results.loadAfter = os.loadavg();
-  writeFileSync(`${outDir}results.json`, JSON.stringify(results, (key, value) => (key === 'latencies' || key === 'samples' ? undefined : value), 2));
+  writeFileSync(`${outDir}results.json`, JSON.stringify(results, (key, value) => (key === 'latencies' ? undefined : value), 2));
   writeReport(results);
 }
 
@@ -289,6 +289,12 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     await cleanup();
     process.exit(130);
   });
+}
+
+if (process.argv.includes('--report-only')) {
+  // Re-render BENCHMARKS.md and the chart from the last run's bench/out/results.json.
+  writeReport(JSON.parse(readFileSync(`${outDir}results.json`, 'utf8')));
+  process.exit(0);
 }
 
 try {
