@@ -1,6 +1,7 @@
 import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { SCRYPT_KEY_BYTES, SCRYPT_LOG_N, SCRYPT_P, SCRYPT_R, SCRYPT_SALT_BYTES } from '../config';
 import { base64Decode, base64Encode } from './base64';
+import { withHashSlot } from './hash-gate';
 import { timingSafeEqual } from './compare';
 import { randomBytes } from './random';
 
@@ -25,6 +26,8 @@ const MAX_MEMORY_BYTES = 32 * 1024 * 1024;
 
 const encoder = new TextEncoder();
 
+const SCRYPT_YIELD_EVERY_MS = 4;
+
 /**
  * NIST SP 800-63B §5.1.1.2: normalize with NFKC so the same passphrase typed on
  * another keyboard still matches. Never trimmed or truncated.
@@ -43,12 +46,17 @@ export const scryptWork = { derivations: 0, lastParams: null as ScryptParams | n
 function derive(password: string, salt: Uint8Array, params: ScryptParams): Promise<Uint8Array> {
   scryptWork.derivations += 1;
   scryptWork.lastParams = params;
-  return scryptAsync(passwordBytes(password), salt, {
-    N: 2 ** params.logN,
-    r: params.r,
-    p: params.p,
-    dkLen: SCRYPT_KEY_BYTES,
-  });
+  return withHashSlot(() =>
+    scryptAsync(passwordBytes(password), salt, {
+      N: 2 ** params.logN,
+      r: params.r,
+      p: params.p,
+      dkLen: SCRYPT_KEY_BYTES,
+      // Where the clock advances (local workerd), give the event loop back every
+      // few milliseconds so other requests are served between slices of a hash.
+      asyncTick: SCRYPT_YIELD_EVERY_MS,
+    }),
+  );
 }
 
 /** `$scrypt$ln=14,r=8,p=5$<salt>$<hash>`: the string records everything needed to verify it. */

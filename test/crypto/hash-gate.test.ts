@@ -1,0 +1,42 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { withHashSlot } from '../../src/crypto/hash-gate';
+
+afterEach(() => vi.useRealTimers());
+
+describe('withHashSlot: one scrypt derivation in flight per isolate', () => {
+  it('runs concurrent work one at a time and returns each result', async () => {
+    let running = 0;
+    let maxRunning = 0;
+    const work = (value: number) => async () => {
+      running += 1;
+      maxRunning = Math.max(maxRunning, running);
+      await scheduler.wait(10);
+      running -= 1;
+      return value;
+    };
+    const results = await Promise.all([1, 2, 3, 4, 5].map((n) => withHashSlot(work(n))));
+    expect(results).toEqual([1, 2, 3, 4, 5]);
+    expect(maxRunning).toBe(1);
+  });
+
+  it('frees the slot when the work throws', async () => {
+    await expect(withHashSlot(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(withHashSlot(async () => 'next')).resolves.toBe('next');
+  });
+
+  it('reclaims a slot held longer than any hash can take (its request was cancelled)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(1_000_000);
+    // A holder that never finishes, as if its request had been cancelled mid-hash.
+    void withHashSlot(() => new Promise<never>(() => {}));
+    let ran = false;
+    const waiter = withHashSlot(async () => {
+      ran = true;
+    });
+    await scheduler.wait(20);
+    expect(ran).toBe(false);
+    vi.setSystemTime(1_000_000 + 31_000);
+    await waiter;
+    expect(ran).toBe(true);
+  });
+});
