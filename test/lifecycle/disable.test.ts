@@ -88,6 +88,30 @@ describe('POST /disable-otp', () => {
     expect((await call('/me', { token: user.fullToken })).status).toBe(200);
   });
 
+  // Attack: a stolen full token used to guess the code or the password through /disable-otp.
+  it('wrong codes share the per-account code budget, and wrong passwords the login budget', async () => {
+    const start = T0 + 2105;
+    const user = await enrolledUser(start);
+    setNow(start + 30);
+    const bad = wrongCode(await totpAt(user.secret, start + 30));
+    for (let i = 0; i < 5; i++) expect((await disable(user.fullToken, { code: bad })).status).toBe(401);
+    const good = await totpAt(user.secret, start + 30);
+    const locked = await disable(user.fullToken, { code: good });
+    expect(locked.status).toBe(429);
+    expect(locked.headers.get('Retry-After')).toBe('30');
+    // The same lock holds at /otp-verify.
+    const pwd = await loginUser(user.username);
+    expect((await call('/otp-verify', { token: pwd.token, json: { code: good } })).status).toBe(429);
+
+    for (let i = 0; i < 10; i++) expect((await disable(user.fullToken, { password: `wrong password ${i}` })).status).toBe(401);
+    const lockedPassword = await disable(user.fullToken, { password: PASSWORD });
+    expect(lockedPassword.status).toBe(429);
+    const login = await call('/login', { json: { username: user.username, password: PASSWORD } });
+    expect(login.status).toBe(429);
+    expect(Number(login.headers.get('Retry-After'))).toBeGreaterThan(0);
+    expect((await userRow(user.id)).totp_secret).not.toBeNull();
+  });
+
   // Attack: someone who saw the code typed at login (shoulder-surfing, a logged request) reuses it to turn MFA off.
   it('refuses a code from a step already used, such as the one typed to log in', async () => {
     const start = T0 + 905;
