@@ -36,7 +36,8 @@ export const otpCode = z
 export const recoveryCodeInput = z
   .string()
   .max(64, 'must be a recovery code such as ABCDE-FGHIJ')
-  .transform((value) => value.toUpperCase().replace(/[\s-]/g, ''))
+  // Only ASCII a-z is upper-cased: String#toUpperCase maps ı, ſ and ﬀ into A-Z.
+  .transform((value) => value.replace(/[\s-]/g, '').replace(/[a-z]/g, (letter) => letter.toUpperCase()))
   .refine((value) => /^[A-Z2-7]{10}$/.test(value), 'must be a recovery code such as ABCDE-FGHIJ')
   .meta({ description: 'A recovery code such as ABCDE-FGHIJ; case, blanks and dashes are forgiven.' });
 
