@@ -16,11 +16,26 @@ const username = z
   })
   .meta({ description: '3 to 64 characters after trimming and NFKC; unique without regard to case.' });
 
-/** Length and strength are checked by the flow, which answers 400 weak_password. */
+/**
+ * A new password: any string, whose length and strength the flow checks and
+ * answers with 400 weak_password (API.md), however long; the 16 KiB body limit
+ * bounds it.
+ */
+const newPassword = z
+  .string()
+  .meta({ description: '8 to 256 characters, not the username; never trimmed (else 400 weak_password).' });
+
+/**
+ * A password to check. One far longer than registration accepts can never be
+ * right, so it is refused as a malformed body before it costs a scrypt hash or
+ * a throttle attempt.
+ */
 const password = z
   .string()
-  .max(4096, 'must be 8 to 256 characters')
-  .meta({ description: '8 to 256 characters, not the username; never trimmed (else 400 weak_password).' });
+  .max(4096, 'must be at most 256 characters')
+  .meta({ description: 'The account password.' });
+
+export const registrationSchema = z.object({ username, password: newPassword });
 
 export const credentialsSchema = z.object({ username, password });
 

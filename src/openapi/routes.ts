@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { ERRORS, type ErrorCode } from '../errors';
-import { credentialsSchema, disableOtpSchema, logoutSchema, otpVerifySchema } from '../schemas';
+import { credentialsSchema, disableOtpSchema, logoutSchema, otpVerifySchema, registrationSchema } from '../schemas';
 import {
   createOtpResponse,
   loginResponse,
@@ -46,7 +46,7 @@ export const ROUTES: RouteSpec[] = [
     summary: 'Create an account',
     description: 'Usernames are trimmed, NFKC-normalized, 3 to 64 characters and unique without regard to case. Passwords are 8 to 256 characters and must differ from the username.',
     token: 'none',
-    body: { schema: credentialsSchema, required: true },
+    body: { schema: registrationSchema, required: true },
     success: { status: 201, description: 'The account was created.', json: registerResponse },
     errors: ['weak_password', 'username_taken', 'too_many_requests'],
   },

@@ -7,13 +7,13 @@ import type { AppEnv } from '../env';
 import { requireAuth } from '../middleware/auth';
 import { parseBody } from '../middleware/body';
 import { ipFloodFilter } from '../middleware/rate-limit';
-import { credentialsSchema, logoutSchema } from '../schemas';
+import { credentialsSchema, logoutSchema, registrationSchema } from '../schemas';
 import { nowSeconds } from '../time';
 
 /** Registration, the password step, the profile and logout. */
 export const account = new Hono<AppEnv>()
   .post('/register', ipFloodFilter, async (c) => {
-    const { username, password } = parseBody(c, credentialsSchema);
+    const { username, password } = parseBody(c, registrationSchema);
     const user = await register(getDb(c.env.DB), username, password, nowSeconds());
     return c.json(user, 201);
   })

@@ -42,6 +42,8 @@ describe('POST /register', () => {
     const cases = [
       { username: 'weakling', password: 'seven77' },
       { username: 'weakling', password: 'x'.repeat(257) },
+      // Still a string password, however long: weak_password, not validation_failed.
+      { username: 'weakling', password: 'x'.repeat(5000) },
       // Code points, not UTF-16 units: seven emoji are 14 units but 7 characters.
       { username: 'weakling', password: '🔑'.repeat(7) },
       { username: 'Password_Owner', password: 'password_owner' },

@@ -84,7 +84,19 @@ export const CREDENTIAL_CASES: BodyCase[] = [
   json({ username: 'some\u0000one', password: 'a fine password' }),
   json({ username: 'some\u0007one', password: 'a fine password' }),
   json({ username: 'x'.repeat(10_000), password: 'a fine password' }),
-  json({ username: 'someone', password: 'p'.repeat(10_000) }),
+];
+
+/** A password to check that no registration could have accepted: a malformed body, not a guess. */
+export const LOGIN_ONLY_CASES: BodyCase[] = [json({ username: 'someone', password: 'p'.repeat(10_000) })];
+
+/** A new password of any length is a weak one (API.md: 8 to 256 characters, else weak_password). */
+export const REGISTER_ONLY_CASES: BodyCase[] = [
+  {
+    name: 'a 10 000-character password',
+    body: () => JSON.stringify({ username: 'someone', password: 'p'.repeat(10_000) }),
+    headers: JSON_TYPE,
+    expected: [400, 'weak_password'],
+  },
 ];
 
 export const CODE_CASES: BodyCase[] = [
