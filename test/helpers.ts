@@ -114,5 +114,7 @@ export async function snapshot(): Promise<string> {
 
 export function decodeJwtPayload(token: string): Record<string, unknown> {
   const part = token.split('.')[1]!;
-  return JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/')));
+  const binary = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
+  // The payload is UTF-8: decode the bytes, so non-ASCII usernames survive.
+  return JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (char) => char.charCodeAt(0))));
 }
