@@ -37,15 +37,27 @@ export type Reservation = { ok: true; lockSeconds: number } | { ok: false; retry
  * read-then-write, because D1 has no interactive transactions.
  */
 export async function reserveAttempt(db: Db, kind: ThrottleKind, subject: string, now: number): Promise<Reservation> {
+  const rows = await reservationStatement(db, kind, subject, now);
+  return readReservation(db, kind, subject, rows, now);
+}
+
+/**
+ * The reservation upsert, unexecuted, so a route can batch it with its read.
+ * With a `guard`, nothing is reserved (or counted) unless the guard holds when
+ * the statement runs.
+ */
+export function reservationStatement(db: Db, kind: ThrottleKind, subject: string, now: number, guard?: SQL) {
   const key = throttleKey(kind, subject);
   const perLock = sql.raw(String(FAILURES_PER_LOCK[kind]));
   const next = sql`${throttles.failures} + 1`;
   // 30 << (rounds - 1), capped; the inner min keeps the shift from overflowing.
   const lockSeconds = sql`min(${sql.raw(String(LOCK_BASE_SECONDS))} << min((${next}) / ${perLock} - 1, 20), ${sql.raw(String(LOCK_MAX_SECONDS))})`;
   const firstLock = FAILURES_PER_LOCK[kind] === 1 ? now + LOCK_BASE_SECONDS : 0;
-  const rows = await db
+  // INSERT ... SELECT ... WHERE so the guard covers the first attempt too; the
+  // columns are the table's, in order: key, failures, locked_until, updated_at.
+  return db
     .insert(throttles)
-    .values({ key, failures: 1, lockedUntil: firstLock, updatedAt: now })
+    .select(sql`SELECT ${key}, 1, ${firstLock}, ${now} WHERE ${guard ?? sql`1`}`)
     .onConflictDoUpdate({
       target: throttles.key,
       set: {
@@ -56,12 +68,28 @@ export async function reserveAttempt(db: Db, kind: ThrottleKind, subject: string
       setWhere: sql`${throttles.lockedUntil} <= ${now}`,
     })
     .returning({ failures: throttles.failures, lockedUntil: throttles.lockedUntil });
+}
+
+/**
+ * What the upsert's returned rows mean: a reservation, or (no row) a lock in
+ * force, whose remaining seconds take one more read on this rare path.
+ */
+export async function readReservation(
+  db: Db,
+  kind: ThrottleKind,
+  subject: string,
+  rows: { failures: number; lockedUntil: number }[],
+  now: number,
+): Promise<Reservation> {
   const [reserved] = rows;
   if (reserved) {
     const setsLock = reserved.failures % FAILURES_PER_LOCK[kind] === 0;
     return { ok: true, lockSeconds: setsLock ? reserved.lockedUntil - now : 0 };
   }
-  const [row] = await db.select({ lockedUntil: throttles.lockedUntil }).from(throttles).where(eq(throttles.key, key));
+  const [row] = await db
+    .select({ lockedUntil: throttles.lockedUntil })
+    .from(throttles)
+    .where(eq(throttles.key, throttleKey(kind, subject)));
   return { ok: false, retryAfterSeconds: Math.max(1, (row?.lockedUntil ?? now) - now) };
 }
 
