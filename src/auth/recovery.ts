@@ -1,4 +1,4 @@
-import { and, eq, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, eq, isNull, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { RECOVERY_CODE_CHARS, RECOVERY_CODE_COUNT } from '../config';
 import { base32Encode } from '../crypto/base32';
 import { base64Encode } from '../crypto/base64';
@@ -62,6 +62,11 @@ export async function findRecoveryCode(db: Db, key: CryptoKey, userId: string, n
   return found;
 }
 
+/** The number of the user's unused codes, as a column expression (for a read that needs it). */
+export function unusedRecoveryCodeCount(userId: SQL.Aliased | AnyColumn | string) {
+  return sql<number>`(SELECT count(*) FROM ${recoveryCodes} WHERE ${recoveryCodes.userId} = ${userId} AND ${recoveryCodes.usedAt} IS NULL)`;
+}
+
 export function unusedRecoveryCodeExists(codeId: string): SQL {
   return sql`EXISTS (SELECT 1 FROM ${recoveryCodes} WHERE ${recoveryCodes.id} = ${codeId} AND ${recoveryCodes.usedAt} IS NULL)`;
 }
@@ -71,12 +76,4 @@ export function markRecoveryCodeUsed(db: Db, codeId: string, now: number, guard:
     .update(recoveryCodes)
     .set({ usedAt: now })
     .where(and(eq(recoveryCodes.id, codeId), isNull(recoveryCodes.usedAt), guard));
-}
-
-export async function countUnusedRecoveryCodes(db: Db, userId: string): Promise<number> {
-  const [row] = await db
-    .select({ n: sql<number>`count(*)` })
-    .from(recoveryCodes)
-    .where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt)));
-  return row?.n ?? 0;
 }

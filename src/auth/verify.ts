@@ -1,11 +1,12 @@
-import { and, eq, lt, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { users } from '../db/schema';
+import { sessions, users } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
-import type { AuthContext } from '../middleware/auth';
+import { toAuthContext, type AuthContext } from '../middleware/auth';
+import type { TokenClaims } from '../tokens/jwt';
 import type { Settings } from '../settings';
-import { findRecoveryCode, generateRecoveryCodes, markRecoveryCodeUsed, replaceRecoveryCodes, unusedRecoveryCodeExists } from './recovery';
+import { findRecoveryCode, generateRecoveryCodes, unusedRecoveryCodeCount, markRecoveryCodeUsed, replaceRecoveryCodes, unusedRecoveryCodeExists } from './recovery';
 import {
   insertSessionIf,
   issueToken,
@@ -15,7 +16,7 @@ import {
   sessionExists,
   type IssuedToken,
 } from './sessions';
-import { logLockIfSet, reserveAttempt, resetThrottle, type Reservation } from './throttle';
+import { logLockIfSet, readReservation, reservationStatement, resetThrottle, type Reservation } from './throttle';
 import { checkCode, livePendingSecret } from './totp-secret';
 
 export interface Verified extends IssuedToken {
@@ -42,13 +43,79 @@ function chooseTarget(auth: AuthContext, now: number): Target {
   throw new ApiError(user.totpSecret ? 'no_pending_enrollment' : 'mfa_not_enrolled');
 }
 
-async function reserveCodeAttempt(db: Db, userId: string, now: number): Promise<Reservation> {
-  const reservation = await reserveAttempt(db, 'otp', userId, now);
+/**
+ * The SQL twin of chooseTarget (and, for recovery codes, of "MFA is active"):
+ * true when the presented session is live and has something to check a code
+ * against. The reservation is guarded by it, so a dead session or a request
+ * answered 409/404 never spends the account's budget.
+ */
+function liveSessionWithTarget(claims: TokenClaims, now: number, proof: 'code' | 'recoveryCode'): SQL {
+  const pendingLive = sql`(${users.pendingSecret} IS NOT NULL AND ${users.pendingExpiresAt} > ${now})`;
+  const target =
+    proof === 'recoveryCode'
+      ? sql`${users.totpSecret} IS NOT NULL`
+      : sql`((${sessions.authorized} = 0 AND (${users.totpSecret} IS NOT NULL OR ${pendingLive})) OR (${sessions.authorized} = 1 AND ${pendingLive}))`;
+  return sql`EXISTS (SELECT 1 FROM ${sessions} JOIN ${users} ON ${users.id} = ${sessions.userId}
+    WHERE ${sessions.id} = ${claims.sid} AND ${sessions.userId} = ${claims.sub} AND ${sessions.revokedAt} IS NULL
+    AND ${sessions.expiresAt} > ${now} AND ${sessions.authorized} = ${claims.authorized ? 1 : 0} AND ${target})`;
+}
+
+/**
+ * /otp-verify's first round trip: the session read and the attempt's
+ * reservation in one db.batch(), the reservation guarded by the same session
+ * and target. One D1 round trip fewer than reading, then reserving; the
+ * reservation still comes before the guess is looked at.
+ */
+async function authenticateAndReserve(
+  db: Db,
+  claims: TokenClaims,
+  now: number,
+  proof: 'code' | 'recoveryCode',
+): Promise<{ auth: AuthContext; target: Target | null; reservation: Reservation }> {
+  // Two single-table reads rather than the middleware's JOIN: in a batch,
+  // drizzle maps D1's rows by column name, and a JOIN's duplicate names (id,
+  // created_at) would collide.
+  const [reserved, sessionRows, userRows] = await db.batch([
+    reservationStatement(db, 'otp', claims.sub, now, liveSessionWithTarget(claims, now, proof)),
+    db
+      .select()
+      .from(sessions)
+      .where(and(eq(sessions.id, claims.sid), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
+      .limit(1),
+    db
+      .select({ user: users, recoveryCodesRemaining: unusedRecoveryCodeCount(users.id) })
+      .from(users)
+      .where(eq(users.id, claims.sub))
+      .limit(1),
+  ]);
+  const [session] = sessionRows;
+  const [row] = userRows;
+  const auth = toAuthContext(session && row ? { session, ...row } : undefined, claims, 'any');
+  let target: Target | null = null;
+  if (proof === 'code') target = chooseTarget(auth, now);
+  else if (!auth.user.totpSecret) throw new ApiError('mfa_not_enrolled');
+  const reservation = await readReservation(db, 'otp', auth.user.id, reserved, now);
   if (!reservation.ok) {
-    logEvent('throttled', { userId, reason: 'otp', retryAfterSeconds: reservation.retryAfterSeconds });
+    logEvent('throttled', { userId: auth.user.id, reason: 'otp', retryAfterSeconds: reservation.retryAfterSeconds });
     throw new ApiError('too_many_requests', { retryAfterSeconds: reservation.retryAfterSeconds });
   }
-  return reservation;
+  return { auth, target, reservation };
+}
+
+/** /otp-verify with a bearer token whose claims are verified but whose session is not yet read. */
+export async function verifySecondFactor(
+  db: Db,
+  settings: Settings,
+  claims: TokenClaims,
+  proof: { code: string } | { recoveryCode: string },
+  now: number,
+): Promise<Verified> {
+  if ('code' in proof) {
+    const { auth, target, reservation } = await authenticateAndReserve(db, claims, now, 'code');
+    return verifyCode(db, settings, auth, target!, reservation, proof.code, now);
+  }
+  const { auth, reservation } = await authenticateAndReserve(db, claims, now, 'recoveryCode');
+  return verifyRecoveryCode(db, settings, auth, reservation, proof.recoveryCode, now);
 }
 
 /**
@@ -59,10 +126,16 @@ async function reserveCodeAttempt(db: Db, userId: string, now: number): Promise<
  * every later statement is conditional on that row, so a replay, or the
  * loser of two simultaneous requests with one code, changes nothing.
  */
-export async function verifyCode(db: Db, settings: Settings, auth: AuthContext, code: string, now: number): Promise<Verified> {
+async function verifyCode(
+  db: Db,
+  settings: Settings,
+  auth: AuthContext,
+  target: Target,
+  reservation: Reservation,
+  code: string,
+  now: number,
+): Promise<Verified> {
   const { user } = auth;
-  const target = chooseTarget(auth, now);
-  const reservation = await reserveCodeAttempt(db, user.id, now);
   const step = await checkCode(settings, user.id, target.sealed, code, now);
   if (step === null) {
     logEvent('code_failed', { userId: user.id, reason: target.kind });
@@ -110,10 +183,15 @@ export async function verifyCode(db: Db, settings: Settings, auth: AuthContext, 
 }
 
 /** A recovery code in place of a TOTP code: same budget, each code good once. */
-export async function verifyRecoveryCode(db: Db, settings: Settings, auth: AuthContext, normalized: string, now: number): Promise<Verified> {
+async function verifyRecoveryCode(
+  db: Db,
+  settings: Settings,
+  auth: AuthContext,
+  reservation: Reservation,
+  normalized: string,
+  now: number,
+): Promise<Verified> {
   const { user } = auth;
-  if (!user.totpSecret) throw new ApiError('mfa_not_enrolled');
-  const reservation = await reserveCodeAttempt(db, user.id, now);
   const codeId = await findRecoveryCode(db, settings.recoveryKey, user.id, normalized);
   if (!codeId) {
     logEvent('code_failed', { userId: user.id, reason: 'recovery_code' });

@@ -1,8 +1,9 @@
-import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { getDb, type Db } from '../db/client';
-import { recoveryCodes, sessions, users, type UserRow } from '../db/schema';
+import { unusedRecoveryCodeCount } from '../auth/recovery';
+import { sessions, users, type UserRow } from '../db/schema';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
@@ -44,7 +45,7 @@ export function liveSessionQuery(db: Db, claims: TokenClaims, now: number) {
     .select({
       session: sessions,
       user: users,
-      recoveryCodesRemaining: sql<number>`(SELECT count(*) FROM ${recoveryCodes} WHERE ${recoveryCodes.userId} = ${users.id} AND ${recoveryCodes.usedAt} IS NULL)`,
+      recoveryCodesRemaining: unusedRecoveryCodeCount(users.id),
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
@@ -87,3 +88,9 @@ export function requireAuth(level: 'any' | 'full') {
     await next();
   });
 }
+
+/** Verifies the token only (no D1 read) and hands its claims on, for a flow that reads the session in its own batch. */
+export const requireBearer = createMiddleware<AppEnv>(async (c, next) => {
+  c.set('claims', await verifyBearer(c, nowSeconds()));
+  await next();
+});

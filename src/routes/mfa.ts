@@ -2,10 +2,10 @@ import { Hono } from 'hono';
 import { pendingEnrollment, startEnrollment } from '../auth/enroll';
 import { disableMfa, regenerateRecoveryCodes } from '../auth/manage';
 import { qrSvg, svgDataUrl } from '../auth/qr';
-import { verifyCode, verifyRecoveryCode } from '../auth/verify';
+import { verifySecondFactor } from '../auth/verify';
 import { getDb } from '../db/client';
 import type { AppEnv } from '../env';
-import { requireAuth } from '../middleware/auth';
+import { requireAuth, requireBearer } from '../middleware/auth';
 import { parseBody } from '../middleware/body';
 import { disableOtpSchema, otpVerifySchema } from '../schemas';
 import { nowSeconds } from '../time';
@@ -25,15 +25,13 @@ export const mfa = new Hono<AppEnv>()
     }
     return c.json({ imageUrl: svgDataUrl(svg), uri }, 200);
   })
-  .post('/otp-verify', requireAuth('any'), async (c) => {
+  // Bearer-only middleware: the flow reads the session in the same D1 batch
+  // that reserves the attempt (see verifySecondFactor).
+  .post('/otp-verify', requireBearer, async (c) => {
     const body = parseBody(c, otpVerifySchema);
-    const db = getDb(c.env.DB);
-    const now = nowSeconds();
     const code = body.code ?? body.token;
-    const result =
-      code !== undefined
-        ? await verifyCode(db, c.get('settings'), c.get('auth'), code, now)
-        : await verifyRecoveryCode(db, c.get('settings'), c.get('auth'), body.recoveryCode!, now);
+    const proof = code !== undefined ? { code } : { recoveryCode: body.recoveryCode! };
+    const result = await verifySecondFactor(getDb(c.env.DB), c.get('settings'), c.get('claims'), proof, nowSeconds());
     return c.json({ token: result.token, authorized: true as const, expiresIn: result.expiresIn, ...(result.recoveryCodes ? { recoveryCodes: result.recoveryCodes } : {}) }, 200);
   })
   .post('/recovery-codes', requireAuth('full'), async (c) => {
