@@ -60,7 +60,7 @@ function machine() {
 /** Horizontal bars: each comparison scaled so its target sits on one line. */
 function chart(rows) {
   const shown = rows.filter((row) => row.target !== null && row.target !== 0 && Number.isFinite(row.value));
-  const width = 760;
+  const width = 1000; // room for the longest value label and the subtitle
   const left = 300;
   const barMax = 360;
   const rowHeight = 34;
