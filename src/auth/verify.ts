@@ -102,6 +102,16 @@ async function authenticateAndReserve(
   return { auth, target, reservation };
 }
 
+/**
+ * The presented session is still live at commit time: a logout that landed
+ * meanwhile, or a concurrent success with another valid code (two steps of the
+ * window, or two recovery codes), already retired it, and one password-only
+ * session must never turn into two full ones.
+ */
+function presentedSessionLive(sessionId: string, now: number): SQL {
+  return sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${sessionId} AND ${sessions.revokedAt} IS NULL AND ${sessions.expiresAt} > ${now})`;
+}
+
 /** /otp-verify with a bearer token whose claims are verified but whose session is not yet read. */
 export async function verifySecondFactor(
   db: Db,
@@ -166,7 +176,7 @@ async function verifyCode(
       ]
     : [];
   const [inserted] = await db.batch([
-    insertSessionIf(db, session, guard),
+    insertSessionIf(db, session, and(guard, presentedSessionLive(auth.sessionId, now))!),
     commit,
     revokeSession(db, auth.sessionId, now, won),
     resetThrottle(db, 'otp', user.id, won),
@@ -201,7 +211,7 @@ async function verifyRecoveryCode(
   const session = newSession(settings, user.id, true, now);
   const won = sessionExists(session.id);
   const [inserted] = await db.batch([
-    insertSessionIf(db, session, unusedRecoveryCodeExists(codeId)),
+    insertSessionIf(db, session, and(unusedRecoveryCodeExists(codeId), presentedSessionLive(auth.sessionId, now))!),
     markRecoveryCodeUsed(db, codeId, now, won),
     revokeSession(db, auth.sessionId, now, won),
     resetThrottle(db, 'otp', user.id, won),

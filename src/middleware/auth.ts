@@ -35,8 +35,9 @@ export async function verifyBearer(c: Context<AppEnv>, now: number): Promise<Tok
 }
 
 /**
- * The token's session and user, if the session is live: one D1 read, returned
- * unexecuted so a route can put it in a batch. The recovery-code count rides
+ * The token's session and user, if the session is live: one D1 read. Not for
+ * a db.batch(): there drizzle maps D1's rows by column name, and this JOIN's
+ * duplicate names (id, created_at) would collide. The recovery-code count rides
  * along (an index range scan of at most ten rows) so /me needs no second
  * round trip: one fewer query cut its gap to a one-read baseline (BENCHMARKS.md).
  */
@@ -61,7 +62,8 @@ type LiveSessionRow = Awaited<ReturnType<typeof liveSessionQuery>>[number];
  * `level: 'full'` also needs a verified second factor (403 mfa_required).
  */
 export function toAuthContext(row: LiveSessionRow | undefined, claims: TokenClaims, level: 'any' | 'full'): AuthContext {
-  if (!row || row.user.id !== claims.sub || row.session.authorized !== claims.authorized) {
+  const owner = row && row.session.userId === claims.sub && row.user.id === claims.sub;
+  if (!row || !owner || row.session.authorized !== claims.authorized) {
     logEvent('token_refused', { sessionId: claims.sid, reason: 'session_not_live' });
     throw new ApiError('unauthorized');
   }

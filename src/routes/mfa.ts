@@ -5,7 +5,7 @@ import { qrSvg, svgDataUrl } from '../auth/qr';
 import { verifySecondFactor } from '../auth/verify';
 import { getDb } from '../db/client';
 import type { AppEnv } from '../env';
-import { requireAuth, requireBearer } from '../middleware/auth';
+import { liveSessionQuery, requireAuth, requireBearer, toAuthContext } from '../middleware/auth';
 import { parseBody } from '../middleware/body';
 import { disableOtpSchema, otpVerifySchema } from '../schemas';
 import { nowSeconds } from '../time';
@@ -28,10 +28,21 @@ export const mfa = new Hono<AppEnv>()
   // Bearer-only middleware: the flow reads the session in the same D1 batch
   // that reserves the attempt (see verifySecondFactor).
   .post('/otp-verify', requireBearer, async (c) => {
-    const body = parseBody(c, otpVerifySchema);
+    const db = getDb(c.env.DB);
+    const now = nowSeconds();
+    const claims = c.get('claims');
+    let body;
+    try {
+      body = parseBody(c, otpVerifySchema);
+    } catch (error) {
+      // As on every bearer route, a dead session gets 401 before a bad body gets 400.
+      const [row] = await liveSessionQuery(db, claims, now);
+      toAuthContext(row, claims, 'any');
+      throw error;
+    }
     const code = body.code ?? body.token;
     const proof = code !== undefined ? { code } : { recoveryCode: body.recoveryCode! };
-    const result = await verifySecondFactor(getDb(c.env.DB), c.get('settings'), c.get('claims'), proof, nowSeconds());
+    const result = await verifySecondFactor(db, c.get('settings'), claims, proof, now);
     return c.json({ token: result.token, authorized: true as const, expiresIn: result.expiresIn, ...(result.recoveryCodes ? { recoveryCodes: result.recoveryCodes } : {}) }, 200);
   })
   .post('/recovery-codes', requireAuth('full'), async (c) => {
