@@ -36,6 +36,8 @@ export function logEvent(event: SecurityEvent, fields: EventFields = {}): void {
 /** Unexpected failures: the error's class and message only, never request data. */
 export function logError(where: string, error: unknown): void {
   const name = error instanceof Error ? error.name : typeof error;
-  const message = error instanceof Error ? error.message : '';
+  // drizzle's DrizzleQueryError puts the bound values after "params:"; they
+  // can hold password hashes or sealed secrets, so they never reach the log.
+  const message = error instanceof Error ? error.message.replace(/params:[\s\S]*$/, 'params: [redacted]') : '';
   console.error(JSON.stringify({ level: 'error', event: 'internal_error', where, name, message }));
 }

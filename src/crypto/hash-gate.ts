@@ -15,7 +15,8 @@
  */
 const MAX_IN_FLIGHT = 1;
 const POLL_MS = 5;
-const STALE_MS = 30_000;
+/** A hash takes about 190 ms of CPU; ten seconds is far past any live one. */
+const STALE_MS = 10_000;
 
 const inFlight = new Set<{ startedAt: number }>();
 
