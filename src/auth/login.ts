@@ -6,7 +6,7 @@ import { ApiError } from '../errors';
 import { logEvent } from '../log';
 import type { Settings } from '../settings';
 import { foldForComparison } from './identity';
-import { logLockIfSet, reserveAttempt, resetThrottle } from './throttle';
+import { lockedError, logLockIfSet, reserveAttempt, resetThrottle } from './throttle';
 import { insertSession, issueToken, newSession, type IssuedToken } from './sessions';
 
 export interface LoginResult extends IssuedToken {
@@ -23,10 +23,7 @@ export async function login(db: Db, settings: Settings, username: string, passwo
   const usernameKey = foldForComparison(username);
   const [user] = await db.select().from(users).where(eq(users.usernameKey, usernameKey)).limit(1);
   const reservation = await reserveAttempt(db, 'pwd', usernameKey, now);
-  if (!reservation.ok) {
-    logEvent('throttled', { userId: user?.id, reason: 'password', retryAfterSeconds: reservation.retryAfterSeconds });
-    throw new ApiError('too_many_requests', { retryAfterSeconds: reservation.retryAfterSeconds });
-  }
+  if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user?.id, 'password');
   const check = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
   if (!user || !check.ok) {
     logEvent('login_failed', { userId: user?.id, reason: user ? 'wrong_password' : 'unknown_user' });

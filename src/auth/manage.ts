@@ -8,7 +8,7 @@ import type { AuthContext } from '../middleware/auth';
 import type { Settings } from '../settings';
 import { generateRecoveryCodes, replaceRecoveryCodes } from './recovery';
 import { revokeSession, revokeUserSessions } from './sessions';
-import { logLockIfSet, reserveAttempt, resetThrottle } from './throttle';
+import { lockedError, logLockIfSet, reserveAttempt, resetThrottle } from './throttle';
 import { checkCode } from './totp-secret';
 
 export interface Profile {
@@ -40,11 +40,6 @@ export async function regenerateRecoveryCodes(db: Db, settings: Settings, auth: 
   return codes;
 }
 
-function throttled(userId: string, reason: string, retryAfterSeconds: number): ApiError {
-  logEvent('throttled', { userId, reason, retryAfterSeconds });
-  return new ApiError('too_many_requests', { retryAfterSeconds });
-}
-
 /**
  * Turns MFA off after proof of the current code or the password: secret,
  * pending secret and recovery codes go, every session is revoked, and the next
@@ -64,7 +59,7 @@ export async function disableMfa(
   let clear;
   if ('code' in proof) {
     const reservation = await reserveAttempt(db, 'otp', user.id, now);
-    if (!reservation.ok) throw throttled(user.id, 'otp', reservation.retryAfterSeconds);
+    if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user.id, 'otp');
     const step = await checkCode(settings, user.id, user.totpSecret, proof.code, now);
     if (step === null) {
       logEvent('code_failed', { userId: user.id, reason: 'disable' });
@@ -74,7 +69,7 @@ export async function disableMfa(
     clear = and(eq(users.id, user.id), eq(users.totpSecret, user.totpSecret), lt(users.totpLastStep, step));
   } else {
     const reservation = await reserveAttempt(db, 'pwd', user.usernameKey, now);
-    if (!reservation.ok) throw throttled(user.id, 'password', reservation.retryAfterSeconds);
+    if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user.id, 'password');
     const check = await verifyPassword(proof.password, user.passwordHash);
     if (!check.ok) {
       logEvent('login_failed', { userId: user.id, reason: 'disable_wrong_password' });

@@ -7,6 +7,7 @@ import {
 } from '../config';
 import type { Db } from '../db/client';
 import { throttles } from '../db/schema';
+import { ApiError } from '../errors';
 import { logEvent } from '../log';
 
 /** Which budget: passwords per username, codes (TOTP and recovery) per user id. */
@@ -96,6 +97,12 @@ export async function readReservation(
 /** After a failed guess: logs the lock its reservation set, if any (a security event with the user and budget). */
 export function logLockIfSet(reservation: Reservation, userId: string | undefined, reason: ThrottleKind): void {
   if (reservation.ok && reservation.lockSeconds > 0) logEvent('locked', { userId, reason, retryAfterSeconds: reservation.lockSeconds });
+}
+
+/** The 429 for an attempt refused during a lock, logged as a security event. */
+export function lockedError(retryAfterSeconds: number, userId: string | undefined, reason: 'otp' | 'password'): ApiError {
+  logEvent('throttled', { userId, reason, retryAfterSeconds });
+  return new ApiError('too_many_requests', { retryAfterSeconds });
 }
 
 /** A success clears the count; returned unexecuted so it can join the success's batch. */

@@ -16,7 +16,7 @@ import {
   sessionExists,
   type IssuedToken,
 } from './sessions';
-import { logLockIfSet, readReservation, reservationStatement, resetThrottle, type Reservation } from './throttle';
+import { lockedError, logLockIfSet, readReservation, reservationStatement, resetThrottle, type Reservation } from './throttle';
 import { checkCode, livePendingSecret } from './totp-secret';
 
 export interface Verified extends IssuedToken {
@@ -95,10 +95,7 @@ async function authenticateAndReserve(
   if (proof === 'code') target = chooseTarget(auth, now);
   else if (!auth.user.totpSecret) throw new ApiError('mfa_not_enrolled');
   const reservation = await readReservation(db, 'otp', auth.user.id, reserved, now);
-  if (!reservation.ok) {
-    logEvent('throttled', { userId: auth.user.id, reason: 'otp', retryAfterSeconds: reservation.retryAfterSeconds });
-    throw new ApiError('too_many_requests', { retryAfterSeconds: reservation.retryAfterSeconds });
-  }
+  if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, auth.user.id, 'otp');
   return { auth, target, reservation };
 }
 
