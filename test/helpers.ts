@@ -106,8 +106,7 @@ export async function enrolledUser(now: number, username = uniqueName()) {
 }
 
 /** Rows as stored, for "nothing changed" assertions. */
-export async function snapshot(): Promise<string> {
-  const tables = ['users', 'sessions', 'recovery_codes', 'throttles'];
+export async function snapshot(tables = ['users', 'sessions', 'recovery_codes', 'throttles']): Promise<string> {
   const parts = await Promise.all(tables.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY 1`).all()));
   return JSON.stringify(parts.map((p) => p.results));
 }
