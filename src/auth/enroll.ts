@@ -5,7 +5,7 @@ import type { Db } from '../db/client';
 import { users } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
-import type { AuthContext } from '../middleware/auth';
+import type { AuthContext } from './session-lookup';
 import type { Settings } from '../settings';
 import { createSecret, keyUri, livePendingSecret, openSecret } from './totp-secret';
 

@@ -4,7 +4,7 @@ import type { Db } from '../db/client';
 import { recoveryCodes, users } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
-import type { AuthContext } from '../middleware/auth';
+import type { AuthContext } from './session-lookup';
 import type { Settings } from '../settings';
 import { generateRecoveryCodes, replaceRecoveryCodes } from './recovery';
 import { revokeSession, revokeUserSessions } from './sessions';

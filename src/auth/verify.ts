@@ -3,7 +3,7 @@ import type { Db } from '../db/client';
 import { sessions, users } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
-import { toAuthContext, type AuthContext } from '../middleware/auth';
+import { toAuthContext, type AuthContext } from './session-lookup';
 import type { TokenClaims } from '../tokens/jwt';
 import type { Settings } from '../settings';
 import { findRecoveryCode, generateRecoveryCodes, unusedRecoveryCodeCount, markRecoveryCodeUsed, replaceRecoveryCodes, unusedRecoveryCodeExists } from './recovery';

@@ -1,0 +1,68 @@
+import { and, eq, gt, isNull } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { sessions, users, type UserRow } from '../db/schema';
+import { ApiError } from '../errors';
+import { logEvent } from '../log';
+import type { TokenClaims } from '../tokens/jwt';
+import { unusedRecoveryCodeCount } from './recovery';
+
+/** Who is calling, as of this request: the token's claims checked against its live session. */
+export interface AuthContext {
+  claims: TokenClaims;
+  /** The user row as of this request. */
+  user: UserRow;
+  sessionId: string;
+  /** True once a second factor was verified for this session. */
+  authorized: boolean;
+  /** Unused recovery codes, read in the same query (for /me). */
+  recoveryCodesRemaining: number;
+}
+
+/**
+ * The token's session and user, if the session is live: one D1 read. Not for
+ * a db.batch(): there drizzle maps D1's rows by column name, and this JOIN's
+ * duplicate names (id, created_at) would collide. The recovery-code count rides
+ * along (an index range scan of at most ten rows) so /me needs no second
+ * round trip: one fewer query cut its gap to a one-read baseline (BENCHMARKS.md).
+ */
+export function liveSessionQuery(db: Db, claims: TokenClaims, now: number) {
+  return db
+    .select({
+      session: sessions,
+      user: users,
+      recoveryCodesRemaining: unusedRecoveryCodeCount(users.id),
+    })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(and(eq(sessions.id, claims.sid), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
+    .limit(1);
+}
+
+type LiveSessionRow = Awaited<ReturnType<typeof liveSessionQuery>>[number];
+
+/**
+ * The session row is the source of truth: a token that claims more than its
+ * session (another user, a second factor it never passed) is refused (401);
+ * `level: 'full'` also needs a verified second factor (403 mfa_required).
+ */
+export function toAuthContext(row: LiveSessionRow | undefined, claims: TokenClaims, level: 'any' | 'full'): AuthContext {
+  const owner = row && row.session.userId === claims.sub && row.user.id === claims.sub;
+  if (!row || !owner || row.session.authorized !== claims.authorized) {
+    logEvent('token_refused', { sessionId: claims.sid, reason: 'session_not_live' });
+    throw new ApiError('unauthorized');
+  }
+  if (level === 'full' && !row.session.authorized) throw new ApiError('mfa_required');
+  return {
+    claims,
+    user: row.user,
+    sessionId: row.session.id,
+    authorized: row.session.authorized,
+    recoveryCodesRemaining: row.recoveryCodesRemaining,
+  };
+}
+
+/** The caller's live session, or 401/403 as `toAuthContext` says. */
+export async function authenticate(db: Db, claims: TokenClaims, level: 'any' | 'full', now: number): Promise<AuthContext> {
+  const [row] = await liveSessionQuery(db, claims, now);
+  return toAuthContext(row, claims, level);
+}
