@@ -1,12 +1,14 @@
-import { Hono } from 'hono';
+import { $, type OpenAPIHono } from '@hono/zod-openapi';
 import { cors } from 'hono/cors';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from './env';
 import { ApiError, errorResponse } from './errors';
 import { logError } from './log';
-import { jsonBody } from './middleware/body';
+import { registerComponents } from './openapi/components';
+import { routeGroup } from './openapi/declare';
 import { account } from './routes/account';
-import { docs } from './routes/docs';
+import { openApiJson } from './openapi/document';
+import { openApiRoute } from './routes/docs';
 import { health } from './routes/health';
 import { mfa } from './routes/mfa';
 import { page } from './routes/page';
@@ -40,13 +42,19 @@ const corsForListedOrigins = createMiddleware<AppEnv>(async (c, next) => {
   })(c, next);
 });
 
-const app = new Hono<AppEnv>()
-  .use(securityHeaders, settings, corsForListedOrigins, jsonBody)
+/** The app whose declarations /openapi.json documents (set below, read per request). */
+let documented: OpenAPIHono<AppEnv> | undefined;
+
+// Bodies are read per route, after its bearer check (see declareRoute), so an
+// unknown path is 404 before its body is read (API.md, order of checks).
+const app = $(routeGroup().use(securityHeaders, settings, corsForListedOrigins))
   .route('/', account)
   .route('/', mfa)
   .route('/', health)
-  .route('/', docs)
-  .route('/', page);
+  .route('/', page)
+  .openapi(openApiRoute, (c) => c.body(openApiJson(documented!), 200, { 'Content-Type': 'application/json; charset=utf-8' }));
+registerComponents(app);
+documented = app;
 
 app.notFound((c) => errorResponse(c, 'not_found'));
 

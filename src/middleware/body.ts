@@ -1,9 +1,8 @@
-import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import type { z } from 'zod';
 import { BODY_LIMIT_BYTES } from '../config';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
+import { ensureSessionBeforeBodyError } from './auth';
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
 
@@ -37,52 +36,47 @@ async function readLimited(request: Request): Promise<Uint8Array> {
   return bytes;
 }
 
-/** The parsed JSON body, or `undefined` when the request had none. */
-export type JsonBody = { present: false; jsonType: boolean } | { present: true; value: unknown };
-
-/**
- * Runs before any route logic on every POST: size limit (413), content type
- * (415) and JSON parsing (400 invalid_json). Routes then validate the shape.
- */
-export const jsonBody = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.req.method !== 'POST') return next();
-  const bytes = await readLimited(c.req.raw);
-  const jsonType = JSON_TYPE.test(c.req.header('Content-Type') ?? '');
+/** The JSON text of the body, or null for an empty one; 413, 415 and 400 invalid_json by API.md's rules. */
+async function readJson(request: Request, required: boolean): Promise<string | null> {
+  const bytes = await readLimited(request);
+  const jsonType = JSON_TYPE.test(request.headers.get('Content-Type') ?? '');
   if (bytes.byteLength === 0) {
-    c.set('body', { present: false, jsonType });
-    return next();
+    if (required) throw new ApiError(jsonType ? 'invalid_json' : 'unsupported_media_type');
+    return null;
   }
   if (!jsonType) throw new ApiError('unsupported_media_type');
-  let value: unknown;
+  let text: string;
   try {
     // fatal: invalid UTF-8 is invalid JSON (RFC 8259 §8.1), not silently replaced.
     // A byte order mark is refused too: JSON.parse does not accept one.
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes));
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    JSON.parse(text);
   } catch {
     throw new ApiError('invalid_json');
   }
-  c.set('body', { present: true, value });
-  await next();
-});
+  return text;
+}
 
 /**
- * Validates the body against a schema. A route with a required body answers
- * an empty one with 415 (no JSON content type) or 400 invalid_json.
+ * The body reader of every POST route, after its bearer check and before the
+ * declared schema validates the shape. It applies API.md's size, media-type
+ * and JSON rules, then hands the validator a canonical request (the JSON as
+ * `application/json`, or no body at all), so the validator's own media-type
+ * checks can never answer differently from these.
  */
-export function parseBody<S extends z.ZodType>(c: Context<AppEnv>, schema: S, options: { optional?: boolean } = {}): z.infer<S> {
-  const body = c.get('body');
-  let value: unknown;
-  if (!body || !body.present) {
-    if (!options.optional) throw new ApiError(body?.jsonType ? 'invalid_json' : 'unsupported_media_type');
-    value = {};
-  } else {
-    value = body.value;
-  }
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    throw new ApiError('validation_failed', {
-      issues: result.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })),
-    });
-  }
-  return result.data;
+export function jsonBody({ required }: { required: boolean }) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    let text: string | null;
+    try {
+      text = await readJson(c.req.raw, required);
+    } catch (error) {
+      return ensureSessionBeforeBodyError(c, error);
+    }
+    const headers = new Headers(c.req.raw.headers);
+    headers.delete('Content-Length');
+    if (text === null) headers.delete('Content-Type');
+    else headers.set('Content-Type', 'application/json');
+    c.req.raw = new Request(c.req.raw.url, { method: c.req.raw.method, headers, body: text });
+    await next();
+  });
 }

@@ -1,9 +1,8 @@
 import * as z from 'zod';
-import { ERRORS, type ErrorCode } from '../errors';
 
 /**
  * Success bodies of API.md, declared once. The OpenAPI document is generated
- * from them, test/openapi.test.ts checks at compile time that each handler's
+ * from them, test/openapi/client.test.ts checks at compile time that each handler's
  * `c.json(...)` has exactly this type, and at run time that the real
  * responses parse. Strict objects: a field added to a handler but not here
  * fails those tests instead of going undocumented.
@@ -56,15 +55,3 @@ export const meResponse = z.strictObject({
 export const recoveryCodesResponse = z.strictObject({ recoveryCodes });
 
 export const okResponse = z.strictObject({ ok: z.literal(true) });
-
-/** `{ error, message }`, plus `issues` for validation_failed (API.md, Conventions). */
-const issues = z
-  .array(z.strictObject({ path: z.string(), message: z.string() }))
-  .meta({ description: 'Only with `validation_failed`: what is wrong, field by field.' });
-
-export function errorBody(codes: readonly ErrorCode[]) {
-  const base = { error: z.enum(codes as [ErrorCode, ...ErrorCode[]]), message: z.string() };
-  return codes.includes('validation_failed') ? z.strictObject({ ...base, issues: issues.optional() }) : z.strictObject(base);
-}
-
-export const errorResponseSchema = errorBody(Object.keys(ERRORS) as ErrorCode[]);

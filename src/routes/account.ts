@@ -1,32 +1,82 @@
-import { Hono } from 'hono';
 import { login } from '../auth/login';
 import { logout, profile } from '../auth/manage';
 import { register } from '../auth/register';
 import { getDb } from '../db/client';
 import type { AppEnv } from '../env';
-import { requireAuth } from '../middleware/auth';
-import { parseBody } from '../middleware/body';
 import { ipFloodFilter } from '../middleware/rate-limit';
+import { declareRoute, routeGroup } from '../openapi/declare';
+import { loginResponse, meResponse, registerResponse } from '../openapi/responses';
 import { credentialsSchema, logoutSchema, registrationSchema } from '../schemas';
 import { nowSeconds } from '../time';
 
+const registerRoute = declareRoute({
+  method: 'post',
+  path: '/register',
+  tag: 'account',
+  summary: 'Create an account',
+  description:
+    'Usernames are trimmed, NFKC-normalized, 3 to 64 characters and unique without regard to case. Passwords are 8 to 256 characters and must differ from the username.',
+  token: 'none',
+  // The flood filter runs before the body reader: a flood costs no parsing.
+  before: [ipFloodFilter],
+  body: registrationSchema,
+  success: { status: 201, description: 'The account was created.', schema: registerResponse },
+  errors: ['weak_password', 'username_taken', 'too_many_requests'],
+});
+
+const loginRoute = declareRoute({
+  method: 'post',
+  path: '/login',
+  tag: 'account',
+  summary: 'Check the password; get a password-only token',
+  description:
+    'MFA is mandatory: `mfa` says whether to enroll (`/create-otp`) or to enter a code (`/otp-verify`). Failed passwords are throttled per account from 10 consecutive failures.',
+  token: 'none',
+  before: [ipFloodFilter],
+  body: credentialsSchema,
+  success: { status: 200, description: 'The password is right.', schema: loginResponse },
+  errors: ['invalid_credentials', 'too_many_requests'],
+});
+
+const meRoute = declareRoute({
+  method: 'get',
+  path: '/me',
+  tag: 'account',
+  summary: 'The signed-in account',
+  description: 'Read from the session lookup itself: no second query.',
+  token: 'full',
+  success: { status: 200, description: 'The account.', schema: meResponse },
+  errors: [],
+});
+
+const logoutRoute = declareRoute({
+  method: 'post',
+  path: '/logout',
+  tag: 'account',
+  summary: 'Revoke this session, or all of the user’s',
+  description: 'With `{ "all": true }` every session of the user is revoked; otherwise only this one. The body is optional.',
+  token: 'any',
+  body: logoutSchema,
+  bodyOptional: true,
+  success: { status: 204, description: 'Revoked; no body.' },
+  errors: [],
+});
+
 /** Registration, the password step, the profile and logout. */
-export const account = new Hono<AppEnv>()
-  .post('/register', ipFloodFilter, async (c) => {
-    const { username, password } = parseBody(c, registrationSchema);
+export const account = routeGroup()
+  .openapi(registerRoute, async (c) => {
+    const { username, password } = c.req.valid('json');
     const user = await register(getDb(c.env.DB), username, password, nowSeconds());
     return c.json(user, 201);
   })
-  .post('/login', ipFloodFilter, async (c) => {
-    const { username, password } = parseBody(c, credentialsSchema);
+  .openapi(loginRoute, async (c) => {
+    const { username, password } = c.req.valid('json');
     const result = await login(getDb(c.env.DB), c.get('settings'), username, password, nowSeconds());
-    return c.json({ token: result.token, authorized: false, mfa: result.mfa, expiresIn: result.expiresIn }, 200);
+    return c.json({ token: result.token, authorized: false as const, mfa: result.mfa, expiresIn: result.expiresIn }, 200);
   })
-  .get('/me', requireAuth('full'), async (c) => {
-    return c.json(profile(c.get('auth')), 200);
-  })
-  .post('/logout', requireAuth('any'), async (c) => {
-    const { all } = parseBody(c, logoutSchema, { optional: true });
+  .openapi(meRoute, (c) => c.json(profile(c.get('auth')), 200))
+  .openapi(logoutRoute, async (c) => {
+    const { all } = c.req.valid('json');
     await logout(getDb(c.env.DB), c.get('auth'), all === true, nowSeconds());
     return c.body(null, 204);
   });

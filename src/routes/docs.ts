@@ -1,8 +1,14 @@
-import { Hono } from 'hono';
-import type { AppEnv } from '../env';
-import { openApiJson } from '../openapi/document';
+import { declareRoute } from '../openapi/declare';
 
-/** The OpenAPI 3.1 document, generated from the request and response schemas. */
-export const docs = new Hono<AppEnv>().get('/openapi.json', (c) =>
-  c.body(openApiJson(), 200, { 'Content-Type': 'application/json; charset=utf-8' }),
-);
+/** Served by the app itself (src/index.ts): the document covers every route, this one included. */
+export const openApiRoute = declareRoute({
+  method: 'get',
+  path: '/openapi.json',
+  tag: 'service',
+  summary: 'This document',
+  description: 'The OpenAPI 3.1 document, generated from the route declarations that also validate the requests.',
+  token: 'none',
+  success: { status: 200, description: 'The OpenAPI 3.1 document.', other: { 'application/json': { type: 'object' } } },
+  errors: [],
+});
+

@@ -1,56 +1,118 @@
-import { Hono } from 'hono';
 import { pendingEnrollment, startEnrollment } from '../auth/enroll';
 import { disableMfa, regenerateRecoveryCodes } from '../auth/manage';
 import { qrSvg, svgDataUrl } from '../auth/qr';
 import { verifySecondFactor } from '../auth/verify';
 import { getDb } from '../db/client';
 import type { AppEnv } from '../env';
-import { liveSessionQuery, requireAuth, requireBearer, toAuthContext } from '../middleware/auth';
-import { parseBody } from '../middleware/body';
+import { declareRoute, routeGroup } from '../openapi/declare';
+import { createOtpResponse, okResponse, otpVerifyResponse, qrcodeResponse, recoveryCodesResponse } from '../openapi/responses';
 import { disableOtpSchema, otpVerifySchema } from '../schemas';
 import { nowSeconds } from '../time';
 
+const createOtpRoute = declareRoute({
+  method: 'post',
+  path: '/create-otp',
+  tag: 'mfa',
+  summary: 'Start a TOTP enrollment',
+  description:
+    'Makes a pending secret; only `/otp-verify` with a code from it makes it active. With a full token it starts a re-enrollment, and the old secret stays in force until the new one is confirmed.',
+  token: 'any',
+  success: { status: 201, description: 'A pending secret was made.', schema: createOtpResponse },
+  errors: ['mfa_already_enabled'],
+});
+
+const qrcodeRoute = declareRoute({
+  method: 'get',
+  path: '/qrcode',
+  tag: 'mfa',
+  summary: 'The pending secret as a QR code',
+  description: 'With `Accept: image/svg+xml` the SVG itself. Shows only a pending secret; an active secret is never shown again.',
+  token: 'any',
+  success: {
+    status: 200,
+    description: 'The QR code of the pending secret.',
+    schema: qrcodeResponse,
+    other: { 'image/svg+xml': { type: 'string' } },
+  },
+  errors: ['mfa_already_enabled', 'no_pending_enrollment'],
+});
+
+const otpVerifyRoute = declareRoute({
+  method: 'post',
+  path: '/otp-verify',
+  tag: 'mfa',
+  summary: 'Verify a TOTP code or a recovery code; get a full token',
+  description:
+    'Send exactly one of `code`, `token` (the original name of `code`) or `recoveryCode`. Codes are 6 digits (blanks ignored), accepted one 30 s step before or after now, never twice. After 5 consecutive failures the account is locked for 30 s, doubling up to 1 hour.',
+  token: 'any',
+  // The flow reads the session in the same D1 batch that reserves the attempt.
+  session: 'flow',
+  body: otpVerifySchema,
+  success: { status: 200, description: 'The second factor is verified.', schema: otpVerifyResponse },
+  errors: ['invalid_code', 'no_pending_enrollment', 'mfa_not_enrolled', 'too_many_requests'],
+});
+
+const recoveryCodesRoute = declareRoute({
+  method: 'post',
+  path: '/recovery-codes',
+  tag: 'mfa',
+  summary: 'Replace the recovery codes',
+  description: 'The old set stops working.',
+  token: 'full',
+  success: { status: 201, description: 'A new set of ten.', schema: recoveryCodesResponse },
+  errors: ['mfa_not_enrolled'],
+});
+
+const disableOtpRoute = declareRoute({
+  method: 'post',
+  path: '/disable-otp',
+  tag: 'mfa',
+  summary: 'Turn two-factor authentication off',
+  description: 'Needs the current code or the password. Every session of the user is revoked; the next login asks to enroll again.',
+  token: 'full',
+  body: disableOtpSchema,
+  success: { status: 200, description: 'Two-factor authentication is off.', schema: okResponse },
+  errors: ['invalid_code', 'invalid_credentials', 'mfa_not_enrolled', 'too_many_requests'],
+});
+
+const SVG = /\bimage\/svg\+xml\b/;
+
 /** Enrollment, the second-factor step and the MFA lifecycle. */
-export const mfa = new Hono<AppEnv>()
-  .post('/create-otp', requireAuth('any'), async (c) => {
+export const mfa = routeGroup()
+  .openapi(createOtpRoute, async (c) => {
     const enrollment = await startEnrollment(getDb(c.env.DB), c.get('settings'), c.get('auth'), nowSeconds());
     return c.json({ ok: true as const, secret: enrollment.secret, uri: enrollment.uri }, 201);
   })
-  .get('/qrcode', requireAuth('any'), async (c) => {
+  .openapi(qrcodeRoute, async (c) => {
     const { uri } = await pendingEnrollment(c.get('settings'), c.get('auth'), nowSeconds());
     const svg = qrSvg(uri);
     c.header('Vary', 'Accept');
-    if (/\bimage\/svg\+xml\b/.test(c.req.header('Accept') ?? '')) {
+    if (SVG.test(c.req.header('Accept') ?? '')) {
       return c.body(svg, 200, { 'Content-Type': 'image/svg+xml; charset=utf-8' });
     }
     return c.json({ imageUrl: svgDataUrl(svg), uri }, 200);
   })
-  // Bearer-only middleware: the flow reads the session in the same D1 batch
-  // that reserves the attempt (see verifySecondFactor).
-  .post('/otp-verify', requireBearer, async (c) => {
-    const db = getDb(c.env.DB);
-    const now = nowSeconds();
-    const claims = c.get('claims');
-    let body;
-    try {
-      body = parseBody(c, otpVerifySchema);
-    } catch (error) {
-      // As on every bearer route, a dead session gets 401 before a bad body gets 400.
-      const [row] = await liveSessionQuery(db, claims, now);
-      toAuthContext(row, claims, 'any');
-      throw error;
-    }
+  .openapi(otpVerifyRoute, async (c) => {
+    const body = c.req.valid('json');
     const code = body.code ?? body.token;
     const proof = code !== undefined ? { code } : { recoveryCode: body.recoveryCode! };
-    const result = await verifySecondFactor(db, c.get('settings'), claims, proof, now);
-    return c.json({ token: result.token, authorized: true as const, expiresIn: result.expiresIn, ...(result.recoveryCodes ? { recoveryCodes: result.recoveryCodes } : {}) }, 200);
+    const result = await verifySecondFactor(getDb(c.env.DB), c.get('settings'), c.get('claims'), proof, nowSeconds());
+    return c.json(
+      {
+        token: result.token,
+        authorized: true as const,
+        expiresIn: result.expiresIn,
+        ...(result.recoveryCodes ? { recoveryCodes: result.recoveryCodes } : {}),
+      },
+      200,
+    );
   })
-  .post('/recovery-codes', requireAuth('full'), async (c) => {
+  .openapi(recoveryCodesRoute, async (c) => {
     const codes = await regenerateRecoveryCodes(getDb(c.env.DB), c.get('settings'), c.get('auth'), nowSeconds());
     return c.json({ recoveryCodes: codes }, 201);
   })
-  .post('/disable-otp', requireAuth('full'), async (c) => {
-    const body = parseBody(c, disableOtpSchema);
+  .openapi(disableOtpRoute, async (c) => {
+    const body = c.req.valid('json');
     const proof = body.code !== undefined ? { code: body.code } : { password: body.password! };
     await disableMfa(getDb(c.env.DB), c.get('settings'), c.get('auth'), proof, nowSeconds());
     return c.json({ ok: true as const }, 200);

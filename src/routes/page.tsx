@@ -1,7 +1,6 @@
-import { Hono } from 'hono';
 import { html } from 'hono/html';
 import { base64Encode } from '../crypto/base64';
-import type { AppEnv } from '../env';
+import { declareRoute, routeGroup } from '../openapi/declare';
 import { PAGE_SCRIPT } from '../page/script';
 import { PAGE_STYLES } from '../page/styles';
 
@@ -106,8 +105,19 @@ function Page({ nonce }: { nonce: string }) {
   );
 }
 
+const pageRoute = declareRoute({
+  method: 'get',
+  path: '/',
+  tag: 'service',
+  summary: 'The enrollment page for people',
+  description: 'An HTML page that walks a person through registration, login, TOTP enrollment and verification.',
+  token: 'none',
+  success: { status: 200, description: 'The page.', other: { 'text/html': { type: 'string' } } },
+  errors: [],
+});
+
 /** GET /: the enrollment page, served by the Worker itself. */
-export const page = new Hono<AppEnv>().get('/', (c) => {
+export const page = routeGroup().openapi(pageRoute, (c) => {
   const nonce = base64Encode(crypto.getRandomValues(new Uint8Array(16)));
   c.header('Content-Security-Policy', contentSecurityPolicy(nonce));
   c.header('Referrer-Policy', 'no-referrer');

@@ -24,7 +24,20 @@ function staticRefs(node: unknown): unknown {
   return out;
 }
 
-const oasSchema = staticRefs(oas31) as Schema;
+/**
+ * This copy of schema.json (2021-09-28) types a Reference Object's `$ref` as
+ * format `uri`, which refuses the relative `#/components/...` references that
+ * OpenAPI 3.1 §4.8.23 allows ("a URI reference"); the 2022-10-07 schema and
+ * later use `uri-reference`. That one property is brought up to date here.
+ */
+function withUriReferenceRefs(schema: Record<string, unknown>): Record<string, unknown> {
+  const defs = schema.$defs as Record<string, { properties: Record<string, unknown> }>;
+  const reference = structuredClone(defs.reference!);
+  reference.properties.$ref = { type: 'string', format: 'uri-reference' };
+  return { ...schema, $defs: { ...defs, reference } };
+}
+
+const oasSchema = withUriReferenceRefs(staticRefs(oas31) as Record<string, unknown>) as Schema;
 
 export function validateOpenApi31(document: unknown): OutputUnit[] {
   const result = new Validator(oasSchema, '2020-12', false).validate(document);
