@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { html } from 'hono/html';
 import { base64Encode } from '../crypto/base64';
 import type { AppEnv } from '../env';
-import { PAGE_SCRIPT } from '../page/script';
+import { PAGE_SCRIPT } from '../page/client.generated';
 import { PAGE_STYLES } from '../page/styles';
 
 /**
