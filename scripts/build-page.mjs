@@ -3,8 +3,9 @@
 // src/page/client (type-checked by `tsc -p tsconfig.page.json`) become one
 // IIFE, written as a string to src/page/client.generated.ts, which
 // src/routes/page.tsx serves inside <script nonce>. Run by `npm test`,
-// `npm run typecheck`, `npm ci` (prepare), vitest.config.ts and wrangler's
-// [build] step (dev, deploy), so no entry point sees a missing or stale file.
+// `npm run typecheck`, `npm ci` (prepare) and wrangler's [build] step (dev,
+// deploy, deploy --dry-run; also bench/app.toml). After editing
+// src/page/client, a bare `npx vitest` needs `node scripts/build-page.mjs`.
 //
 // TypeScript's own emitter strips the types and keeps the code as written
 // (quotes, layout), so the served script reads like its source. Each module
