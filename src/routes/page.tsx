@@ -1,7 +1,7 @@
 import { html } from 'hono/html';
 import { base64Encode } from '../crypto/base64';
 import { declareRoute, routeGroup } from '../openapi/declare';
-import { PAGE_SCRIPT } from '../page/script';
+import { PAGE_SCRIPT } from '../page/client.generated';
 import { PAGE_STYLES } from '../page/styles';
 
 /**
