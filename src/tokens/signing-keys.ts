@@ -95,8 +95,9 @@ async function privateKeyOf(db: Db, settings: SigningKeySettings, row: SigningKe
 
 /**
  * The key to sign with at `now`. On a new deployment (or once the signing key
- * was revoked) it creates a key that signs at once; of concurrent callers one
- * writes it and the others re-read and use that one.
+ * was revoked, or ended with no successor because neither the cron nor a
+ * signing call ran in its last 72 h) it creates a key that signs at once; of
+ * concurrent callers one writes it and the others re-read and use that one.
  */
 export async function currentSigningKey(db: Db, settings: SigningKeySettings, now: number): Promise<SigningKey> {
   let signer = signerAt(await rowsAt(db, now), now);
@@ -107,6 +108,11 @@ export async function currentSigningKey(db: Db, settings: SigningKeySettings, no
     signer = signerAt(await rowsAt(db, now, true), now);
   }
   if (!signer) throw new Error('no signing key after creating one');
+  // Self-healing when the cron is missing or late: the request path publishes
+  // a due successor too (a pure check on the cached rows; a guarded write
+  // at most once per refresh). The signer chosen above stays the signer at `now`.
+  const plan = planSuccessor(await rowsAt(db, now), now);
+  if (plan && (await insertSuccessorIf(db, settings.signingKeyWrapKey, now, plan))) await rowsAt(db, now, true);
   return { kid: signer.kid, alg: 'EdDSA', key: await privateKeyOf(db, settings, signer) };
 }
 
