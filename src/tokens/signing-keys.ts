@@ -94,12 +94,12 @@ async function privateKeyOf(db: Db, settings: SigningKeySettings, row: SigningKe
 }
 
 /**
- * The key to sign with at `now`. On a new deployment (or once the signing key
+ * The row that signs at `now`. On a new deployment (or once the signing key
  * was revoked, or ended with no successor because neither the cron nor a
  * signing call ran in its last 72 h) it creates a key that signs at once; of
  * concurrent callers one writes it and the others re-read and use that one.
  */
-export async function currentSigningKey(db: Db, settings: SigningKeySettings, now: number): Promise<SigningKey> {
+async function signerRowAt(db: Db, settings: SigningKeySettings, now: number): Promise<SigningKeyRow> {
   let signer = signerAt(await rowsAt(db, now), now);
   // Our copy may be stale: another isolate may have made the key already.
   if (!signer) signer = signerAt(await rowsAt(db, now, true), now);
@@ -108,11 +108,25 @@ export async function currentSigningKey(db: Db, settings: SigningKeySettings, no
     signer = signerAt(await rowsAt(db, now, true), now);
   }
   if (!signer) throw new Error('no signing key after creating one');
-  // Self-healing when the cron is missing or late: the request path publishes
-  // a due successor too (a pure check on the cached rows; a guarded write
-  // at most once per refresh). The signer chosen above stays the signer at `now`.
-  const plan = planSuccessor(await rowsAt(db, now), now);
-  if (plan && (await insertSuccessorIf(db, settings.signingKeyWrapKey, now, plan))) await rowsAt(db, now, true);
+  return signer;
+}
+
+/** Publishes the successor if one is due (guarded); returns its kid if this call wrote it. */
+async function publishDueSuccessor(db: Db, settings: SigningKeySettings, now: number, force: boolean): Promise<string | null> {
+  const plan = planSuccessor(await rowsAt(db, now, force), now);
+  const kid = plan ? await insertSuccessorIf(db, settings.signingKeyWrapKey, now, plan) : null;
+  if (kid) await rowsAt(db, now, true);
+  return kid;
+}
+
+/**
+ * The key to sign with at `now` (see signerRowAt). Also self-healing when the
+ * cron is missing or late: a due successor is published from here too (a
+ * pure check on the cached rows; a guarded write at most once per refresh).
+ */
+export async function currentSigningKey(db: Db, settings: SigningKeySettings, now: number): Promise<SigningKey> {
+  const signer = await signerRowAt(db, settings, now);
+  await publishDueSuccessor(db, settings, now, false);
   return { kid: signer.kid, alg: 'EdDSA', key: await privateKeyOf(db, settings, signer) };
 }
 
@@ -157,9 +171,9 @@ export interface RotationResult {
  * signs), and deletes rows whose publication ended long ago.
  */
 export async function rotateSigningKeys(db: Db, settings: SigningKeySettings, now: number): Promise<RotationResult> {
-  await currentSigningKey(db, settings, now);
-  const plan = planSuccessor(await rowsAt(db, now, true), now);
-  const publishedKid = plan ? await insertSuccessorIf(db, settings.signingKeyWrapKey, now, plan) : null;
+  // Unsealing here makes a changed wrapping secret fail the cron run, loudly, before any request does.
+  await privateKeyOf(db, settings, await signerRowAt(db, settings, now));
+  const publishedKid = await publishDueSuccessor(db, settings, now, true);
   const prunedCount = await pruneSigningKeys(db, now - PRUNE_AFTER_SECONDS);
   const signer = signerAt(await rowsAt(db, now, true), now);
   if (!signer) throw new Error('no signing key after rotation');
