@@ -5,4 +5,5 @@ export const schema = {
   sessions: tables.sessions,
   recoveryCodes: tables.recoveryCodes,
   throttles: tables.throttles,
+  signingKeys: tables.signingKeys,
 };

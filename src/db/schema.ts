@@ -68,5 +68,33 @@ export const throttles = sqliteTable('throttles', {
   updatedAt: integer('updated_at').notNull().default(sql`(unixepoch())`),
 });
 
+/**
+ * Ed25519 keys that sign access tokens (src/tokens/signing-keys.ts). The private
+ * key is AES-GCM sealed PKCS#8 with `kid` and `alg` as associated data, so a
+ * sealed blob copied to another row does not open. Lifecycle, Unix seconds:
+ * published from `publish_at` to `published_until`; signs in [sign_from,
+ * sign_until). Any non-null `revoked_at` removes the key at once (next cache
+ * refresh, at most 60 s): it neither signs nor verifies again.
+ */
+export const signingKeys = sqliteTable(
+  'signing_keys',
+  {
+    /** RFC 7638 JWK thumbprint (SHA-256, base64url) of the public key. */
+    kid: text('kid').primaryKey(),
+    alg: text('alg').notNull(),
+    /** The public key, base64url (RFC 8037 §2 `x`). */
+    publicX: text('public_x').notNull(),
+    sealedPrivateKey: text('sealed_private_key').notNull(),
+    createdAt: integer('created_at').notNull(),
+    publishAt: integer('publish_at').notNull(),
+    signFrom: integer('sign_from').notNull(),
+    signUntil: integer('sign_until').notNull(),
+    publishedUntil: integer('published_until').notNull(),
+    revokedAt: integer('revoked_at'),
+  },
+  (t) => [index('signing_keys_sign_from_idx').on(t.signFrom)],
+);
+
 export type UserRow = typeof users.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
+export type SigningKeyRow = typeof signingKeys.$inferSelect;
