@@ -3,9 +3,9 @@
  * the caller reads the variables and fails loudly with the message.
  */
 
-/** An IPv4 dotted quad or anything with a colon (IPv6, or a port someone left in). */
+/** An IPv4 dotted quad, or an IPv6 address (hex digits and colons, bracketed or not). */
 function looksLikeIpAddress(host: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':') || host.startsWith('[');
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || /^\[?[0-9a-f:.]*:[0-9a-f:.]*\]?$/i.test(host);
 }
 
 /** WebAuthn L3 §5.1.3 step 8 / §5.1.4.1 step 8: the RP ID is a registrable domain suffix of the origin's host. */
