@@ -20,10 +20,6 @@ import { MAX_RSA_MODULUS_BITS, MIN_RSA_MODULUS_BITS } from './limits';
 export type CoseAlgorithm = typeof coseAlgorithmES256 | typeof coseAlgorithmEdDSA | typeof coseAlgorithmRS256;
 export const SUPPORTED_ALGORITHMS: readonly CoseAlgorithm[] = [coseAlgorithmEdDSA, coseAlgorithmES256, coseAlgorithmRS256];
 
-export function isSupportedAlgorithm(value: unknown): value is CoseAlgorithm {
-  return SUPPORTED_ALGORITHMS.includes(value as CoseAlgorithm);
-}
-
 export type StoredPublicKey = { algorithm: CoseAlgorithm; spki: Uint8Array };
 
 function bigintBytes(value: bigint, length?: number): Uint8Array {

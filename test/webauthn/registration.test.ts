@@ -51,6 +51,8 @@ describe('verifyRegistration (WebAuthn L3 §7.1)', () => {
     // A key for an algorithm we did not offer (step 20).
     ['an ES384 key', { coseKey: new Map<number, unknown>([[1, 2], [3, -35], [-1, 2], [-2, new Uint8Array(48)], [-3, new Uint8Array(48)]]) }, 'algorithm'],
     ['alg ES256 with an Ed25519 key', { coseKey: new Map<number, unknown>([[1, 1], [3, -7], [-1, 6], [-2, new Uint8Array(32)]]) }, 'algorithm'],
+    ['an RSA-1024 key', { coseKey: new Map<number, unknown>([[1, 3], [3, -257], [-1, new Uint8Array(128).fill(0xc1)], [-2, Uint8Array.of(1, 0, 1)]]) }, 'algorithm'],
+    ['an EC key without y', { coseKey: new Map<number, unknown>([[1, 2], [3, -7], [-1, 1], [-2, new Uint8Array(32)]]) }, 'algorithm'],
     ['a P-256 point off the curve', { coseKey: new Map<number, unknown>([[1, 2], [3, -7], [-1, 1], [-2, new Uint8Array(32).fill(1)], [-3, new Uint8Array(32).fill(2)]]) }, 'public_key'],
     ['AT = 0 at registration', { flags: { at: false } }, 'malformed'],
     ['bytes after the credential key', { trailing: Uint8Array.of(0) }, 'malformed'],
