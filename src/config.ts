@@ -50,3 +50,6 @@ export const RECOVERY_CODE_CHARS = 10;
 
 /** Secrets shorter than this are refused at start-up: 32 characters of hex carry 128 bits. */
 export const SECRET_MIN_CHARS = 32;
+
+/** API.md step-up: sensitive operations need a second factor proven this recently (RFC 9470 max_age). */
+export const STEP_UP_MAX_AGE_SECONDS = 300;

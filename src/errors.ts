@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { STEP_UP_MAX_AGE_SECONDS } from './config';
 
 /** Every error a client can see, with its status and a generic message (API.md). */
 export const ERRORS = {
@@ -14,11 +15,17 @@ export const ERRORS = {
   no_pending_enrollment: [404, 'There is no pending enrollment; call POST /create-otp first.'],
   mfa_not_enrolled: [409, 'Two-factor authentication is not set up for this account.'],
   invalid_code: [401, 'The code is wrong or was already used.'],
+  invalid_refresh_token: [401, 'The refresh token is not valid; log in again.'],
+  invalid_reset_token: [401, 'The password-reset token is not valid, was used, or has expired.'],
+  insufficient_user_authentication: [401, 'This needs a second factor proven within the last 5 minutes: call POST /reauthenticate.'],
+  factor_locked: [403, 'Too many wrong codes: codes are refused until a recovery code succeeds or support unlocks the account.'],
+  last_factor: [409, 'This is the only second factor left; add another one first.'],
   too_many_requests: [429, 'Too many attempts; try again later.'],
   payload_too_large: [413, 'The request body is larger than 16 KiB.'],
   unsupported_media_type: [415, 'Send the request body as application/json.'],
   not_found: [404, 'No such route.'],
   internal: [500, 'Something went wrong on our side.'],
+  unavailable: [503, 'The service is briefly unavailable; try again shortly.'],
 } as const satisfies Record<string, readonly [ContentfulStatusCode, string]>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -36,6 +43,10 @@ export function errorResponse(
 ): Response {
   const [status, message] = ERRORS[code];
   if (code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer');
+  // RFC 9470 §3: the step-up challenge names the error and the largest acceptable age.
+  if (code === 'insufficient_user_authentication') {
+    c.header('WWW-Authenticate', `Bearer error="insufficient_user_authentication", error_description="A recent second factor is required", max_age=${STEP_UP_MAX_AGE_SECONDS}`);
+  }
   if (extra.retryAfterSeconds !== undefined) c.header('Retry-After', String(Math.max(1, Math.ceil(extra.retryAfterSeconds))));
   const body = extra.issues ? { error: code, message, issues: extra.issues } : { error: code, message };
   return c.json(body, status);

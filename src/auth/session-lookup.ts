@@ -16,6 +16,8 @@ export interface AuthContext {
   authorized: boolean;
   /** Unused recovery codes, read in the same query (for /me). */
   recoveryCodesRemaining: number;
+  /** When a second factor was last proven in this session (null for a password-only session). */
+  authTime: number | null;
 }
 
 /**
@@ -58,6 +60,7 @@ export function toAuthContext(row: LiveSessionRow | undefined, claims: TokenClai
     sessionId: row.session.id,
     authorized: row.session.authorized,
     recoveryCodesRemaining: row.recoveryCodesRemaining,
+    authTime: row.session.authTime,
   };
 }
 

@@ -35,8 +35,27 @@ export const sessions = sqliteTable(
     /** 1 once a second factor was verified for this session. */
     authorized: integer('authorized', { mode: 'boolean' }).notNull(),
     createdAt: integer('created_at').notNull(),
+    /** The absolute end: for a full session `auth_time + SESSION_MAX_SECONDS`. */
     expiresAt: integer('expires_at').notNull(),
     revokedAt: integer('revoked_at'),
+    /** When a second factor was last proven in this session (the `auth_time` claim); null before. */
+    authTime: integer('auth_time'),
+    /** RFC 8176 methods of the last proof, space-separated (`pwd otp`). */
+    amr: text('amr').notNull().default('pwd'),
+    /**
+     * The refresh token generation that is current. A refresh is one
+     * compare-and-swap on it; the token itself is an HMAC over (id, generation)
+     * under a server key, so nothing stored rebuilds it.
+     */
+    generation: integer('generation').notNull().default(0),
+    /** When `generation` was issued: the 30 s grace of the previous one counts from here. */
+    rotatedAt: integer('rotated_at'),
+    /** The idle limit counts from here; written at most once a minute. */
+    lastUsedAt: integer('last_used_at').notNull().default(0),
+    /** Recorded when the session begins, for GET /sessions. */
+    userAgent: text('user_agent'),
+    /** The client IP truncated to /24 (IPv4) or /48 (IPv6). */
+    ip: text('ip'),
   },
   (t) => [index('sessions_user_idx').on(t.userId)],
 );

@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { authenticate } from '../auth/session-lookup';
+import { requireRecentAuthentication } from '../auth/step-up';
 import { getDb } from '../db/client';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
@@ -33,6 +34,12 @@ export function requireAuth(level: 'any' | 'full') {
     await next();
   });
 }
+
+/** After requireAuth('full'): the sensitive routes need a recent second factor (API.md step-up). */
+export const requireStepUp = createMiddleware<AppEnv>(async (c, next) => {
+  requireRecentAuthentication(c.get('auth'), nowSeconds());
+  await next();
+});
 
 /** Verifies the token only (no D1 read) and hands its claims on, for a flow that reads the session in its own batch. */
 export const requireBearer = createMiddleware<AppEnv>(async (c, next) => {

@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from 'hono';
 import type * as z from 'zod';
 import type { AppEnv } from '../env';
 import { ApiError, ERRORS, type ErrorCode } from '../errors';
-import { ensureSessionBeforeBodyError, requireAuth, requireBearer } from '../middleware/auth';
+import { ensureSessionBeforeBodyError, requireAuth, requireBearer, requireStepUp } from '../middleware/auth';
 import { jsonBody } from '../middleware/body';
 import { ERROR_SCHEMA_REF, exampleRef, securityOf, type TagName, type TokenLevel } from './components';
 
@@ -26,6 +26,8 @@ export interface RouteSpec {
    * in the same D1 batch as its first write (see verifySecondFactor).
    */
   session?: 'middleware' | 'flow';
+  /** API.md step-up: a full token whose second factor was proven within the last 300 s. */
+  stepUp?: boolean;
   /** The JSON body; `bodyOptional`: an empty body reads as `{}`. */
   body?: z.ZodType;
   bodyOptional?: boolean;
@@ -67,12 +69,13 @@ type Declared<T extends RouteSpec> = {
  * middleware adds. Every POST reads a JSON body (413, 415, invalid_json), and
  * any route can fail with 500 or, when storage is overloaded, 503.
  */
-export function errorCodesOf(spec: Pick<RouteSpec, 'method' | 'token' | 'body' | 'query' | 'params' | 'errors'>): ErrorCode[] {
+export function errorCodesOf(spec: Pick<RouteSpec, 'method' | 'token' | 'stepUp' | 'body' | 'query' | 'params' | 'errors'>): ErrorCode[] {
   const codes = new Set<ErrorCode>(spec.errors);
   if (spec.method === 'post') codes.add('invalid_json').add('payload_too_large').add('unsupported_media_type');
   if (spec.body || spec.query) codes.add('validation_failed');
   if (spec.token !== 'none') codes.add('unauthorized');
   if (spec.token === 'full') codes.add('mfa_required');
+  if (spec.stepUp) codes.add('insufficient_user_authentication');
   codes.add('internal');
   return (Object.keys(ERRORS) as ErrorCode[]).filter((code) => codes.has(code));
 }
@@ -87,7 +90,7 @@ function errorResponses(codes: ErrorCode[]) {
   const responses: Record<string, object> = {};
   for (const [status, list] of byStatus) {
     const headers: Record<string, object> = {};
-    if (list.includes('unauthorized')) headers['WWW-Authenticate'] = { ...WWW_AUTHENTICATE, required: true };
+    if (list.includes('unauthorized') || list.includes('insufficient_user_authentication')) headers['WWW-Authenticate'] = { ...WWW_AUTHENTICATE, required: true };
     if (list.includes('too_many_requests')) headers['Retry-After'] = { ...RETRY_AFTER, required: true };
     responses[String(status)] = {
       description: list.map((code) => `\`${code}\``).join(', '),
@@ -109,6 +112,7 @@ function middlewareOf(spec: RouteSpec): MiddlewareHandler<AppEnv>[] {
   if (spec.token === 'any' || spec.token === 'full') {
     chain.push(spec.session === 'flow' ? requireBearer : requireAuth(spec.token));
   }
+  if (spec.stepUp) chain.push(requireStepUp);
   if (spec.method === 'post') chain.push(jsonBody({ required: spec.body !== undefined && !spec.bodyOptional }));
   return chain;
 }
