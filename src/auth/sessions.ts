@@ -1,24 +1,51 @@
-import { and, eq, isNull, ne, sql, type SQL } from 'drizzle-orm';
+import { and, eq, getTableColumns, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { sessions, type UserRow } from '../db/schema';
 import { randomId } from '../crypto/random';
 import type { Settings } from '../settings';
 import { signToken } from '../tokens/jwt';
 
-export interface NewSession {
-  id: string;
-  userId: string;
+/** A session row to insert, every column given (insertSessionIf lists them in table order). */
+export type NewSession = typeof sessions.$inferInsert & {
   authorized: boolean;
   createdAt: number;
   expiresAt: number;
-}
+  authTime: number | null;
+  amr: string;
+  generation: number;
+  rotatedAt: number | null;
+  lastUsedAt: number;
+  userAgent: string | null;
+  ip: string | null;
+  revokedAt: null;
+};
 
 /** RFC 8176 authentication method references. `rec` (a recovery code) is our own value. */
 export type AuthMethods = ['pwd'] | ['pwd', 'otp'] | ['pwd', 'rec'];
 
-export function newSession(settings: Settings, userId: string, authorized: boolean, now: number): NewSession {
+/** Where a session began, as GET /sessions shows it. */
+export interface ClientInfo {
+  userAgent: string | null;
+  ip: string | null;
+}
+
+export function newSession(settings: Settings, userId: string, authorized: boolean, now: number, amr: AuthMethods = authorized ? ['pwd', 'otp'] : ['pwd'], client: ClientInfo = { userAgent: null, ip: null }): NewSession {
   const ttl = authorized ? settings.accessTokenTtlSeconds : settings.mfaTokenTtlSeconds;
-  return { id: randomId(), userId, authorized, createdAt: now, expiresAt: now + ttl };
+  return {
+    id: randomId(),
+    userId,
+    authorized,
+    createdAt: now,
+    expiresAt: now + ttl,
+    revokedAt: null,
+    authTime: authorized ? now : null,
+    amr: amr.join(' '),
+    generation: 0,
+    rotatedAt: authorized ? now : null,
+    lastUsedAt: now,
+    userAgent: client.userAgent,
+    ip: client.ip,
+  };
 }
 
 export function insertSession(db: Db, session: NewSession) {
@@ -33,10 +60,12 @@ export function insertSession(db: Db, session: NewSession) {
  * atomic step, and how two concurrent requests cannot both pass.
  */
 export function insertSessionIf(db: Db, session: NewSession, guard: SQL) {
-  // drizzle lists every column of the table, in order, for INSERT ... SELECT.
-  return db.insert(sessions).select(
-    sql`SELECT ${session.id}, ${session.userId}, ${session.authorized ? 1 : 0}, ${session.createdAt}, ${session.expiresAt}, NULL WHERE ${guard}`,
-  );
+  // drizzle lists every column of the table, in table order, for INSERT ... SELECT.
+  const values = Object.keys(getTableColumns(sessions)).map((key) => {
+    const value = session[key as keyof NewSession];
+    return typeof value === 'boolean' ? (value ? 1 : 0) : (value ?? null);
+  });
+  return db.insert(sessions).select(sql`SELECT ${sql.join(values.map((value) => sql`${value}`), sql`, `)} WHERE ${guard}`);
 }
 
 /** True inside a batch once `insertSessionIf` for this id has succeeded. */
