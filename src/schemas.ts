@@ -26,13 +26,14 @@ const newPassword = z
   .meta({ description: '8 to 256 characters, not the username; never trimmed (else 400 weak_password).' });
 
 /**
- * A password to check. One far longer than registration accepts can never be
- * right, so it is refused as a malformed body before it costs a scrypt hash or
- * a throttle attempt.
+ * A password to check. One far longer than registration accepts, or one with a
+ * lone surrogate (which registration refuses), can never be right, so it is
+ * refused as a malformed body before it costs a scrypt hash or a throttle attempt.
  */
 const password = z
   .string()
   .max(4096, 'must be at most 256 characters')
+  .refine((value) => value.isWellFormed(), 'must not contain a lone surrogate')
   .meta({ description: 'The account password.' });
 
 export const registrationSchema = z.object({ username, password: newPassword });
