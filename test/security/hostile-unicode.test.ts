@@ -1,5 +1,8 @@
+import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { blocklistKey, isCommonPassword, passwordProblem } from '../../src/auth/common-passwords';
 import { normalizeUsername, PASSWORD_PROBLEMS, usernameProblem } from '../../src/auth/identity';
+import { getDb } from '../../src/db/client';
 import { call, PASSWORD, snapshot, uniqueName } from '../helpers';
 
 function hex(text: string): string {
@@ -122,3 +125,41 @@ describe('password length counts code points after NFKC', () => {
   });
 });
 
+/**
+ * Guessing with a dictionary: NIST SP 800-63B-4 §3.1.1.2 makes refusing
+ * commonly used passwords a SHALL. The 10,000 most common ones are refused
+ * in any case or width, with a message that says so.
+ */
+describe('commonly used passwords are refused (400 weak_password)', () => {
+  it('"password", "12345678", "iloveyou", "trustno1" and other spellings of them; nothing stored', async () => {
+    const before = await snapshot();
+    for (const password of ['password', '12345678', 'PASSWORD', 'PassWord', 'ｐａｓｓｗｏｒｄ', 'iloveyou', 'trustno1', 'Qwertyuiop', 'baseball']) {
+      const r = await call('/register', { json: { username: uniqueName('common'), password } });
+      expect([password, r.status, r.body]).toEqual([password, 400, { error: 'weak_password', message: PASSWORD_PROBLEMS.common }]);
+      expect(r.body.message).toMatch(/commonly used password/);
+    }
+    expect(await snapshot()).toBe(before);
+  });
+
+  it('the table holds the list as migrated: lower-cased NFKC keys, a few thousand rows', async () => {
+    const row = await env.DB.prepare('SELECT count(*) AS n, max(length(password)) AS longest FROM common_passwords').first<{ n: number; longest: number }>();
+    expect(row!.n).toBeGreaterThan(3000);
+    const upper = await env.DB.prepare('SELECT count(*) AS n FROM common_passwords WHERE password <> lower(password)').first<{ n: number }>();
+    expect(upper!.n).toBe(0);
+    expect(blocklistKey('ＰａｓｓＷＯＲＤ')).toBe('password');
+  });
+
+  it('isCommonPassword and passwordProblem: the one check for registration, change and reset', async () => {
+    const db = getDb(env.DB);
+    expect(await isCommonPassword(db, 'Password1')).toBe(true);
+    expect(await isCommonPassword(db, PASSWORD)).toBe(false);
+    expect(await passwordProblem(db, 'someone', 'superman')).toBe(PASSWORD_PROBLEMS.common);
+    expect(await passwordProblem(db, 'someone', 'short')).toBe(PASSWORD_PROBLEMS.length);
+    expect(await passwordProblem(db, 'someone_long', 'SOMEONE_LONG')).toBe(PASSWORD_PROBLEMS.username);
+    expect(await passwordProblem(db, 'someone', PASSWORD)).toBeNull();
+  });
+
+  it('the control: an uncommon passphrase is accepted', async () => {
+    expect((await call('/register', { json: { username: uniqueName('rare'), password: 'zebra quartz lantern 97' } })).status).toBe(201);
+  });
+});
