@@ -53,3 +53,13 @@ export const SECRET_MIN_CHARS = 32;
 
 /** API.md step-up: sensitive operations need a second factor proven this recently (RFC 9470 max_age). */
 export const STEP_UP_MAX_AGE_SECONDS = 300;
+
+/** API.md (v2): a full token lives ACCESS_TOKEN_TTL_SECONDS, default 300, 60 to 3600. */
+export const ACCESS_TOKEN_TTL_SECONDS_BOUNDS = { min: 60, max: 60 * 60, default: 5 * 60 };
+/**
+ * API.md: a password-only token lives at most 5 minutes; under 30 s (one TOTP
+ * step) leaves no time to open the app and type a code.
+ */
+export const MFA_TOKEN_TTL_SECONDS_BOUNDS = { min: TOTP_PERIOD_SECONDS, max: MFA_TOKEN_MAX_TTL_SECONDS, default: MFA_TOKEN_MAX_TTL_SECONDS };
+/** The issuer is shown in authenticator apps next to the account name: keep it short. */
+export const ISSUER_MAX_CHARS = 64;

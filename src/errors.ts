@@ -35,13 +35,21 @@ export interface ValidationIssue {
   message: string;
 }
 
+export interface ErrorExtra {
+  issues?: ValidationIssue[];
+  retryAfterSeconds?: number;
+  /** Replaces the catalog's message with a more specific one (never with a secret). */
+  message?: string;
+}
+
 /** The one builder for error responses: `{ error, message }` plus optional extras. */
 export function errorResponse(
   c: Context,
   code: ErrorCode,
-  extra: { issues?: ValidationIssue[]; retryAfterSeconds?: number } = {},
+  extra: ErrorExtra = {},
 ): Response {
-  const [status, message] = ERRORS[code];
+  const [status, defaultMessage] = ERRORS[code];
+  const message = extra.message ?? defaultMessage;
   if (code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer');
   // RFC 9470 §3: the step-up challenge names the error and the largest acceptable age.
   if (code === 'insufficient_user_authentication') {
@@ -59,7 +67,7 @@ export function errorResponse(
 export class ApiError extends Error {
   constructor(
     readonly code: ErrorCode,
-    readonly extra: { issues?: ValidationIssue[]; retryAfterSeconds?: number } = {},
+    readonly extra: ErrorExtra = {},
   ) {
     super(code);
     this.name = 'ApiError';

@@ -26,13 +26,14 @@ const newPassword = z
   .meta({ description: '8 to 256 characters, not the username; never trimmed (else 400 weak_password).' });
 
 /**
- * A password to check. One far longer than registration accepts can never be
- * right, so it is refused as a malformed body before it costs a scrypt hash or
- * a throttle attempt.
+ * A password to check. One far longer than registration accepts, or one with a
+ * lone surrogate (which registration refuses), can never be right, so it is
+ * refused as a malformed body before it costs a scrypt hash or a throttle attempt.
  */
 const password = z
   .string()
   .max(4096, 'must be at most 256 characters')
+  .refine((value) => value.isWellFormed(), 'must not contain a lone surrogate')
   .meta({ description: 'The account password.' });
 
 export const registrationSchema = z.object({ username, password: newPassword });
@@ -47,14 +48,25 @@ export const otpCode = z
   .refine((value) => /^[0-9]{6}$/.test(value), 'must be 6 digits')
   .meta({ description: 'The 6-digit TOTP code; blanks inside are ignored.', examples: ['123456'] });
 
-/** Two groups of five base32 characters; case, blanks and dashes are forgiven. */
+/**
+ * Two groups of five base32 characters; case, blanks and dashes are forgiven.
+ * The alphabet (RFC 4648 §6, A-Z 2-7) has no 0, 1 or 8, so each of them can
+ * only be the letter it looks like: O, I, B.
+ */
+const RECOVERY_LOOKALIKES: Record<string, string> = { '0': 'O', '1': 'I', '8': 'B' };
 export const recoveryCodeInput = z
   .string()
   .max(64, 'must be a recovery code such as ABCDE-FGHIJ')
-  // Only ASCII a-z is upper-cased: String#toUpperCase maps ı, ſ and ﬀ into A-Z.
-  .transform((value) => value.replace(/[\s-]/g, '').replace(/[a-z]/g, (letter) => letter.toUpperCase()))
+  // Blanks, any Unicode dash (Pd) and U+2212 MINUS SIGN are dropped. Only ASCII
+  // a-z is upper-cased: String#toUpperCase maps ı, ſ and ﬀ into A-Z.
+  .transform((value) =>
+    value
+      .replace(/[\s\p{Pd}\u2212]/gu, '')
+      .replace(/[a-z]/g, (letter) => letter.toUpperCase())
+      .replace(/[018]/g, (digit) => RECOVERY_LOOKALIKES[digit] ?? digit),
+  )
   .refine((value) => /^[A-Z2-7]{10}$/.test(value), 'must be a recovery code such as ABCDE-FGHIJ')
-  .meta({ description: 'A recovery code such as ABCDE-FGHIJ; case, blanks and dashes are forgiven.' });
+  .meta({ description: 'A recovery code such as ABCDE-FGHIJ; case, blanks and dashes are forgiven; 0, 1, 8 read as O, I, B.' });
 
 function exactlyOne(keys: string[]) {
   return (value: Record<string, unknown>, ctx: z.RefinementCtx) => {

@@ -1,5 +1,8 @@
-import { MFA_TOKEN_MAX_TTL_SECONDS, SECRET_MIN_CHARS } from './config';
+import { ACCESS_TOKEN_TTL_SECONDS_BOUNDS, ISSUER_MAX_CHARS, MFA_TOKEN_TTL_SECONDS_BOUNDS, SECRET_MIN_CHARS } from './config';
 import { deriveAesGcmKey, deriveHmacKey, importJwtKey } from './crypto/keys';
+import { boundedSecondsVar, ConfigError, displayNameVar, originListVar } from './env-vars';
+
+export { ConfigError } from './env-vars';
 
 /** Configuration read from the Worker's env, validated, with its keys imported once per isolate. */
 export interface Settings {
@@ -15,11 +18,6 @@ export interface Settings {
   recoveryKey: CryptoKey;
 }
 
-/** A deployment mistake: thrown at the first request, logged by name, never with the value. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
 function requireSecret(env: Env, name: 'JWT_SECRET' | 'TOTP_ENCRYPTION_KEY'): string {
   const value = env[name];
   if (typeof value !== 'string' || value.length === 0) {
@@ -31,18 +29,14 @@ function requireSecret(env: Env, name: 'JWT_SECRET' | 'TOTP_ENCRYPTION_KEY'): st
   return value;
 }
 
-function positiveSeconds(env: Env, name: 'ACCESS_TOKEN_TTL_SECONDS' | 'MFA_TOKEN_TTL_SECONDS'): number {
-  const value = Number(env[name]);
-  if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`${name} must be a positive whole number of seconds`);
-  return value;
-}
-
 async function load(env: Env): Promise<Settings> {
   const jwtSecret = requireSecret(env, 'JWT_SECRET');
   const encryptionSecret = requireSecret(env, 'TOTP_ENCRYPTION_KEY');
-  const issuer = (env.ISSUER ?? '').trim();
   // Key URI Format: neither the issuer nor the account name may contain a colon.
-  if (!issuer || issuer.includes(':')) throw new ConfigError('ISSUER must be set and must not contain ":"');
+  const issuer = displayNameVar(env, 'ISSUER', { maxChars: ISSUER_MAX_CHARS });
+  const accessTokenTtlSeconds = boundedSecondsVar(env, 'ACCESS_TOKEN_TTL_SECONDS', ACCESS_TOKEN_TTL_SECONDS_BOUNDS);
+  const mfaTokenTtlSeconds = boundedSecondsVar(env, 'MFA_TOKEN_TTL_SECONDS', MFA_TOKEN_TTL_SECONDS_BOUNDS);
+  const corsOrigins = originListVar(env, 'CORS_ORIGINS');
   const [jwtKey, totpKey, recoveryKey] = await Promise.all([
     importJwtKey(jwtSecret),
     deriveAesGcmKey(encryptionSecret, 'edge-mfa totp secret v1'),
@@ -50,12 +44,9 @@ async function load(env: Env): Promise<Settings> {
   ]);
   return {
     issuer,
-    accessTokenTtlSeconds: positiveSeconds(env, 'ACCESS_TOKEN_TTL_SECONDS'),
-    mfaTokenTtlSeconds: Math.min(positiveSeconds(env, 'MFA_TOKEN_TTL_SECONDS'), MFA_TOKEN_MAX_TTL_SECONDS),
-    corsOrigins: (env.CORS_ORIGINS ?? '')
-      .split(',')
-      .map((origin) => origin.trim())
-      .filter(Boolean),
+    accessTokenTtlSeconds,
+    mfaTokenTtlSeconds,
+    corsOrigins,
     jwtKey,
     totpKey,
     recoveryKey,

@@ -5,7 +5,8 @@ import type { Db } from '../db/client';
 import { users } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
-import { foldForComparison, isAcceptablePassword } from './identity';
+import { passwordProblem } from './common-passwords';
+import { foldForComparison } from './identity';
 
 export interface Registered {
   id: string;
@@ -14,7 +15,8 @@ export interface Registered {
 
 /** `username` is already normalized and validated by the request schema. */
 export async function register(db: Db, username: string, password: string, now: number): Promise<Registered> {
-  if (!isAcceptablePassword(password, username)) throw new ApiError('weak_password');
+  const problem = await passwordProblem(db, username, password);
+  if (problem) throw new ApiError('weak_password', { message: problem });
   const usernameKey = foldForComparison(username);
   // A cheap early answer that spares scrypt; the unique index below is what decides a race.
   const [existing] = await db.select({ id: users.id }).from(users).where(eq(users.usernameKey, usernameKey)).limit(1);

@@ -88,8 +88,22 @@ function parseHash(stored: string): ParsedHash | null {
 
 export interface PasswordCheck {
   ok: boolean;
-  /** The hash was made with other parameters than today's: store a fresh one. */
+  /** The hash was made with weaker parameters than today's: store a fresh one. */
   needsRehash: boolean;
+}
+
+/**
+ * A re-hash must only ever upgrade: true when today's parameters are at least
+ * the stored ones in each of N, r and p, and higher in one. A hash that is
+ * stronger in any of them (a deployment that raised the cost, then lowered it)
+ * is left as it is, even if it is weaker in another: replacing it would lower
+ * that one.
+ */
+export function isWeakerThanCurrent(params: ScryptParams): boolean {
+  const { logN, r, p } = params;
+  const noneStronger = logN <= CURRENT_PARAMS.logN && r <= CURRENT_PARAMS.r && p <= CURRENT_PARAMS.p;
+  const someWeaker = logN < CURRENT_PARAMS.logN || r < CURRENT_PARAMS.r || p < CURRENT_PARAMS.p;
+  return noneStronger && someWeaker;
 }
 
 /** Verifies in constant time. A malformed stored hash never matches. */
@@ -97,11 +111,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const parsed = parseHash(stored);
   if (!parsed) return { ok: false, needsRehash: false };
   const candidate = await derive(password, parsed.salt, parsed.params);
-  const { logN, r, p } = parsed.params;
-  return {
-    ok: timingSafeEqual(candidate, parsed.hash),
-    needsRehash: logN !== CURRENT_PARAMS.logN || r !== CURRENT_PARAMS.r || p !== CURRENT_PARAMS.p,
-  };
+  return { ok: timingSafeEqual(candidate, parsed.hash), needsRehash: isWeakerThanCurrent(parsed.params) };
 }
 
 /**

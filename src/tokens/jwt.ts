@@ -32,6 +32,11 @@ export function signToken(settings: Settings, claims: NewToken, nowSeconds: numb
     .sign(settings.jwtKey);
 }
 
+/** How old a token of this kind may be: the lifetime it was issued with. */
+function maxAgeSeconds(settings: Settings, authorized: boolean): number {
+  return authorized ? settings.accessTokenTtlSeconds : settings.mfaTokenTtlSeconds;
+}
+
 /**
  * Returns the claims of a genuine, unexpired token of ours, or null. The
  * algorithm, issuer and audience are pinned and `exp` is required; `iat` may
@@ -47,13 +52,18 @@ export async function verifyToken(settings: Settings, token: string, nowSeconds:
       audience: AUDIENCE,
       requiredClaims: ['exp', 'iat', 'sub', 'jti'],
       currentDate: new Date(nowSeconds * 1000),
-      maxTokenAge: settings.accessTokenTtlSeconds,
+      // The longer of the two lifetimes here (jose also refuses an `iat` in the
+      // future only when given one); each kind's own is checked below.
+      maxTokenAge: Math.max(settings.accessTokenTtlSeconds, settings.mfaTokenTtlSeconds),
     });
     const { sub, username, sid, jti, authorized, amr, iat, exp } = payload;
     if (typeof sub !== 'string' || typeof username !== 'string' || typeof sid !== 'string') return null;
     if (typeof jti !== 'string' || typeof authorized !== 'boolean' || typeof iat !== 'number' || typeof exp !== 'number') {
       return null;
     }
+    // A password-only token is held to its own lifetime (API.md: at most 5 min),
+    // whatever the full token's is: its age never borrows the longer one.
+    if (nowSeconds - iat > maxAgeSeconds(settings, authorized)) return null;
     if (!Array.isArray(amr) || !amr.every((value) => typeof value === 'string')) return null;
     return { sub, username, sid, jti, authorized, amr, iat, exp };
   } catch {

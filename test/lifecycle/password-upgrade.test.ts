@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { foldForComparison } from '../../src/auth/identity';
-import { hashPassword } from '../../src/crypto/password';
+import { CURRENT_PARAMS, hashPassword, isWeakerThanCurrent, type ScryptParams } from '../../src/crypto/password';
 import { call, PASSWORD, setNow, uniqueName, useRealTime } from '../helpers';
 import { T0, throttleRow } from './support';
 
@@ -11,11 +11,11 @@ const CURRENT_PREFIX = '$scrypt$ln=14,r=8,p=5$';
 const WEAK = { logN: 10, r: 8, p: 1 };
 
 /** A user as an older release would have stored it: a hash at lower cost, written straight into D1. */
-async function insertLegacyUser(password = PASSWORD) {
+async function insertLegacyUser(password = PASSWORD, params: ScryptParams = WEAK) {
   const username = uniqueName('legacy');
   const id = crypto.randomUUID();
-  const hash = await hashPassword(password, WEAK);
-  expect(hash.startsWith('$scrypt$ln=10,r=8,p=1$')).toBe(true);
+  const hash = await hashPassword(password, params);
+  expect(hash.startsWith(`$scrypt$ln=${params.logN},r=${params.r},p=${params.p}$`)).toBe(true);
   await env.DB.prepare('INSERT INTO users (id, username, username_key, password_hash, created_at) VALUES (?, ?, ?, ?, ?)')
     .bind(id, username, foldForComparison(username), hash, T0)
     .run();
@@ -74,5 +74,38 @@ describe('password hash upgrades at login', () => {
     expect((await login(user.username, nfd)).status).toBe(200);
     expect((await storedHash(user.id)).startsWith(CURRENT_PREFIX)).toBe(true);
     expect((await login(user.username, nfc)).status).toBe(200);
+  });
+});
+
+/**
+ * Downgrade by login: a deployment that once raised the cost (or an operator
+ * who lowered it later) must not see every stronger hash silently rewritten
+ * at weaker parameters by the "upgrade". Only a hash weaker in some parameter
+ * and stronger in none is re-hashed.
+ */
+describe('password hash upgrades only upgrade', () => {
+  // ln=15 at r=8: 128 * 8 * 2^15 = 32 MiB, the most a stored hash may ask for.
+  const STRONGER_N = { ...CURRENT_PARAMS, logN: CURRENT_PARAMS.logN + 1 };
+
+  it('a hash at stronger parameters (higher N) is left as it is at a good login', async () => {
+    setNow(T0 + 905);
+    expect(128 * STRONGER_N.r * 2 ** STRONGER_N.logN).toBe(32 * 1024 * 1024);
+    const user = await insertLegacyUser(PASSWORD, STRONGER_N);
+    const r = await login(user.username, PASSWORD);
+    expect(r.status, r.text).toBe(200);
+    expect(await storedHash(user.id)).toBe(user.hash);
+  });
+
+  it('the rule: re-hash only when no parameter is stronger than today and one is weaker', () => {
+    const { logN, r, p } = CURRENT_PARAMS;
+    expect(isWeakerThanCurrent(CURRENT_PARAMS)).toBe(false);
+    expect(isWeakerThanCurrent({ logN: logN - 1, r, p })).toBe(true);
+    expect(isWeakerThanCurrent({ logN, r: r - 1, p })).toBe(true);
+    expect(isWeakerThanCurrent({ logN, r, p: p - 1 })).toBe(true);
+    for (const stronger of [{ logN: logN + 1, r, p }, { logN, r: r + 1, p }, { logN, r, p: p + 1 }]) {
+      expect(isWeakerThanCurrent(stronger)).toBe(false);
+    }
+    // Mixed: more memory but less parallel work; replacing it would lower N.
+    expect(isWeakerThanCurrent({ logN: logN + 1, r, p: 1 })).toBe(false);
   });
 });
