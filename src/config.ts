@@ -63,3 +63,12 @@ export const ACCESS_TOKEN_TTL_SECONDS_BOUNDS = { min: 60, max: 60 * 60, default:
 export const MFA_TOKEN_TTL_SECONDS_BOUNDS = { min: TOTP_PERIOD_SECONDS, max: MFA_TOKEN_MAX_TTL_SECONDS, default: MFA_TOKEN_MAX_TTL_SECONDS };
 /** The issuer is shown in authenticator apps next to the account name: keep it short. */
 export const ISSUER_MAX_CHARS = 64;
+
+/** API.md sessions: the absolute end after `auth_time`; NIST SP 800-63B-4 §2.2.3 (AAL2) allows 24 hours. */
+export const SESSION_MAX_SECONDS_BOUNDS = { min: 5 * 60, max: 24 * 60 * 60, default: 24 * 60 * 60 };
+/** API.md sessions: the idle end; NIST SP 800-63B-4 §2.2.3 (AAL2) allows one hour of inactivity. */
+export const SESSION_IDLE_SECONDS_BOUNDS = { min: 60, max: 60 * 60, default: 60 * 60 };
+/** `last_used_at` is written at most this often per session: the idle limit needs no write per request. */
+export const SESSION_TOUCH_INTERVAL_SECONDS = 60;
+/** API.md refresh: the previous refresh token, presented this soon after its rotation, gets the same new pair. */
+export const REFRESH_GRACE_SECONDS = 30;

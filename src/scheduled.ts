@@ -1,7 +1,7 @@
 import { getDb } from './db/client';
 import { logError } from './log';
 import { rotateSigningKeys } from './tokens/signing-keys';
-import { getSigningKeySettings } from './tokens/signing-settings';
+import { getSettings } from './settings';
 
 /**
  * The daily Cron Trigger (wrangler.toml `[triggers]`): rotates the signing
@@ -13,7 +13,7 @@ import { getSigningKeySettings } from './tokens/signing-settings';
 export async function scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
   const nowSeconds = Math.floor(controller.scheduledTime / 1000);
   try {
-    const result = await rotateSigningKeys(getDb(env.DB), await getSigningKeySettings(env), nowSeconds);
+    const result = await rotateSigningKeys(getDb(env.DB), await getSettings(env), nowSeconds);
     // Key ids are public (they are in the JWKS); nothing secret is logged.
     console.log(JSON.stringify({ level: 'info', event: 'signing_keys_rotated', ...result }));
   } catch (error) {

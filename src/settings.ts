@@ -1,6 +1,14 @@
-import { ACCESS_TOKEN_TTL_SECONDS_BOUNDS, ISSUER_MAX_CHARS, MFA_TOKEN_TTL_SECONDS_BOUNDS, SECRET_MIN_CHARS } from './config';
+import {
+  ACCESS_TOKEN_TTL_SECONDS_BOUNDS,
+  ISSUER_MAX_CHARS,
+  MFA_TOKEN_TTL_SECONDS_BOUNDS,
+  SECRET_MIN_CHARS,
+  SESSION_IDLE_SECONDS_BOUNDS,
+  SESSION_MAX_SECONDS_BOUNDS,
+} from './config';
 import { deriveAesGcmKey, deriveHmacKey, importJwtKey } from './crypto/keys';
 import { boundedSecondsVar, ConfigError, displayNameVar, originListVar } from './env-vars';
+import { deriveSigningKeyWrapKey } from './tokens/signing-key-crypto';
 
 export { ConfigError } from './env-vars';
 
@@ -16,6 +24,15 @@ export interface Settings {
   totpKey: CryptoKey;
   /** HMAC-SHA-256 key for recovery-code hashes. */
   recoveryKey: CryptoKey;
+  /** The access token's `aud`: TOKEN_AUDIENCE, default the issuer. */
+  audience: string;
+  /** Absolute session end after `auth_time`, and the idle end after the last use. */
+  sessionMaxSeconds: number;
+  sessionIdleSeconds: number;
+  /** AES-GCM key that seals the Ed25519 signing keys in D1. */
+  signingKeyWrapKey: CryptoKey;
+  /** HMAC-SHA-256 key that makes refresh tokens (nothing stored rebuilds one). */
+  refreshKey: CryptoKey;
 }
 
 function requireSecret(env: Env, name: 'JWT_SECRET' | 'TOTP_ENCRYPTION_KEY'): string {
@@ -37,10 +54,17 @@ async function load(env: Env): Promise<Settings> {
   const accessTokenTtlSeconds = boundedSecondsVar(env, 'ACCESS_TOKEN_TTL_SECONDS', ACCESS_TOKEN_TTL_SECONDS_BOUNDS);
   const mfaTokenTtlSeconds = boundedSecondsVar(env, 'MFA_TOKEN_TTL_SECONDS', MFA_TOKEN_TTL_SECONDS_BOUNDS);
   const corsOrigins = originListVar(env, 'CORS_ORIGINS');
-  const [jwtKey, totpKey, recoveryKey] = await Promise.all([
+  // TOKEN_AUDIENCE is optional (commented out in wrangler.toml): unset means the issuer.
+  const audience = !('TOKEN_AUDIENCE' in env) ? issuer : displayNameVar(env, 'TOKEN_AUDIENCE', { maxChars: ISSUER_MAX_CHARS });
+  const sessionMaxSeconds = boundedSecondsVar(env, 'SESSION_MAX_SECONDS', SESSION_MAX_SECONDS_BOUNDS);
+  const sessionIdleSeconds = boundedSecondsVar(env, 'SESSION_IDLE_SECONDS', SESSION_IDLE_SECONDS_BOUNDS);
+  if (sessionIdleSeconds > sessionMaxSeconds) throw new ConfigError('SESSION_IDLE_SECONDS must not exceed SESSION_MAX_SECONDS');
+  const [jwtKey, totpKey, recoveryKey, signingKeyWrapKey, refreshKey] = await Promise.all([
     importJwtKey(jwtSecret),
     deriveAesGcmKey(encryptionSecret, 'edge-mfa totp secret v1'),
     deriveHmacKey(encryptionSecret, 'edge-mfa recovery code v1'),
+    deriveSigningKeyWrapKey(encryptionSecret),
+    deriveHmacKey(jwtSecret, 'edge-mfa refresh token v1'),
   ]);
   return {
     issuer,
@@ -50,6 +74,11 @@ async function load(env: Env): Promise<Settings> {
     jwtKey,
     totpKey,
     recoveryKey,
+    audience,
+    sessionMaxSeconds,
+    sessionIdleSeconds,
+    signingKeyWrapKey,
+    refreshKey,
   };
 }
 

@@ -47,6 +47,8 @@ export interface NewAccessToken {
   authTimeSeconds: number;
   /** The session's end (absolute or idle, whichever is sooner): exp never passes it. */
   sessionEndsAtSeconds: number;
+  /** Given when the same token must be signed again byte for byte (the refresh grace); else random. */
+  jti?: string;
 }
 
 export interface IssuedAccessToken {
@@ -67,7 +69,7 @@ export async function signAccessToken(
   const exp = Math.min(nowSeconds + settings.accessTokenTtlSeconds, claims.sessionEndsAtSeconds);
   if (exp <= nowSeconds) throw new Error('session already ended: no access token');
   const signing = await currentSigningKey(db, settings, nowSeconds);
-  const jti = crypto.randomUUID();
+  const jti = claims.jti ?? crypto.randomUUID();
   const token = await new SignJWT({
     sid: claims.sid,
     auth_time: claims.authTimeSeconds,

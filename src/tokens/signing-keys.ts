@@ -151,9 +151,14 @@ export async function verificationKey(db: Db, kid: string, now: number): Promise
   return key;
 }
 
-/** The published keys at `now`, oldest first (a stable order, so the JWKS and its ETag are stable). */
+/**
+ * The published keys at `now`, oldest first (a stable order, so the JWKS and
+ * its ETag are stable). Read from D1 each time (and the cache refreshed with
+ * it): an emergency revoke leaves the JWKS at once (API.md), and consumers
+ * cache the document, so this is one small read per consumer per 5 minutes.
+ */
 export async function publishedKeys(db: Db, now: number): Promise<SigningKeyRow[]> {
-  const rows = (await rowsAt(db, now)).filter((row) => isPublishedAt(row, now));
+  const rows = (await rowsAt(db, now, true)).filter((row) => isPublishedAt(row, now));
   return rows.sort((a, b) => a.publishAt - b.publishAt || a.signFrom - b.signFrom || (a.kid < b.kid ? -1 : 1));
 }
 
