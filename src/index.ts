@@ -10,8 +10,11 @@ import { account } from './routes/account';
 import { openApiJson } from './openapi/document';
 import { openApiRoute } from './routes/docs';
 import { health } from './routes/health';
+import { keys } from './routes/keys';
+import { sessionRoutes } from './routes/sessions';
 import { mfa } from './routes/mfa';
 import { page } from './routes/page';
+import { scheduled } from './scheduled';
 import { getSettings } from './settings';
 
 /** Loads (once per isolate) and validates the configuration; a missing secret fails here, loudly. */
@@ -26,7 +29,8 @@ const settings = createMiddleware<AppEnv>(async (c, next) => {
  */
 const securityHeaders = createMiddleware<AppEnv>(async (c, next) => {
   await next();
-  c.header('Cache-Control', 'no-store');
+  // The JWKS alone sets its own caching (it holds only public keys).
+  if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
   c.header('X-Content-Type-Options', 'nosniff');
 });
 
@@ -36,7 +40,7 @@ const corsForListedOrigins = createMiddleware<AppEnv>(async (c, next) => {
   if (origins.length === 0) return next();
   return cors({
     origin: (origin) => (origins.includes(origin) ? origin : null),
-    allowMethods: ['GET', 'POST', 'OPTIONS'],
+    allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
     allowHeaders: ['Authorization', 'Content-Type'],
     maxAge: 600,
   })(c, next);
@@ -50,6 +54,8 @@ let documented: OpenAPIHono<AppEnv> | undefined;
 const app = $(routeGroup().use(securityHeaders, settings, corsForListedOrigins))
   .route('/', account)
   .route('/', mfa)
+  .route('/', sessionRoutes)
+  .route('/', keys)
   .route('/', health)
   .route('/', page)
   .openapi(openApiRoute, (c) => c.body(openApiJson(documented!), 200, { 'Content-Type': 'application/json; charset=utf-8' }));
@@ -66,4 +72,7 @@ app.onError((error, c) => {
 });
 
 export type App = typeof app;
-export default app;
+export { app };
+
+/** The Worker: HTTP requests, and the daily Cron Trigger (wrangler.toml `[triggers]`). */
+export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;

@@ -87,5 +87,23 @@ export const disableOtpSchema = z
   .meta({ description: 'Exactly one of `code` (the current TOTP code) or `password`.' });
 
 export const logoutSchema = z.object({
-  all: z.boolean().optional().meta({ description: 'true: revoke every session of the user, not just this one.' }),
+  scope: z
+    .enum(['current', 'others', 'all'])
+    .optional()
+    .meta({ description: '`current` (the default): this session; `others`: every other session of the user; `all`: every session.' }),
+  all: z.boolean().optional().meta({ description: 'The original form: `true` means `scope: "all"`.' }),
+});
+
+export const refreshSchema = z.object({
+  refreshToken: z.string().max(4096, 'must be a refresh token').meta({ description: 'The refresh token of the last answer.' }),
+});
+
+/** /reauthenticate proves a factor again: a TOTP code or a recovery code. */
+export const reauthenticateSchema = z
+  .object({ code: otpCode.optional(), recoveryCode: recoveryCodeInput.optional() })
+  .superRefine(exactlyOne(['code', 'recoveryCode']))
+  .meta({ description: 'Exactly one of `code` or `recoveryCode`.' });
+
+export const sessionIdParams = z.object({
+  id: z.string().max(64).meta({ description: 'A session id from GET /sessions.', param: { name: 'id', in: 'path' } }),
 });

@@ -6,6 +6,7 @@ import { users } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
 import type { AuthContext } from './session-lookup';
+import { requireRecentAuthentication } from './step-up';
 import type { Settings } from '../settings';
 import { createSecret, keyUri, livePendingSecret, openSecret } from './totp-secret';
 
@@ -22,6 +23,8 @@ export interface Enrollment {
 export async function startEnrollment(db: Db, settings: Settings, auth: AuthContext, now: number): Promise<Enrollment> {
   const { user } = auth;
   if (user.totpSecret && !auth.authorized) throw new ApiError('mfa_already_enabled');
+  // API.md step-up: a re-enrollment with a full token is a sensitive operation.
+  if (auth.authorized) requireRecentAuthentication(auth, now);
   const secret = await createSecret(settings, user.id);
   await db
     .update(users)

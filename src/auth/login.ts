@@ -7,7 +7,7 @@ import { logEvent } from '../log';
 import type { Settings } from '../settings';
 import { foldForComparison } from './identity';
 import { lockedError, logLockIfSet, reserveAttempt, resetThrottle } from './throttle';
-import { insertSession, issueToken, newSession, type IssuedToken } from './sessions';
+import { insertSession, issuePasswordOnlyToken, newSession, type ClientInfo, type IssuedToken } from './sessions';
 
 export interface LoginResult extends IssuedToken {
   mfa: 'enroll' | 'verify';
@@ -43,5 +43,5 @@ export async function login(db: Db, settings: Settings, username: string, passwo
   await db.batch([resetThrottle(db, 'pwd', usernameKey), insertSession(db, session), ...upgrade]);
   if (check.needsRehash) logEvent('password_rehashed', { userId: user.id });
   logEvent('login_succeeded', { userId: user.id, sessionId: session.id });
-  return { ...(await issueToken(settings, user, session, ['pwd'])), mfa: user.totpSecret ? 'verify' : 'enroll' };
+  return { ...(await issuePasswordOnlyToken(settings, user, session)), mfa: user.totpSecret ? 'verify' : 'enroll' };
 }

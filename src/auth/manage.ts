@@ -7,7 +7,7 @@ import { logEvent } from '../log';
 import type { AuthContext } from './session-lookup';
 import type { Settings } from '../settings';
 import { generateRecoveryCodes, replaceRecoveryCodes } from './recovery';
-import { revokeSession, revokeUserSessions } from './sessions';
+import { revokeUserSessions } from './sessions';
 import { lockedError, logLockIfSet, reserveAttempt, resetThrottle } from './throttle';
 import { checkCode } from './totp-secret';
 
@@ -96,10 +96,4 @@ export async function disableMfa(
     throw new ApiError('code' in proof ? 'invalid_code' : 'mfa_not_enrolled');
   }
   logEvent('mfa_disabled', { userId: user.id, reason: 'code' in proof ? 'code' : 'password' });
-}
-
-export async function logout(db: Db, auth: AuthContext, all: boolean, now: number): Promise<void> {
-  if (all) await revokeUserSessions(db, auth.user.id, now);
-  else await revokeSession(db, auth.sessionId, now);
-  logEvent('logout', { userId: auth.user.id, sessionId: auth.sessionId, reason: all ? 'all' : 'this' });
 }

@@ -1,10 +1,12 @@
-import { and, eq, gt, isNull } from 'drizzle-orm';
+import { and, eq, lt } from 'drizzle-orm';
+import { SESSION_TOUCH_INTERVAL_SECONDS } from '../config';
 import type { Db } from '../db/client';
-import { sessions, users, type UserRow } from '../db/schema';
+import { sessions, users, type SessionRow, type UserRow } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
 import type { TokenClaims } from '../tokens/jwt';
 import { unusedRecoveryCodeCount } from './recovery';
+import { sessionLive } from './sessions';
 
 /** Who is calling, as of this request: the token's claims checked against its live session. */
 export interface AuthContext {
@@ -18,6 +20,8 @@ export interface AuthContext {
   recoveryCodesRemaining: number;
   /** When a second factor was last proven in this session (null for a password-only session). */
   authTime: number | null;
+  /** The session row as of this request. */
+  session: SessionRow;
 }
 
 /**
@@ -27,7 +31,7 @@ export interface AuthContext {
  * along (an index range scan of at most ten rows) so /me needs no second
  * round trip: one fewer query cut its gap to a one-read baseline (BENCHMARKS.md).
  */
-export function liveSessionQuery(db: Db, claims: TokenClaims, now: number) {
+export function liveSessionQuery(db: Db, claims: TokenClaims, now: number, idleSeconds: number) {
   return db
     .select({
       session: sessions,
@@ -36,7 +40,7 @@ export function liveSessionQuery(db: Db, claims: TokenClaims, now: number) {
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.id, claims.sid), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
+    .where(and(eq(sessions.id, claims.sid), sessionLive(now, idleSeconds)))
     .limit(1);
 }
 
@@ -61,11 +65,23 @@ export function toAuthContext(row: LiveSessionRow | undefined, claims: TokenClai
     authorized: row.session.authorized,
     recoveryCodesRemaining: row.recoveryCodesRemaining,
     authTime: row.session.authTime,
+    session: row.session,
   };
 }
 
-/** The caller's live session, or 401/403 as `toAuthContext` says. */
-export async function authenticate(db: Db, claims: TokenClaims, level: 'any' | 'full', now: number): Promise<AuthContext> {
-  const [row] = await liveSessionQuery(db, claims, now);
-  return toAuthContext(row, claims, level);
+/**
+ * The caller's live session, or 401/403 as `toAuthContext` says. An
+ * authenticated call renews a full session's idle limit, with a write at most
+ * once per SESSION_TOUCH_INTERVAL_SECONDS (guarded, so concurrent calls write once).
+ */
+export async function authenticate(db: Db, claims: TokenClaims, level: 'any' | 'full', now: number, idleSeconds: number): Promise<AuthContext> {
+  const [row] = await liveSessionQuery(db, claims, now, idleSeconds);
+  const auth = toAuthContext(row, claims, level);
+  if (auth.authorized && now - auth.session.lastUsedAt >= SESSION_TOUCH_INTERVAL_SECONDS) {
+    await db
+      .update(sessions)
+      .set({ lastUsedAt: now })
+      .where(and(eq(sessions.id, auth.sessionId), lt(sessions.lastUsedAt, now - SESSION_TOUCH_INTERVAL_SECONDS + 1)));
+  }
+  return auth;
 }

@@ -29,8 +29,12 @@ export interface ClientInfo {
   ip: string | null;
 }
 
+/**
+ * A password-only session ends with its token (MFA_TOKEN_TTL_SECONDS); a full
+ * one SESSION_MAX_SECONDS after its second factor, or earlier when idle.
+ */
 export function newSession(settings: Settings, userId: string, authorized: boolean, now: number, amr: AuthMethods = authorized ? ['pwd', 'otp'] : ['pwd'], client: ClientInfo = { userAgent: null, ip: null }): NewSession {
-  const ttl = authorized ? settings.accessTokenTtlSeconds : settings.mfaTokenTtlSeconds;
+  const ttl = authorized ? settings.sessionMaxSeconds : settings.mfaTokenTtlSeconds;
   return {
     id: randomId(),
     userId,
@@ -68,6 +72,19 @@ export function insertSessionIf(db: Db, session: NewSession, guard: SQL) {
   return db.insert(sessions).select(sql`SELECT ${sql.join(values.map((value) => sql`${value}`), sql`, `)} WHERE ${guard}`);
 }
 
+/**
+ * The SQL twin of a live session: not revoked, before its absolute end, and
+ * (for a full session) used within the idle limit.
+ */
+export function sessionLive(now: number, idleSeconds: number): SQL {
+  return sql`${sessions.revokedAt} IS NULL AND ${sessions.expiresAt} > ${now} AND (${sessions.authorized} = 0 OR ${sessions.lastUsedAt} > ${now - idleSeconds})`;
+}
+
+/** The session `sessionId` is live (for a batch's guard). */
+export function sessionIsLive(sessionId: string, now: number, idleSeconds: number): SQL {
+  return sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${sessionId} AND ${sessionLive(now, idleSeconds)})`;
+}
+
 /** True inside a batch once `insertSessionIf` for this id has succeeded. */
 export function sessionExists(sessionId: string): SQL {
   return sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${sessionId})`;
@@ -100,15 +117,11 @@ export interface IssuedToken {
   expiresIn: number;
 }
 
-export async function issueToken(
-  settings: Settings,
-  user: Pick<UserRow, 'id' | 'username'>,
-  session: NewSession,
-  amr: AuthMethods,
-): Promise<IssuedToken> {
+/** The password-only token (HS256, internal): good only for the MFA routes of this service. */
+export async function issuePasswordOnlyToken(settings: Settings, user: Pick<UserRow, 'id' | 'username'>, session: NewSession): Promise<IssuedToken> {
   const token = await signToken(
     settings,
-    { sub: user.id, username: user.username, sid: session.id, authorized: session.authorized, amr: [...amr] },
+    { sub: user.id, username: user.username, sid: session.id, authorized: false, amr: ['pwd'] },
     session.createdAt,
     session.expiresAt - session.createdAt,
   );

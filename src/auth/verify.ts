@@ -1,4 +1,5 @@
-import { and, eq, gt, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import { and, eq, lt, sql, type SQL } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from '../db/client';
 import { sessions, users } from '../db/schema';
 import { ApiError } from '../errors';
@@ -7,22 +8,33 @@ import { toAuthContext, type AuthContext } from './session-lookup';
 import type { TokenClaims } from '../tokens/jwt';
 import type { Settings } from '../settings';
 import { findRecoveryCode, generateRecoveryCodes, unusedRecoveryCodeCount, markRecoveryCodeUsed, replaceRecoveryCodes, unusedRecoveryCodeExists } from './recovery';
+import { issueSessionTokens, type SessionTokens } from './session-tokens';
 import {
   insertSessionIf,
-  issueToken,
   newSession,
   revokeSession,
   revokeUserSessions,
   sessionExists,
-  type IssuedToken,
+  sessionIsLive,
+  sessionLive,
+  type AuthMethods,
+  type ClientInfo,
+  type NewSession,
 } from './sessions';
 import { lockedError, logLockIfSet, readReservation, reservationStatement, resetThrottle, type Reservation } from './throttle';
 import { checkCode, livePendingSecret } from './totp-secret';
 
-export interface Verified extends IssuedToken {
+export interface Verified extends SessionTokens {
   /** Present when this call confirmed an enrollment. */
   recoveryCodes?: string[];
 }
+
+/**
+ * `verify`: /otp-verify, which opens a new full session and retires the
+ * presented one. `reauthenticate`: a full session proves its factor again and
+ * is renewed in place (a fresh auth_time, the next refresh generation).
+ */
+export type Purpose = 'verify' | 'reauthenticate';
 
 type Target = { kind: 'active'; sealed: string } | { kind: 'pending'; sealed: string };
 
@@ -31,8 +43,12 @@ type Target = { kind: 'active'; sealed: string } | { kind: 'pending'; sealed: st
  * checks the active secret if there is one, else the pending one; a full token
  * confirms a pending re-enrollment.
  */
-function chooseTarget(auth: AuthContext, now: number): Target {
+function chooseTarget(auth: AuthContext, now: number, purpose: Purpose): Target {
   const { user } = auth;
+  if (purpose === 'reauthenticate') {
+    if (user.totpSecret) return { kind: 'active', sealed: user.totpSecret };
+    throw new ApiError('mfa_not_enrolled');
+  }
   const pending = livePendingSecret(user, now);
   if (!auth.authorized) {
     if (user.totpSecret) return { kind: 'active', sealed: user.totpSecret };
@@ -49,15 +65,15 @@ function chooseTarget(auth: AuthContext, now: number): Target {
  * against. The reservation is guarded by it, so a dead session or a request
  * answered 409/404 never spends the account's budget.
  */
-function liveSessionWithTarget(claims: TokenClaims, now: number, proof: 'code' | 'recoveryCode'): SQL {
+function liveSessionWithTarget(claims: TokenClaims, now: number, idleSeconds: number, proof: 'code' | 'recoveryCode', purpose: Purpose): SQL {
   const pendingLive = sql`(${users.pendingSecret} IS NOT NULL AND ${users.pendingExpiresAt} > ${now})`;
   const target =
-    proof === 'recoveryCode'
+    proof === 'recoveryCode' || purpose === 'reauthenticate'
       ? sql`${users.totpSecret} IS NOT NULL`
       : sql`((${sessions.authorized} = 0 AND (${users.totpSecret} IS NOT NULL OR ${pendingLive})) OR (${sessions.authorized} = 1 AND ${pendingLive}))`;
   return sql`EXISTS (SELECT 1 FROM ${sessions} JOIN ${users} ON ${users.id} = ${sessions.userId}
-    WHERE ${sessions.id} = ${claims.sid} AND ${sessions.userId} = ${claims.sub} AND ${sessions.revokedAt} IS NULL
-    AND ${sessions.expiresAt} > ${now} AND ${sessions.authorized} = ${claims.authorized ? 1 : 0} AND ${target})`;
+    WHERE ${sessions.id} = ${claims.sid} AND ${sessions.userId} = ${claims.sub} AND ${sessionLive(now, idleSeconds)}
+    AND ${sessions.authorized} = ${claims.authorized ? 1 : 0} AND ${target})`;
 }
 
 /**
@@ -68,20 +84,18 @@ function liveSessionWithTarget(claims: TokenClaims, now: number, proof: 'code' |
  */
 async function authenticateAndReserve(
   db: Db,
+  settings: Settings,
   claims: TokenClaims,
   now: number,
   proof: 'code' | 'recoveryCode',
+  purpose: Purpose,
 ): Promise<{ auth: AuthContext; target: Target | null; reservation: Reservation }> {
   // Two single-table reads rather than the middleware's JOIN: in a batch,
   // drizzle maps D1's rows by column name, and a JOIN's duplicate names (id,
   // created_at) would collide.
   const [reserved, sessionRows, userRows] = await db.batch([
-    reservationStatement(db, 'otp', claims.sub, now, liveSessionWithTarget(claims, now, proof)),
-    db
-      .select()
-      .from(sessions)
-      .where(and(eq(sessions.id, claims.sid), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
-      .limit(1),
+    reservationStatement(db, 'otp', claims.sub, now, liveSessionWithTarget(claims, now, settings.sessionIdleSeconds, proof, purpose)),
+    db.select().from(sessions).where(and(eq(sessions.id, claims.sid), sessionLive(now, settings.sessionIdleSeconds))).limit(1),
     db
       .select({ user: users, recoveryCodesRemaining: unusedRecoveryCodeCount(users.id) })
       .from(users)
@@ -90,9 +104,9 @@ async function authenticateAndReserve(
   ]);
   const [session] = sessionRows;
   const [row] = userRows;
-  const auth = toAuthContext(session && row ? { session, ...row } : undefined, claims, 'any');
+  const auth = toAuthContext(session && row ? { session, ...row } : undefined, claims, purpose === 'reauthenticate' ? 'full' : 'any');
   let target: Target | null = null;
-  if (proof === 'code') target = chooseTarget(auth, now);
+  if (proof === 'code') target = chooseTarget(auth, now, purpose);
   else if (!auth.user.totpSecret) throw new ApiError('mfa_not_enrolled');
   const reservation = await readReservation(db, 'otp', auth.user.id, reserved, now);
   if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, auth.user.id, 'otp');
@@ -100,29 +114,89 @@ async function authenticateAndReserve(
 }
 
 /**
- * The presented session is still live at commit time: a logout that landed
- * meanwhile, or a concurrent success with another valid code (two steps of the
- * window, or two recovery codes), already retired it, and one password-only
- * session must never turn into two full ones.
+ * How a proven factor is committed: the batch's first statement (carrying the
+ * proof's guard), the marker that later statements test, and the full
+ * session the tokens are issued for.
  */
-function presentedSessionLive(sessionId: string, now: number): SQL {
-  return sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${sessionId} AND ${sessions.revokedAt} IS NULL AND ${sessions.expiresAt} > ${now})`;
+interface Opening {
+  first: (guard: SQL) => BatchItem<'sqlite'>;
+  won: SQL;
+  /** Retires the presented session when a new one replaces it. */
+  retire: BatchItem<'sqlite'>[];
+  session: NewSession;
 }
 
-/** /otp-verify with a bearer token whose claims are verified but whose session is not yet read. */
+/**
+ * /otp-verify: a new full session, only while the presented session is still
+ * live at commit time: a logout that landed meanwhile, or a concurrent success
+ * with another valid code (two steps of the window, or two recovery codes),
+ * already retired it, and one password-only session never becomes two full ones.
+ */
+function openNewSession(db: Db, settings: Settings, auth: AuthContext, now: number, amr: AuthMethods, client: ClientInfo): Opening {
+  const session = newSession(settings, auth.user.id, true, now, amr, client);
+  const won = sessionExists(session.id);
+  return {
+    first: (guard) => insertSessionIf(db, session, and(guard, sessionIsLive(auth.sessionId, now, settings.sessionIdleSeconds))!),
+    won,
+    retire: [revokeSession(db, auth.sessionId, now, won)],
+    session,
+  };
+}
+
+/**
+ * /reauthenticate: the same session, renewed by a compare-and-swap on its
+ * refresh generation, so of two concurrent proofs only one renews it and a
+ * refresh landing meanwhile makes this one lose (and vice versa).
+ */
+function renewSession(db: Db, settings: Settings, auth: AuthContext, now: number, amr: AuthMethods): Opening {
+  const current = auth.session;
+  const session: NewSession = {
+    ...current,
+    authorized: true,
+    revokedAt: null,
+    authTime: now,
+    // API.md: the absolute limit counts from auth_time.
+    expiresAt: now + settings.sessionMaxSeconds,
+    amr: amr.join(' '),
+    generation: current.generation + 1,
+    rotatedAt: now,
+    lastUsedAt: now,
+  };
+  const { authTime, expiresAt, generation, rotatedAt, lastUsedAt } = session;
+  return {
+    first: (guard) =>
+      db
+        .update(sessions)
+        .set({ authTime, expiresAt, amr: session.amr, generation, rotatedAt, lastUsedAt })
+        .where(and(eq(sessions.id, current.id), eq(sessions.generation, current.generation), sessionLive(now, settings.sessionIdleSeconds), guard)),
+    won: sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${current.id} AND ${sessions.generation} = ${generation} AND ${sessions.rotatedAt} = ${now})`,
+    retire: [],
+    session,
+  };
+}
+
+function opening(db: Db, settings: Settings, auth: AuthContext, purpose: Purpose, now: number, amr: AuthMethods, client: ClientInfo): Opening {
+  return purpose === 'verify' ? openNewSession(db, settings, auth, now, amr, client) : renewSession(db, settings, auth, now, amr);
+}
+
+/**
+ * /otp-verify and /reauthenticate with a bearer token whose claims are
+ * verified but whose session is not yet read.
+ */
 export async function verifySecondFactor(
   db: Db,
   settings: Settings,
   claims: TokenClaims,
   proof: { code: string } | { recoveryCode: string },
   now: number,
+  { purpose = 'verify', client = { userAgent: null, ip: null } }: { purpose?: Purpose; client?: ClientInfo } = {},
 ): Promise<Verified> {
   if ('code' in proof) {
-    const { auth, target, reservation } = await authenticateAndReserve(db, claims, now, 'code');
-    return verifyCode(db, settings, auth, target!, reservation, proof.code, now);
+    const { auth, target, reservation } = await authenticateAndReserve(db, settings, claims, now, 'code', purpose);
+    return verifyCode(db, settings, auth, target!, reservation, proof.code, now, purpose, client);
   }
-  const { auth, reservation } = await authenticateAndReserve(db, claims, now, 'recoveryCode');
-  return verifyRecoveryCode(db, settings, auth, reservation, proof.recoveryCode, now);
+  const { auth, reservation } = await authenticateAndReserve(db, settings, claims, now, 'recoveryCode', purpose);
+  return verifyRecoveryCode(db, settings, auth, reservation, proof.recoveryCode, now, purpose, client);
 }
 
 /**
@@ -141,6 +215,8 @@ async function verifyCode(
   reservation: Reservation,
   code: string,
   now: number,
+  purpose: Purpose,
+  client: ClientInfo,
 ): Promise<Verified> {
   const { user } = auth;
   const step = await checkCode(settings, user.id, target.sealed, code, now);
@@ -149,8 +225,7 @@ async function verifyCode(
     logLockIfSet(reservation, user.id, 'otp');
     throw new ApiError('invalid_code');
   }
-  const session = newSession(settings, user.id, true, now);
-  const won = sessionExists(session.id);
+  const { first, won, retire, session } = opening(db, settings, auth, purpose, now, ['pwd', 'otp'], client);
   const recoveryCodes = target.kind === 'pending' ? generateRecoveryCodes() : undefined;
   const guard =
     target.kind === 'active'
@@ -172,20 +247,14 @@ async function verifyCode(
         revokeUserSessions(db, user.id, now, { keepSessionId: session.id, guard: won }),
       ]
     : [];
-  const [inserted] = await db.batch([
-    insertSessionIf(db, session, and(guard, presentedSessionLive(auth.sessionId, now))!),
-    commit,
-    revokeSession(db, auth.sessionId, now, won),
-    resetThrottle(db, 'otp', user.id, won),
-    ...afterEnrollment,
-  ]);
+  const [inserted] = await db.batch([first(guard), commit, ...retire, resetThrottle(db, 'otp', user.id, won), ...afterEnrollment]);
   if (inserted.meta.changes !== 1) {
     logEvent('replay_refused', { userId: user.id, reason: target.kind });
     logLockIfSet(reservation, user.id, 'otp');
     throw new ApiError('invalid_code');
   }
-  logEvent(target.kind === 'pending' ? 'enrollment_confirmed' : 'mfa_verified', { userId: user.id, sessionId: session.id });
-  const issued = await issueToken(settings, user, session, ['pwd', 'otp']);
+  logEvent(target.kind === 'pending' ? 'enrollment_confirmed' : purpose === 'verify' ? 'mfa_verified' : 'reauthenticated', { userId: user.id, sessionId: session.id });
+  const issued = await issueSessionTokens(db, settings, user, session, now);
   return recoveryCodes ? { ...issued, recoveryCodes } : issued;
 }
 
@@ -197,6 +266,8 @@ async function verifyRecoveryCode(
   reservation: Reservation,
   normalized: string,
   now: number,
+  purpose: Purpose,
+  client: ClientInfo,
 ): Promise<Verified> {
   const { user } = auth;
   const codeId = await findRecoveryCode(db, settings.recoveryKey, user.id, normalized);
@@ -205,12 +276,11 @@ async function verifyRecoveryCode(
     logLockIfSet(reservation, user.id, 'otp');
     throw new ApiError('invalid_code');
   }
-  const session = newSession(settings, user.id, true, now);
-  const won = sessionExists(session.id);
+  const { first, won, retire, session } = opening(db, settings, auth, purpose, now, ['pwd', 'rec'], client);
   const [inserted] = await db.batch([
-    insertSessionIf(db, session, and(unusedRecoveryCodeExists(codeId), presentedSessionLive(auth.sessionId, now))!),
+    first(unusedRecoveryCodeExists(codeId)),
     markRecoveryCodeUsed(db, codeId, now, won),
-    revokeSession(db, auth.sessionId, now, won),
+    ...retire,
     resetThrottle(db, 'otp', user.id, won),
   ]);
   if (inserted.meta.changes !== 1) {
@@ -219,5 +289,5 @@ async function verifyRecoveryCode(
     throw new ApiError('invalid_code');
   }
   logEvent('recovery_code_used', { userId: user.id, sessionId: session.id });
-  return issueToken(settings, user, session, ['pwd', 'rec']);
+  return issueSessionTokens(db, settings, user, session, now);
 }

@@ -7,14 +7,29 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
 import { nowSeconds } from '../time';
-import { verifyToken, type TokenClaims } from '../tokens/jwt';
+import type { TokenClaims } from '../tokens/jwt';
+import { verifyAnyToken } from '../tokens/verify-any';
 
-const BEARER = /^Bearer ([A-Za-z0-9_\-.]+)$/;
+/** RFC 6750 §2.1 credentials; the scheme name is case-insensitive (RFC 9110 §11.1). */
+const BEARER = /^Bearer +([A-Za-z0-9_\-.~+/]+=*)$/i;
 
-/** The bearer token's verified claims (signature, alg, iss, aud, exp); 401 otherwise. No D1 read. */
+/** What a route needs of either kind of token, whose session is then checked against it. */
+async function verifiedClaims(c: Context<AppEnv>, token: string, now: number): Promise<TokenClaims | null> {
+  const verified = await verifyAnyToken(getDb(c.env.DB), c.get('settings'), token, now);
+  if (!verified) return null;
+  if (verified.kind === 'password-only') return verified.claims;
+  const { sub, username, sid, jti, amr, iat, exp } = verified.claims;
+  return { sub, username, sid, jti, authorized: true, amr, iat, exp };
+}
+
+/**
+ * The bearer token's verified claims (signature with the pinned algorithm of
+ * its kind, iss, aud, exp); 401 otherwise. No D1 read for a password-only
+ * token; an access token's key comes from the per-isolate key cache.
+ */
 export async function verifyBearer(c: Context<AppEnv>, now: number): Promise<TokenClaims> {
   const match = BEARER.exec(c.req.header('Authorization') ?? '');
-  const claims = match ? await verifyToken(c.get('settings'), match[1]!, now) : null;
+  const claims = match ? await verifiedClaims(c, match[1]!, now) : null;
   if (!claims) {
     logEvent('token_refused', { reason: match ? 'invalid_token' : 'missing_token' });
     throw new ApiError('unauthorized');
@@ -30,7 +45,7 @@ export function requireAuth(level: 'any' | 'full') {
   return createMiddleware<AppEnv>(async (c, next) => {
     const now = nowSeconds();
     const claims = await verifyBearer(c, now);
-    c.set('auth', await authenticate(getDb(c.env.DB), claims, level, now));
+    c.set('auth', await authenticate(getDb(c.env.DB), claims, level, now, c.get('settings').sessionIdleSeconds));
     await next();
   });
 }
@@ -53,6 +68,6 @@ export const requireBearer = createMiddleware<AppEnv>(async (c, next) => {
  */
 export async function ensureSessionBeforeBodyError(c: Context<AppEnv>, error: unknown): Promise<never> {
   const claims = c.get('claims');
-  if (claims && !c.get('auth')) await authenticate(getDb(c.env.DB), claims, 'any', nowSeconds());
+  if (claims && !c.get('auth')) await authenticate(getDb(c.env.DB), claims, 'any', nowSeconds(), c.get('settings').sessionIdleSeconds);
   throw error;
 }

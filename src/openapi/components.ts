@@ -14,6 +14,7 @@ export type TokenLevel = 'none' | 'any' | 'full';
 export const TAGS = {
   account: 'Registration, the password step, the profile and logout.',
   mfa: 'TOTP enrollment, the second-factor step and the MFA lifecycle.',
+  sessions: 'Access and refresh tokens, step-up, the signing keys and the list of sessions.',
   service: 'Health, this document and the page for people.',
 } as const;
 export type TagName = keyof typeof TAGS;

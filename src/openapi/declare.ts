@@ -41,6 +41,8 @@ export interface RouteSpec {
     other?: Record<string, { type: 'string' | 'object' }>;
     headers?: Record<string, { description: string; schema: { type: 'string' | 'integer' } }>;
   };
+  /** RFC 9110 §15.4.5: the route answers a matching `If-None-Match` with 304. */
+  notModified?: boolean;
   /** The errors this route's own logic can answer; those of its middleware are added here. */
   errors: ErrorCode[];
   /** Middleware that runs before the bearer check and the body reader (the IP flood filter). */
@@ -61,7 +63,7 @@ type Declared<T extends RouteSpec> = {
       : T['success']['other'] extends object
         ? { description: string; content: Record<string, { schema: object }> }
         : { description: string };
-  };
+  } & (T['notModified'] extends true ? { 304: { description: string } } : {});
 };
 
 /**
@@ -147,6 +149,7 @@ export function declareRoute<const T extends RouteSpec>(spec: T): Declared<T> {
         ...(success.headers ? { headers: success.headers } : {}),
         ...(Object.keys(content).length > 0 ? { content } : {}),
       },
+      ...(spec.notModified ? { 304: { description: 'Not modified: the `If-None-Match` validator matches; no body.' } } : {}),
       ...errorResponses(errorCodesOf(spec)),
     },
   };

@@ -37,11 +37,49 @@ export const qrcodeResponse = z.strictObject({
   uri: otpauthUri,
 });
 
+const accessToken = z.string().meta({
+  description: 'An access token (JWT, EdDSA, `typ: at+jwt`): password and second factor. Verify it downstream with /.well-known/jwks.json.',
+});
+const refreshToken = z.string().meta({ description: 'Opaque; send it to POST /refresh before the access token expires. Each refresh rotates it.' });
+
 export const otpVerifyResponse = z.strictObject({
-  token: jwt.meta({ description: 'A full token: password and second factor.' }),
+  token: accessToken,
+  refreshToken,
   authorized: z.literal(true),
   expiresIn,
   recoveryCodes: recoveryCodes.optional().meta({ description: 'Present only when this call completed an enrollment.' }),
+});
+
+export const tokensResponse = z.strictObject({ token: accessToken, refreshToken, authorized: z.literal(true), expiresIn });
+
+const instant = z.string().meta({ description: 'ISO 8601 instant, UTC.' });
+
+export const sessionsResponse = z.strictObject({
+  sessions: z.array(
+    z.strictObject({
+      id: z.string(),
+      current: z.boolean().meta({ description: 'The session of the token that asked.' }),
+      createdAt: instant,
+      lastUsedAt: instant,
+      expiresAt: instant.meta({ description: 'When it ends if unused: the sooner of its absolute and idle ends.' }),
+      amr: z.array(z.string()).meta({ description: 'RFC 8176 methods: `["pwd"]` before the second factor, `["pwd","otp"]`, `["pwd","rec"]`, `["pwd","pop"]`.' }),
+      userAgent: z.string().nullable(),
+      ip: z.string().nullable().meta({ description: 'Truncated to /24 (IPv4) or /48 (IPv6) when the session began.' }),
+    }),
+  ),
+});
+
+export const jwksResponse = z.strictObject({
+  keys: z.array(
+    z.strictObject({
+      kty: z.literal('OKP'),
+      crv: z.literal('Ed25519'),
+      x: z.string(),
+      kid: z.string().meta({ description: 'The RFC 7638 thumbprint.' }),
+      alg: z.literal('EdDSA'),
+      use: z.literal('sig'),
+    }),
+  ),
 });
 
 export const meResponse = z.strictObject({

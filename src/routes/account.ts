@@ -1,5 +1,6 @@
 import { login } from '../auth/login';
-import { logout, profile } from '../auth/manage';
+import { profile } from '../auth/manage';
+import { logout } from '../auth/session-list';
 import { register } from '../auth/register';
 import { getDb } from '../db/client';
 import type { AppEnv } from '../env';
@@ -53,13 +54,14 @@ const logoutRoute = declareRoute({
   method: 'post',
   path: '/logout',
   tag: 'account',
-  summary: 'Revoke this session, or all of the user’s',
-  description: 'With `{ "all": true }` every session of the user is revoked; otherwise only this one. The body is optional.',
+  summary: 'End this session, the others, or all of the user’s',
+  description:
+    '`scope`: `current` (the default, also with no body), `others` or `all`; `{ "all": true }` still means all. A password-only token may end only its own session (`403 mfa_required`).',
   token: 'any',
   body: logoutSchema,
   bodyOptional: true,
   success: { status: 204, description: 'Revoked; no body.' },
-  errors: [],
+  errors: ['mfa_required'],
 });
 
 /** Registration, the password step, the profile and logout. */
@@ -76,7 +78,7 @@ export const account = routeGroup()
   })
   .openapi(meRoute, (c) => c.json(profile(c.get('auth')), 200))
   .openapi(logoutRoute, async (c) => {
-    const { all } = c.req.valid('json');
-    await logout(getDb(c.env.DB), c.get('auth'), all === true, nowSeconds());
+    const { scope, all } = c.req.valid('json');
+    await logout(getDb(c.env.DB), c.get('auth'), scope ?? (all === true ? 'all' : 'current'), nowSeconds());
     return c.body(null, 204);
   });

@@ -4,6 +4,7 @@ import { qrSvg, svgDataUrl } from '../auth/qr';
 import { verifySecondFactor } from '../auth/verify';
 import { getDb } from '../db/client';
 import type { AppEnv } from '../env';
+import { clientInfo } from '../middleware/client-info';
 import { declareRoute, routeGroup } from '../openapi/declare';
 import { createOtpResponse, okResponse, otpVerifyResponse, qrcodeResponse, recoveryCodesResponse } from '../openapi/responses';
 import { disableOtpSchema, otpVerifySchema } from '../schemas';
@@ -15,10 +16,10 @@ const createOtpRoute = declareRoute({
   tag: 'mfa',
   summary: 'Start a TOTP enrollment',
   description:
-    'Makes a pending secret; only `/otp-verify` with a code from it makes it active. With a full token it starts a re-enrollment, and the old secret stays in force until the new one is confirmed.',
+    'Makes a pending secret; only `/otp-verify` with a code from it makes it active. With a full token (and a second factor proven within 5 minutes) it starts a re-enrollment, and the old secret stays in force until the new one is confirmed.',
   token: 'any',
   success: { status: 201, description: 'A pending secret was made.', schema: createOtpResponse },
-  errors: ['mfa_already_enabled'],
+  errors: ['mfa_already_enabled', 'insufficient_user_authentication'],
 });
 
 const qrcodeRoute = declareRoute({
@@ -41,7 +42,7 @@ const otpVerifyRoute = declareRoute({
   method: 'post',
   path: '/otp-verify',
   tag: 'mfa',
-  summary: 'Verify a TOTP code or a recovery code; get a full token',
+  summary: 'Verify a TOTP code or a recovery code; get an access and a refresh token',
   description:
     'Send exactly one of `code`, `token` (the original name of `code`) or `recoveryCode`. Codes are 6 digits (blanks ignored), accepted one 30 s step before or after now, never twice. After 5 consecutive failures the account is locked for 30 s, doubling up to 1 hour.',
   token: 'any',
@@ -59,6 +60,7 @@ const recoveryCodesRoute = declareRoute({
   summary: 'Replace the recovery codes',
   description: 'The old set stops working.',
   token: 'full',
+  stepUp: true,
   success: { status: 201, description: 'A new set of ten.', schema: recoveryCodesResponse },
   errors: ['mfa_not_enrolled'],
 });
@@ -70,6 +72,7 @@ const disableOtpRoute = declareRoute({
   summary: 'Turn two-factor authentication off',
   description: 'Needs the current code or the password. Every session of the user is revoked; the next login asks to enroll again.',
   token: 'full',
+  stepUp: true,
   body: disableOtpSchema,
   success: { status: 200, description: 'Two-factor authentication is off.', schema: okResponse },
   errors: ['invalid_code', 'invalid_credentials', 'mfa_not_enrolled', 'too_many_requests'],
@@ -96,10 +99,11 @@ export const mfa = routeGroup()
     const body = c.req.valid('json');
     const code = body.code ?? body.token;
     const proof = code !== undefined ? { code } : { recoveryCode: body.recoveryCode! };
-    const result = await verifySecondFactor(getDb(c.env.DB), c.get('settings'), c.get('claims'), proof, nowSeconds());
+    const result = await verifySecondFactor(getDb(c.env.DB), c.get('settings'), c.get('claims'), proof, nowSeconds(), { client: clientInfo(c) });
     return c.json(
       {
         token: result.token,
+        refreshToken: result.refreshToken,
         authorized: true as const,
         expiresIn: result.expiresIn,
         ...(result.recoveryCodes ? { recoveryCodes: result.recoveryCodes } : {}),

@@ -1,0 +1,59 @@
+import { and, eq, sql } from 'drizzle-orm';
+import { REFRESH_GRACE_SECONDS } from '../config';
+import type { Db } from '../db/client';
+import { sessions, users } from '../db/schema';
+import { ApiError } from '../errors';
+import { logEvent } from '../log';
+import type { Settings } from '../settings';
+import { readRefreshToken } from '../tokens/refresh-token';
+import { issueSessionTokens, type SessionTokens } from './session-tokens';
+import { sessionLive } from './sessions';
+
+/** Every refused refresh looks the same to the client (API.md). */
+const refused = () => new ApiError('invalid_refresh_token');
+
+function userOfSession(db: Db, sessionId: string) {
+  return db
+    .select({ id: users.id, username: users.username })
+    .from(users)
+    .where(eq(users.id, sql`(SELECT ${sessions.userId} FROM ${sessions} WHERE ${sessions.id} = ${sessionId})`))
+    .limit(1);
+}
+
+/**
+ * POST /refresh: rotates the refresh token by one compare-and-swap on the
+ * session's generation (no lock; the guard is the lock). The loser of a race,
+ * a retry after a lost response, or a second tab presents the previous
+ * generation within REFRESH_GRACE_SECONDS of its rotation and gets the same
+ * new pair back. Any other reuse (an older generation, the previous one after
+ * the grace or after its successor was used) means the token was copied: the
+ * whole session is revoked (OAuth 2.0 Security BCP, RFC 9700 §4.14.2).
+ */
+export async function refreshSession(db: Db, settings: Settings, refreshToken: string, now: number): Promise<SessionTokens> {
+  const presented = await readRefreshToken(settings.refreshKey, refreshToken);
+  if (!presented) throw refused();
+  const { sessionId, generation } = presented;
+  const live = sessionLive(now, settings.sessionIdleSeconds);
+  const [rotated, [user]] = await db.batch([
+    db
+      .update(sessions)
+      .set({ generation: generation + 1, rotatedAt: now, lastUsedAt: now })
+      .where(and(eq(sessions.id, sessionId), eq(sessions.generation, generation), eq(sessions.authorized, true), live))
+      .returning(),
+    userOfSession(db, sessionId),
+  ]);
+  const [session] = rotated;
+  if (session && user) {
+    logEvent('token_refreshed', { userId: user.id, sessionId });
+    return issueSessionTokens(db, settings, user, session, now);
+  }
+  const [current] = await db.select().from(sessions).where(and(eq(sessions.id, sessionId), eq(sessions.authorized, true), live)).limit(1);
+  if (!current || !user || current.userId !== user.id) throw refused();
+  const withinGrace = current.generation === generation + 1 && current.rotatedAt !== null && now - current.rotatedAt <= REFRESH_GRACE_SECONDS;
+  if (withinGrace) return issueSessionTokens(db, settings, user, current, now);
+  if (generation < current.generation) {
+    await db.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.id, sessionId), sql`${sessions.revokedAt} IS NULL`));
+    logEvent('refresh_token_reused', { userId: user.id, sessionId, reason: `generation ${generation} of ${current.generation}` });
+  }
+  throw refused();
+}

@@ -1,0 +1,81 @@
+import { refreshSession } from '../auth/refresh';
+import { endSession, listSessions } from '../auth/session-list';
+import { verifySecondFactor } from '../auth/verify';
+import { getDb } from '../db/client';
+import { clientInfo } from '../middleware/client-info';
+import { declareRoute, routeGroup } from '../openapi/declare';
+import { sessionsResponse, tokensResponse } from '../openapi/responses';
+import { reauthenticateSchema, refreshSchema, sessionIdParams } from '../schemas';
+import { nowSeconds } from '../time';
+
+const refreshRoute = declareRoute({
+  method: 'post',
+  path: '/refresh',
+  tag: 'sessions',
+  summary: 'Rotate the refresh token; get a new access token',
+  description:
+    'Each refresh rotates the refresh token. The previous one, sent again within 30 s (a lost response, a second tab), gets the same new pair; any other reuse revokes the whole session. Unknown, expired, revoked and reused tokens all get `401 invalid_refresh_token`.',
+  token: 'none',
+  body: refreshSchema,
+  success: { status: 200, description: 'The new pair.', schema: tokensResponse },
+  errors: ['invalid_refresh_token'],
+});
+
+const reauthenticateRoute = declareRoute({
+  method: 'post',
+  path: '/reauthenticate',
+  tag: 'sessions',
+  summary: 'Prove a second factor again (step-up)',
+  description:
+    'For the sensitive operations, which need a second factor proven within the last 300 s. Same session, a fresh `auth_time`, and a new pair; throttled by the same per-account budget as `/otp-verify`.',
+  token: 'full',
+  session: 'flow',
+  body: reauthenticateSchema,
+  success: { status: 200, description: 'The factor is proven again.', schema: tokensResponse },
+  errors: ['mfa_required', 'invalid_code', 'mfa_not_enrolled', 'too_many_requests'],
+});
+
+const listRoute = declareRoute({
+  method: 'get',
+  path: '/sessions',
+  tag: 'sessions',
+  summary: 'The live sessions of the account',
+  description: 'Newest first; `current` marks the session of the token that asked.',
+  token: 'full',
+  success: { status: 200, description: 'The sessions.', schema: sessionsResponse },
+  errors: [],
+});
+
+const endRoute = declareRoute({
+  method: 'delete',
+  path: '/sessions/{id}',
+  tag: 'sessions',
+  summary: 'End one session',
+  description: 'Another user’s session and an unknown id are both `404 not_found`.',
+  token: 'full',
+  params: sessionIdParams,
+  success: { status: 204, description: 'Ended; no body.' },
+  errors: ['not_found'],
+});
+
+/** Refresh, step-up and the list of sessions. */
+export const sessionRoutes = routeGroup()
+  .openapi(refreshRoute, async (c) => {
+    const { refreshToken } = c.req.valid('json');
+    const tokens = await refreshSession(getDb(c.env.DB), c.get('settings'), refreshToken, nowSeconds());
+    return c.json({ ...tokens, authorized: true as const }, 200);
+  })
+  .openapi(reauthenticateRoute, async (c) => {
+    const body = c.req.valid('json');
+    const proof = body.code !== undefined ? { code: body.code } : { recoveryCode: body.recoveryCode! };
+    const result = await verifySecondFactor(getDb(c.env.DB), c.get('settings'), c.get('claims'), proof, nowSeconds(), { purpose: 'reauthenticate' });
+    return c.json({ token: result.token, refreshToken: result.refreshToken, authorized: true as const, expiresIn: result.expiresIn }, 200);
+  })
+  .openapi(listRoute, async (c) => {
+    const sessions = await listSessions(getDb(c.env.DB), c.get('settings'), c.get('auth'), nowSeconds());
+    return c.json({ sessions }, 200);
+  })
+  .openapi(endRoute, async (c) => {
+    await endSession(getDb(c.env.DB), c.get('auth'), c.req.valid('param').id, nowSeconds());
+    return c.body(null, 204);
+  });
