@@ -91,7 +91,7 @@ export async function enrolledUser(now: number, username = uniqueName()) {
   const { token: pwdToken } = await loginUser(username);
   const created = await call<{ secret: string }>('/create-otp', { method: 'POST', token: pwdToken });
   const code = await totpAt(created.body.secret, now);
-  const verified = await call<{ token: string; recoveryCodes: string[] }>('/otp-verify', {
+  const verified = await call<{ token: string; refreshToken: string; recoveryCodes: string[] }>('/otp-verify', {
     token: pwdToken,
     json: { code },
   });
@@ -100,6 +100,7 @@ export async function enrolledUser(now: number, username = uniqueName()) {
     ...user,
     secret: created.body.secret,
     fullToken: verified.body.token,
+    refreshToken: verified.body.refreshToken,
     recoveryCodes: verified.body.recoveryCodes,
     enrolledAt: now,
   };

@@ -3,7 +3,7 @@ import { hc, type InferResponseType } from 'hono/client';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import type { StatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
-import app, { type App } from '../../src/index';
+import { app, type App } from '../../src/index';
 import { buildOpenApiDocument } from '../../src/openapi/document';
 import {
   createOtpResponse,

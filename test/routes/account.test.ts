@@ -133,13 +133,18 @@ describe('POST /logout', () => {
     expect((await api('/me', { token: secondFull.body.token })).status).toBe(200);
   });
 
-  it('a password-only token may log out; { all: true } revokes every session of the user', async () => {
+  it('a password-only token may end its own session only; { all: true } with a full token revokes every session', async () => {
     const user = await enrolled(T0 + 500);
     const pending = await signIn(user.username);
-    const out = await api('/logout', { token: pending.token, json: { all: true } });
-    expect(out.status).toBe(204);
+    // Whoever has only the password must not sign the real user out everywhere.
+    expectError(await api('/logout', { token: pending.token, json: { all: true } }), 403, 'mfa_required');
+    expect((await api('/me', { token: user.fullToken })).status).toBe(200);
+    const other = await signIn(user.username);
+    expect((await api('/logout', { token: pending.token, json: {} })).status).toBe(204);
     expectUnauthorized(await api('/otp-verify', { token: pending.token, json: { code: '123456' } }));
+    expect((await api('/logout', { token: user.fullToken, json: { all: true } })).status).toBe(204);
     expectUnauthorized(await api('/me', { token: user.fullToken }));
+    expectUnauthorized(await api('/otp-verify', { token: other.token, json: { code: '123456' } }));
   });
 
   it('401 without a token, 400 validation_failed for a malformed body, and nothing revoked', async () => {

@@ -26,7 +26,7 @@ describe('POST /otp-verify', () => {
     const { token: pwdToken } = await signIn(user.username);
     const r = await api<VerifiedBody>('/otp-verify', { token: pwdToken, json: { code: await totpAt(user.secret, T0 + 15 + 2 * STEP) } });
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ token: expect.any(String), authorized: true, expiresIn: 900 });
+    expect(r.body).toEqual({ token: expect.any(String), refreshToken: expect.stringMatching(/^rt1\./), authorized: true, expiresIn: 900 });
     const claims = decodeJwtPayload(r.body.token);
     expect(claims).toMatchObject({ sub: user.id, authorized: true, amr: ['pwd', 'otp'], exp: T0 + 15 + 2 * STEP + 900 });
     expect(claims.sid).not.toBe(decodeJwtPayload(pwdToken).sid);
@@ -187,7 +187,7 @@ describe('one success each for recovery codes (their lifecycle is tested with /d
     const { token } = await signIn(user.username);
     const r = await api<VerifiedBody>('/otp-verify', { token, json: { recoveryCode: user.recoveryCodes[0] } });
     expect(r.status).toBe(200);
-    expect(r.body).toEqual({ token: expect.any(String), authorized: true, expiresIn: 900 });
+    expect(r.body).toEqual({ token: expect.any(String), refreshToken: expect.stringMatching(/^rt1\./), authorized: true, expiresIn: 900 });
     expect(decodeJwtPayload(r.body.token)).toMatchObject({ authorized: true, amr: ['pwd', 'rec'] });
     const me = await api('/me', { token: r.body.token });
     expect(me.body).toMatchObject({ recoveryCodesRemaining: 9 });

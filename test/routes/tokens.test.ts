@@ -90,9 +90,13 @@ describe('refused bearer tokens', () => {
       await forge({ ...base, sub: user.id, sid: fullClaims.sid, authorized: true }, 'edge-mfa', 'other-audience'),
     ];
     for (const token of forged) await expectRefusedEverywhere(`Bearer ${token}`);
-    // The control: the same forging with the session's true claims is accepted, so the refusals above are the claims'.
-    const genuine = await forge({ ...base, sub: user.id, sid: fullClaims.sid, authorized: true });
-    expect((await api('/me', { token: genuine })).status).toBe(200);
+    // Every one above claims a full session in an HS256 token, which no longer exists (full tokens are EdDSA).
+    // The control: the same forging with a password-only session's true claims is accepted (as password-only),
+    // and claiming the wrong user or issuer for it is refused, so those refusals are the claims'.
+    const genuine = await forge({ username: user.username, amr: ['pwd'], sub: user.id, sid: pwdClaims.sid, authorized: false });
+    expect((await api('/me', { token: genuine })).status).toBe(403);
+    await expectRefusedEverywhere(`Bearer ${await forge({ username: user.username, amr: ['pwd'], sub: 'someone-else', sid: pwdClaims.sid, authorized: false })}`);
+    await expectRefusedEverywhere(`Bearer ${await forge({ username: user.username, amr: ['pwd'], sub: user.id, sid: pwdClaims.sid, authorized: false }, 'other-issuer')}`);
   });
 
   it('expired: a password-only token after 5 minutes, a full token after 15', async () => {

@@ -1,6 +1,6 @@
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
-import app from '../../src/index';
+import { app } from '../../src/index';
 import { CURRENT_PARAMS, DUMMY_HASH, scryptWork } from '../../src/crypto/password';
 import { call, registerUser, setNow, uniqueName, useRealTime } from '../helpers';
 import { T0 } from './support';

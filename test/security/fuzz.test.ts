@@ -1,7 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import app from '../../src/index';
+import { app } from '../../src/index';
 import { decodeJwtPayload, enrolledUser, loginUser, setNow, snapshot, useRealTime } from '../helpers';
 import { T0 } from './support';
 

@@ -1,6 +1,6 @@
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import app from '../../src/index';
+import { app } from '../../src/index';
 import { call, PASSWORD, setNow, totpAt, uniqueName, useRealTime } from '../helpers';
 import { T0, wrongCode } from './support';
 

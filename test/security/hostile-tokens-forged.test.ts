@@ -23,10 +23,15 @@ beforeAll(async () => {
 afterAll(useRealTime);
 
 describe('a genuine token works (the control for every case below)', () => {
-  it('the full token, and the same claims re-signed here with the test secret, open /me', async () => {
+  it('the full token opens /me, and a password-only token re-signed here with the test secret is accepted as one', async () => {
     expect((await call('/me', { token: full })).status).toBe(200);
     // Proves the forging key is the Worker's: "signed with our own secret" cases are real.
-    expect((await call('/me', { token: await sign(claimsOf(full)) })).status).toBe(200);
+    expect((await call('/me', { token: await sign(claimsOf(pwd)) })).body).toMatchObject({ error: 'mfa_required' });
+  });
+
+  it('the claims of the full token re-signed HS256 with our own secret are refused: a full token is EdDSA only', async () => {
+    // Token confusion: the internal HS256 key must never mint an access token.
+    await expectRefusedEverywhere('HS256 full', `Bearer ${await sign(claimsOf(full))}`);
   });
 });
 

@@ -1,7 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { base64url, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import app from '../../src/index';
+import { app } from '../../src/index';
 import { call, enrolledUser, loginUser, PASSWORD, setNow, snapshot, useRealTime } from '../helpers';
 import { ATTACKER_KEY, claimsOf, expectRefusedEverywhere, sign } from './forge';
 import { T0 } from './support';

@@ -1,6 +1,6 @@
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import app from '../../src/index';
+import { app } from '../../src/index';
 import { snapshot } from '../helpers';
 
 /** A stand-in for the Workers Rate Limiting binding that records its keys. */
