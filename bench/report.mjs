@@ -18,6 +18,7 @@ function targets(results) {
     add('TOTP verify: ours vs createHmac', micro.totp.hmac.msPerOp / micro.totp.ours.msPerOp, 1.3, 'higher');
   }
   if (micro.jwt) add('token sign+verify: ours vs jose', micro.jwt.jose.msPerOp / micro.jwt.ours.msPerOp, null, 'higher');
+  if (micro.verify) add('access token verify: Ed25519 vs HS256', micro.verify.eddsa.msPerOp / micro.verify.hs256.msPerOp, 3, 'lower');
   if (micro.scrypt) add('scrypt time: noble vs native', micro.scrypt.noble.msPerOp / micro.scrypt.native.msPerOp, 2, 'lower');
   if (fairness) add('/me p99: 4 logins hashing vs idle', fairness.busy.p99 / fairness.idle.p99, 2, 'lower');
   if (memory?.samples.length > 2) {
@@ -29,10 +30,12 @@ function targets(results) {
   if (e2e.otp) {
     add('/otp-verify vs read+update baseline', e2e.otp.rps / e2e.readUpdate.rps, 0.8, 'higher');
     add('/me vs read baseline', e2e.me.rps / e2e.read.rps, 0.9, 'higher');
-    const errors = e2e.otp.errors + e2e.me.errors + e2e.read.errors + e2e.readUpdate.errors;
+    if (e2e.refresh) add('/refresh vs read+update baseline', e2e.refresh.rps / e2e.readUpdate.rps, 0.8, 'higher');
+    const errors = e2e.otp.errors + e2e.me.errors + (e2e.refresh?.errors ?? 0) + e2e.read.errors + e2e.readUpdate.errors;
     add('end-to-end errors', errors, 0, 'lower', '');
   }
-  if (bundle) add('bundle, gzipped', bundle.app.gzipKiB, 120, 'lower', ' KiB', `bare Hono ${f(bundle.bare.gzipKiB, 1)} KiB`);
+  // Issue budgets: 120 KiB with route declarations, 130 with Ed25519 tokens, 140 with passkeys.
+  if (bundle) add('bundle, gzipped', bundle.app.gzipKiB, 140, 'lower', ' KiB', `bare Hono ${f(bundle.bare.gzipKiB, 1)} KiB`);
   return rows;
 }
 
@@ -106,8 +109,8 @@ export function writeReport(results) {
   for (const row of rows) summary.push(`| ${row.name} | ${valueText(row)}${row.note ? ` (${row.note})` : ''} | ${targetText(row)} | ${mark(row.met)} |`);
 
   const microTable = ['| benchmark | contender | ops/s | µs per op |', '| --- | --- | ---: | ---: |'];
-  const label = { ours: 'ours (CryptoKey reused)', 'ours-import': 'ours, key imported per verify', otplib: 'otplib 13 verify', hmac: 'node:crypto createHmac', jose: 'jose, raw secret each call', noble: '@noble/hashes scryptAsync', native: 'node:crypto scrypt' };
-  for (const [bench, title] of [['totp', 'TOTP verify ±1 step'], ['jwt', 'token sign + verify'], ['scrypt', 'scrypt N=2^14 r=8 p=5']]) {
+  const label = { ours: 'ours (CryptoKey reused)', 'ours-import': 'ours, key imported per verify', otplib: 'otplib 13 verify', hmac: 'node:crypto createHmac', eddsa: 'access token, Ed25519 (jose, key cached)', hs256: 'password-only token, HS256 (jose, key cached)', jose: 'jose, raw secret each call', noble: '@noble/hashes scryptAsync', native: 'node:crypto scrypt' };
+  for (const [bench, title] of [['totp', 'TOTP verify ±1 step'], ['jwt', 'token sign + verify'], ['verify', 'token verify'], ['scrypt', 'scrypt N=2^14 r=8 p=5']]) {
     for (const [impl, value] of Object.entries(micro[bench] ?? {})) {
       const name = bench === 'jwt' && impl === 'ours' ? 'ours (key imported once)' : label[impl];
       microTable.push(`| ${title} | ${name} | ${f(ops(value.msPerOp), bench === 'scrypt' ? 1 : 0)} | ${f(value.msPerOp * 1000, bench === 'scrypt' ? 0 : 1)} |`);
@@ -118,6 +121,7 @@ export function writeReport(results) {
   const e2eRow = (route, worker, s) => s && e2eTable.push(`| ${route} | ${worker} | ${f(s.rps)} | ${f(s.p50, 1)} | ${f(s.p99, 1)} | ${s.requests} | ${s.errors}${s.errors ? ` ${JSON.stringify(s.statuses)}` : ''} |`);
   e2eRow('POST /otp-verify', 'app', e2e.otp);
   e2eRow('GET /me', 'app', e2e.me);
+  e2eRow('POST /refresh', 'app', e2e.refresh);
   e2eRow('POST /login', 'app', login);
   e2eRow('GET /read (1 D1 read)', 'baseline', e2e.read);
   e2eRow('POST /read-update (read + update)', 'baseline', e2e.readUpdate);

@@ -19,6 +19,7 @@ const PHASE_MS = QUICK ? 3000 : 5000;
 const CONNECTIONS = 50;
 const OTP_USERS = QUICK ? 3000 : 8000;
 const ME_USERS = 200;
+const REFRESH_USERS = QUICK ? 3000 : 8000;
 const LOGIN_USERS = CONNECTIONS;
 const MEMORY_LOGINS = QUICK ? 60 : 300;
 const PASSWORD = 'correct horse battery staple';
@@ -82,10 +83,12 @@ async function microAndSeed() {
     results.micro.totp = await interleaved(micro.base, '/totp', ['ours', 'ours-import', 'otplib', 'hmac'], QUICK ? 500 : 2000, ROUNDS);
     log('token sign + verify: ours (key imported once) vs jose (raw secret each time)');
     results.micro.jwt = await interleaved(micro.base, '/jwt', ['ours', 'jose'], QUICK ? 100 : 300, ROUNDS);
+    log('token verify with a cached key: access token (Ed25519) vs password-only token (HS256)');
+    results.micro.verify = await interleaved(micro.base, '/verify', ['eddsa', 'hs256'], QUICK ? 300 : 1000, ROUNDS);
     log('scrypt N=2^14 r=8 p=5: noble scryptAsync vs node:crypto scrypt');
     results.micro.scrypt = await interleaved(micro.base, '/scrypt', ['noble', 'native'], 1, QUICK ? 2 : 5);
-    log(`seeding ${OTP_USERS} /otp-verify users, ${ME_USERS} /me users, ${LOGIN_USERS} /login users`);
-    const body = JSON.stringify({ prefix: 'b', otpUsers: OTP_USERS, meUsers: ME_USERS, loginUsers: LOGIN_USERS, password: PASSWORD });
+    log(`seeding ${OTP_USERS} /otp-verify users, ${ME_USERS} /me users, ${REFRESH_USERS} /refresh users, ${LOGIN_USERS} /login users`);
+    const body = JSON.stringify({ prefix: 'b', otpUsers: OTP_USERS, meUsers: ME_USERS, refreshUsers: REFRESH_USERS, loginUsers: LOGIN_USERS, password: PASSWORD });
     return await getJson(micro.base, '/seed', { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
   } finally {
     await stop(micro);
@@ -130,6 +133,13 @@ async function main() {
       body: JSON.stringify({ code: totpNow(user.secret) }),
     };
   };
+  // Each seeded refresh token is good for one rotation, like each /otp-verify user's code.
+  let refreshCursor = 0;
+  const refreshRequest = () => {
+    const refreshToken = seed.refresh[refreshCursor++];
+    if (!refreshToken) return null;
+    return { method: 'POST', path: '/refresh', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken }) };
+  };
   const meRequest = (i) => ({ path: '/me', headers: { Authorization: `Bearer ${seed.me[i % seed.me.length].token}` } });
   const readRequest = (i) => ({ path: `/read?id=${encodeURIComponent(seed.me[i % seed.me.length].sid)}` });
   const readUpdateRequest = (i) => ({ method: 'POST', path: `/read-update?id=${encodeURIComponent(seed.me[i % seed.me.length].sid)}` });
@@ -140,7 +150,7 @@ async function main() {
     body: JSON.stringify({ username: seed.logins[i % seed.logins.length], password: PASSWORD }),
   });
 
-  const runs = { otp: [], me: [], read: [], readUpdate: [] };
+  const runs = { otp: [], me: [], refresh: [], read: [], readUpdate: [] };
   const phase = (base, next, durationMs = PHASE_MS, maxRequests = 100_000) =>
     load(base, { connections: CONNECTIONS, durationMs, maxRequests, next });
 
@@ -153,6 +163,9 @@ async function main() {
       runs.otp.push(await phase(app.base, otpRequest));
       log('app: /me, 50 connections');
       runs.me.push(await phase(app.base, meRequest));
+      await phase(app.base, refreshRequest, 500);
+      log('app: /refresh, 50 connections');
+      runs.refresh.push(await phase(app.base, refreshRequest));
       if (last) await appExtras(app, meRequest, loginRequest);
     } finally {
       await stop(app);
@@ -184,6 +197,7 @@ async function main() {
   results.e2e = {
     otp: summarize(runs.otp),
     me: summarize(runs.me),
+    refresh: summarize(runs.refresh),
     read: summarize(runs.read),
     readUpdate: summarize(runs.readUpdate),
   };
