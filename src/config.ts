@@ -53,3 +53,15 @@ export const SECRET_MIN_CHARS = 32;
 
 /** API.md step-up: sensitive operations need a second factor proven this recently (RFC 9470 max_age). */
 export const STEP_UP_MAX_AGE_SECONDS = 300;
+
+/** Issue 12: a support-issued password-reset token is good once, for one hour. */
+export const PASSWORD_RESET_TTL_SECONDS = 60 * 60;
+
+/**
+ * Wrong admin tokens, counted per client network (/24 or /48): the token has at
+ * least 32 characters, so this only slows a scan down and makes it loud.
+ */
+export const ADMIN_FAILURES_PER_LOCK = 5;
+
+/** Security events per scheduled run: bounded work, the next run takes the rest. */
+export const EVENT_CLEANUP_BATCH = 1000;
