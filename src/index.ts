@@ -7,6 +7,8 @@ import { logError } from './log';
 import { registerComponents } from './openapi/components';
 import { routeGroup } from './openapi/declare';
 import { account } from './routes/account';
+import { admin } from './routes/admin';
+import { selfService } from './routes/self-service';
 import { openApiJson } from './openapi/document';
 import { openApiRoute } from './routes/docs';
 import { health } from './routes/health';
@@ -36,7 +38,7 @@ const corsForListedOrigins = createMiddleware<AppEnv>(async (c, next) => {
   if (origins.length === 0) return next();
   return cors({
     origin: (origin) => (origins.includes(origin) ? origin : null),
-    allowMethods: ['GET', 'POST', 'OPTIONS'],
+    allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
     allowHeaders: ['Authorization', 'Content-Type'],
     maxAge: 600,
   })(c, next);
@@ -50,6 +52,8 @@ let documented: OpenAPIHono<AppEnv> | undefined;
 const app = $(routeGroup().use(securityHeaders, settings, corsForListedOrigins))
   .route('/', account)
   .route('/', mfa)
+  .route('/', selfService)
+  .route('/', admin)
   .route('/', health)
   .route('/', page)
   .openapi(openApiRoute, (c) => c.body(openApiJson(documented!), 200, { 'Content-Type': 'application/json; charset=utf-8' }));

@@ -13,6 +13,8 @@ export interface Settings {
   totpKey: CryptoKey;
   /** HMAC-SHA-256 key for recovery-code hashes. */
   recoveryKey: CryptoKey;
+  /** The support desk's bearer secret; null: the admin routes answer 404. */
+  adminToken: string | null;
 }
 
 /** A deployment mistake: thrown at the first request, logged by name, never with the value. */
@@ -31,6 +33,16 @@ function requireSecret(env: Env, name: 'JWT_SECRET' | 'TOTP_ENCRYPTION_KEY'): st
   return value;
 }
 
+/** Optional: absent or empty turns the admin API off; present, it must be as long as the other secrets. */
+function optionalAdminToken(env: Env): string | null {
+  const value = env.ADMIN_TOKEN;
+  if (value === undefined || value === '') return null;
+  if (typeof value !== 'string' || value.length < SECRET_MIN_CHARS) {
+    throw new ConfigError(`ADMIN_TOKEN is too short: it needs at least ${SECRET_MIN_CHARS} characters (or leave it unset to turn the admin API off)`);
+  }
+  return value;
+}
+
 function positiveSeconds(env: Env, name: 'ACCESS_TOKEN_TTL_SECONDS' | 'MFA_TOKEN_TTL_SECONDS'): number {
   const value = Number(env[name]);
   if (!Number.isInteger(value) || value <= 0) throw new ConfigError(`${name} must be a positive whole number of seconds`);
@@ -40,6 +52,7 @@ function positiveSeconds(env: Env, name: 'ACCESS_TOKEN_TTL_SECONDS' | 'MFA_TOKEN
 async function load(env: Env): Promise<Settings> {
   const jwtSecret = requireSecret(env, 'JWT_SECRET');
   const encryptionSecret = requireSecret(env, 'TOTP_ENCRYPTION_KEY');
+  const adminToken = optionalAdminToken(env);
   const issuer = (env.ISSUER ?? '').trim();
   // Key URI Format: neither the issuer nor the account name may contain a colon.
   if (!issuer || issuer.includes(':')) throw new ConfigError('ISSUER must be set and must not contain ":"');
@@ -59,6 +72,7 @@ async function load(env: Env): Promise<Settings> {
     jwtKey,
     totpKey,
     recoveryKey,
+    adminToken,
   };
 }
 
