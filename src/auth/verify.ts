@@ -18,6 +18,8 @@ import {
 } from './sessions';
 import { lockedError, logLockIfSet, readReservation, reservationStatement, resetThrottle, type Reservation } from './throttle';
 import { checkCode, livePendingSecret } from './totp-secret';
+import { recordCodeFailure, recordEvent } from './security-events';
+import type { ClientInfo } from './sessions';
 
 export interface Verified extends IssuedToken {
   /** Present when this call confirmed an enrollment. */
@@ -116,13 +118,14 @@ export async function verifySecondFactor(
   claims: TokenClaims,
   proof: { code: string } | { recoveryCode: string },
   now: number,
+  client: ClientInfo = { userAgent: null, ip: null },
 ): Promise<Verified> {
   if ('code' in proof) {
     const { auth, target, reservation } = await authenticateAndReserve(db, claims, now, 'code');
-    return verifyCode(db, settings, auth, target!, reservation, proof.code, now);
+    return verifyCode(db, settings, auth, target!, reservation, proof.code, now, client);
   }
   const { auth, reservation } = await authenticateAndReserve(db, claims, now, 'recoveryCode');
-  return verifyRecoveryCode(db, settings, auth, reservation, proof.recoveryCode, now);
+  return verifyRecoveryCode(db, settings, auth, reservation, proof.recoveryCode, now, client);
 }
 
 /**
@@ -141,15 +144,18 @@ async function verifyCode(
   reservation: Reservation,
   code: string,
   now: number,
+  client: ClientInfo,
 ): Promise<Verified> {
   const { user } = auth;
+  const failure = { userId: user.id, sessionId: auth.sessionId, client };
   const step = await checkCode(settings, user.id, target.sealed, code, now);
   if (step === null) {
     logEvent('code_failed', { userId: user.id, reason: target.kind });
     logLockIfSet(reservation, user.id, 'otp');
+    await recordCodeFailure(db, reservation, failure, now);
     throw new ApiError('invalid_code');
   }
-  const session = newSession(settings, user.id, true, now);
+  const session = newSession(settings, user.id, true, now, ['pwd', 'otp'], client);
   const won = sessionExists(session.id);
   const recoveryCodes = target.kind === 'pending' ? generateRecoveryCodes() : undefined;
   const guard =
@@ -178,10 +184,12 @@ async function verifyCode(
     revokeSession(db, auth.sessionId, now, won),
     resetThrottle(db, 'otp', user.id, won),
     ...afterEnrollment,
+    recordEvent(db, target.kind === 'pending' ? 'enrollment_confirmed' : 'mfa_verified', { userId: user.id, sessionId: session.id, client }, now, won),
   ]);
   if (inserted.meta.changes !== 1) {
     logEvent('replay_refused', { userId: user.id, reason: target.kind });
     logLockIfSet(reservation, user.id, 'otp');
+    await recordCodeFailure(db, reservation, failure, now);
     throw new ApiError('invalid_code');
   }
   logEvent(target.kind === 'pending' ? 'enrollment_confirmed' : 'mfa_verified', { userId: user.id, sessionId: session.id });
@@ -197,25 +205,30 @@ async function verifyRecoveryCode(
   reservation: Reservation,
   normalized: string,
   now: number,
+  client: ClientInfo,
 ): Promise<Verified> {
   const { user } = auth;
+  const failure = { userId: user.id, sessionId: auth.sessionId, client };
   const codeId = await findRecoveryCode(db, settings.recoveryKey, user.id, normalized);
   if (!codeId) {
     logEvent('code_failed', { userId: user.id, reason: 'recovery_code' });
     logLockIfSet(reservation, user.id, 'otp');
+    await recordCodeFailure(db, reservation, failure, now);
     throw new ApiError('invalid_code');
   }
-  const session = newSession(settings, user.id, true, now);
+  const session = newSession(settings, user.id, true, now, undefined, client);
   const won = sessionExists(session.id);
   const [inserted] = await db.batch([
     insertSessionIf(db, session, and(unusedRecoveryCodeExists(codeId), presentedSessionLive(auth.sessionId, now))!),
     markRecoveryCodeUsed(db, codeId, now, won),
     revokeSession(db, auth.sessionId, now, won),
     resetThrottle(db, 'otp', user.id, won),
+    recordEvent(db, 'recovery_code_used', { userId: user.id, sessionId: session.id, client }, now, won),
   ]);
   if (inserted.meta.changes !== 1) {
     logEvent('replay_refused', { userId: user.id, reason: 'recovery_code' });
     logLockIfSet(reservation, user.id, 'otp');
+    await recordCodeFailure(db, reservation, failure, now);
     throw new ApiError('invalid_code');
   }
   logEvent('recovery_code_used', { userId: user.id, sessionId: session.id });

@@ -4,6 +4,7 @@ import { qrSvg, svgDataUrl } from '../auth/qr';
 import { verifySecondFactor } from '../auth/verify';
 import { getDb } from '../db/client';
 import type { AppEnv } from '../env';
+import { clientInfo } from '../middleware/client-info';
 import { declareRoute, routeGroup } from '../openapi/declare';
 import { createOtpResponse, okResponse, otpVerifyResponse, qrcodeResponse, recoveryCodesResponse } from '../openapi/responses';
 import { disableOtpSchema, otpVerifySchema } from '../schemas';
@@ -80,7 +81,7 @@ const SVG = /\bimage\/svg\+xml\b/;
 /** Enrollment, the second-factor step and the MFA lifecycle. */
 export const mfa = routeGroup()
   .openapi(createOtpRoute, async (c) => {
-    const enrollment = await startEnrollment(getDb(c.env.DB), c.get('settings'), c.get('auth'), nowSeconds());
+    const enrollment = await startEnrollment(getDb(c.env.DB), c.get('settings'), c.get('auth'), nowSeconds(), clientInfo(c));
     return c.json({ ok: true as const, secret: enrollment.secret, uri: enrollment.uri }, 201);
   })
   .openapi(qrcodeRoute, async (c) => {
@@ -96,7 +97,7 @@ export const mfa = routeGroup()
     const body = c.req.valid('json');
     const code = body.code ?? body.token;
     const proof = code !== undefined ? { code } : { recoveryCode: body.recoveryCode! };
-    const result = await verifySecondFactor(getDb(c.env.DB), c.get('settings'), c.get('claims'), proof, nowSeconds());
+    const result = await verifySecondFactor(getDb(c.env.DB), c.get('settings'), c.get('claims'), proof, nowSeconds(), clientInfo(c));
     return c.json(
       {
         token: result.token,
@@ -108,12 +109,12 @@ export const mfa = routeGroup()
     );
   })
   .openapi(recoveryCodesRoute, async (c) => {
-    const codes = await regenerateRecoveryCodes(getDb(c.env.DB), c.get('settings'), c.get('auth'), nowSeconds());
+    const codes = await regenerateRecoveryCodes(getDb(c.env.DB), c.get('settings'), c.get('auth'), nowSeconds(), clientInfo(c));
     return c.json({ recoveryCodes: codes }, 201);
   })
   .openapi(disableOtpRoute, async (c) => {
     const body = c.req.valid('json');
     const proof = body.code !== undefined ? { code: body.code } : { password: body.password! };
-    await disableMfa(getDb(c.env.DB), c.get('settings'), c.get('auth'), proof, nowSeconds());
+    await disableMfa(getDb(c.env.DB), c.get('settings'), c.get('auth'), proof, nowSeconds(), clientInfo(c));
     return c.json({ ok: true as const }, 200);
   });
