@@ -16,6 +16,8 @@ export default defineConfig({
           TEST_MIGRATIONS: await readD1Migrations('./migrations'),
           JWT_SECRET: 'test-jwt-secret-0123456789abcdef0123456789abcdef',
           TOTP_ENCRYPTION_KEY: 'test-totp-key-0123456789abcdef0123456789abcdef',
+          // The support desk's secret (issue 12); its absence is tested with a copy of env without it.
+          ADMIN_TOKEN: 'test-admin-token-0123456789abcdef0123456789abcdef',
         },
         // Tests only: the real flood filter (wrangler.toml, 60 per minute per
         // path and IP) is shared by every test file, all from one "IP", and the
