@@ -70,7 +70,7 @@ export const securityEventsResponse = z.strictObject({
       ip: z.string().nullable().meta({ description: 'The client network, truncated to /24 or /48.' }),
       userAgent: z.string().nullable(),
       sessionId: z.string().nullable(),
-      reason: z.string().nullable().meta({ description: 'For admin actions: the reason support gave.' }),
+      reason: z.string().nullable().meta({ description: 'For admin actions the reason support gave; for `session_ended` after a logout of every session, `all`.' }),
     }),
   ),
   next: z.string().nullable().meta({ description: 'Pass as `before` for the next (older) page; null on the last page.' }),
