@@ -17,10 +17,11 @@ if (!existsSync(devVars)) {
   const secret = () => randomBytes(32).toString('hex');
   writeFileSync(
     devVars,
-    `# Made by npm run dev for local use only; never deploy these.\nJWT_SECRET=${secret()}\nTOTP_ENCRYPTION_KEY=${secret()}\n`,
+    // ADMIN_TOKEN turns on the support desk's /admin routes locally (README, "Support desk").
+    `# Made by npm run dev for local use only; never deploy these.\nJWT_SECRET=${secret()}\nTOTP_ENCRYPTION_KEY=${secret()}\nADMIN_TOKEN=${secret()}\n`,
     { mode: 0o600 },
   );
-  console.log('Created .dev.vars with fresh random JWT_SECRET and TOTP_ENCRYPTION_KEY.');
+  console.log('Created .dev.vars with fresh random JWT_SECRET, TOTP_ENCRYPTION_KEY and ADMIN_TOKEN.');
 }
 
 const migrate = spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local'], {

@@ -72,3 +72,15 @@ export const SESSION_IDLE_SECONDS_BOUNDS = { min: 60, max: 60 * 60, default: 60 
 export const SESSION_TOUCH_INTERVAL_SECONDS = 60;
 /** API.md refresh: the previous refresh token, presented this soon after its rotation, gets the same new pair. */
 export const REFRESH_GRACE_SECONDS = 30;
+
+/** Issue 12: a support-issued password-reset token is good once, for one hour. */
+export const PASSWORD_RESET_TTL_SECONDS = 60 * 60;
+
+/**
+ * Wrong admin tokens, counted per client network (/24 or /48): the token has at
+ * least 32 characters, so this only slows a scan down and makes it loud.
+ */
+export const ADMIN_FAILURES_PER_LOCK = 5;
+
+/** Security events per scheduled run: bounded work, the next run takes the rest. */
+export const EVENT_CLEANUP_BATCH = 1000;

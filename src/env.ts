@@ -17,3 +17,10 @@ export interface AppEnv {
   Bindings: Bindings;
   Variables: Variables;
 }
+
+declare global {
+  interface Env {
+    /** Optional secret of the support desk (issue 12); not in wrangler.toml, so not generated. */
+    ADMIN_TOKEN?: string;
+  }
+}

@@ -7,6 +7,8 @@ import { logError } from './log';
 import { registerComponents } from './openapi/components';
 import { routeGroup } from './openapi/declare';
 import { account } from './routes/account';
+import { admin } from './routes/admin';
+import { selfService } from './routes/self-service';
 import { openApiJson } from './openapi/document';
 import { openApiRoute } from './routes/docs';
 import { health } from './routes/health';
@@ -56,6 +58,8 @@ const app = $(routeGroup().use(securityHeaders, settings, corsForListedOrigins))
   .route('/', mfa)
   .route('/', sessionRoutes)
   .route('/', keys)
+  .route('/', selfService)
+  .route('/', admin)
   .route('/', health)
   .route('/', page)
   .openapi(openApiRoute, (c) => c.body(openApiJson(documented!), 200, { 'Content-Type': 'application/json; charset=utf-8' }));

@@ -24,7 +24,12 @@ export type SecurityEvent =
   | 'mfa_disabled'
   | 'logout'
   | 'token_refused'
-  | 'rate_limited';
+  | 'rate_limited'
+  | 'password_changed'
+  | 'password_reset'
+  | 'account_deleted'
+  | 'admin_action'
+  | 'admin_token_refused';
 
 export interface EventFields {
   userId?: string;

@@ -1,3 +1,6 @@
+import { deleteExpiredResetTokens } from './auth/password-reset';
+import { deleteExpiredEvents } from './auth/security-events';
+import { EVENT_CLEANUP_BATCH } from './config';
 import { getDb } from './db/client';
 import { logError } from './log';
 import { rotateSigningKeys } from './tokens/signing-keys';
@@ -19,6 +22,20 @@ export async function scheduled(controller: ScheduledController, env: Env, _ctx:
   } catch (error) {
     logError('scheduled', error);
     // Rethrown so the Cron Trigger records the run as failed.
+    throw error;
+  }
+  await cleanUp(env, nowSeconds);
+}
+
+/** Security events past 90 days and reset tokens past their hour: bounded per run, idempotent. */
+async function cleanUp(env: Env, nowSeconds: number): Promise<void> {
+  try {
+    const db = getDb(env.DB);
+    const events = await deleteExpiredEvents(db, nowSeconds, EVENT_CLEANUP_BATCH);
+    const resetTokens = await deleteExpiredResetTokens(db, nowSeconds, EVENT_CLEANUP_BATCH);
+    console.log(JSON.stringify({ level: 'info', event: 'expired_rows_deleted', events, resetTokens }));
+  } catch (error) {
+    logError('scheduled cleanup', error);
     throw error;
   }
 }

@@ -107,3 +107,57 @@ export const reauthenticateSchema = z
 export const sessionIdParams = z.object({
   id: z.string().max(64).meta({ description: 'A session id from GET /sessions.', param: { name: 'id', in: 'path' } }),
 });
+
+/** POST /password. */
+export const passwordChangeSchema = z.object({
+  currentPassword: password.meta({ description: 'The password as it is now.' }),
+  newPassword,
+});
+
+/** DELETE /me: the password once more, on top of the step-up. */
+export const deleteAccountSchema = z.object({ password });
+
+/** GET /me/security-events. Query values arrive as text. */
+export const securityEventsQuery = z.object({
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,3}$/, 'must be a whole number from 1 to 100')
+    .transform(Number)
+    .refine((value) => value >= 1 && value <= 100, 'must be a whole number from 1 to 100')
+    .optional()
+    .meta({ description: 'Events per page, 1 to 100 (default 20).' }),
+  before: z
+    .string()
+    .max(64, 'must be the `next` value of an earlier page')
+    .regex(/^[A-Za-z0-9_-]+$/, 'must be the `next` value of an earlier page')
+    .optional()
+    .meta({ description: 'The `next` value of the previous page; absent: the newest events.' }),
+});
+
+/** Support's reason for an admin action, shown to the user in their security log. */
+export const adminReasonSchema = z.object({
+  reason: z
+    .string()
+    .trim()
+    .min(1, 'give a reason; the user sees it')
+    .max(500, 'must be at most 500 characters')
+    .meta({ description: 'Why support did this (1 to 500 characters); shown to the user in their security log. Never put a secret here.' }),
+});
+
+export const adminUserQuery = z.object({
+  username: z
+    .string()
+    .min(1, 'must be a username')
+    .max(1024, 'must be a username')
+    .meta({ description: 'Found without regard to case, after NFKC.' }),
+});
+
+export const userIdParams = z.object({
+  id: z.string().min(1).max(64).meta({ param: { name: 'id', in: 'path' }, description: 'The user id from GET /admin/users.' }),
+});
+
+/** POST /password/reset. */
+export const passwordResetSchema = z.object({
+  resetToken: z.string().max(256, 'must be a reset token').meta({ description: 'The token support handed over.' }),
+  newPassword,
+});

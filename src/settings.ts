@@ -33,6 +33,8 @@ export interface Settings {
   signingKeyWrapKey: CryptoKey;
   /** HMAC-SHA-256 key that makes refresh tokens (nothing stored rebuilds one). */
   refreshKey: CryptoKey;
+  /** The support desk's bearer secret; null: the admin routes answer 404. */
+  adminToken: string | null;
 }
 
 function requireSecret(env: Env, name: 'JWT_SECRET' | 'TOTP_ENCRYPTION_KEY'): string {
@@ -46,9 +48,20 @@ function requireSecret(env: Env, name: 'JWT_SECRET' | 'TOTP_ENCRYPTION_KEY'): st
   return value;
 }
 
+/** Optional: absent or empty turns the admin API off; present, it must be as long as the other secrets. */
+function optionalAdminToken(env: Env): string | null {
+  const value = env.ADMIN_TOKEN;
+  if (value === undefined || value === '') return null;
+  if (typeof value !== 'string' || value.length < SECRET_MIN_CHARS) {
+    throw new ConfigError(`ADMIN_TOKEN is too short: it needs at least ${SECRET_MIN_CHARS} characters (or leave it unset to turn the admin API off)`);
+  }
+  return value;
+}
+
 async function load(env: Env): Promise<Settings> {
   const jwtSecret = requireSecret(env, 'JWT_SECRET');
   const encryptionSecret = requireSecret(env, 'TOTP_ENCRYPTION_KEY');
+  const adminToken = optionalAdminToken(env);
   // Key URI Format: neither the issuer nor the account name may contain a colon.
   const issuer = displayNameVar(env, 'ISSUER', { maxChars: ISSUER_MAX_CHARS });
   const accessTokenTtlSeconds = boundedSecondsVar(env, 'ACCESS_TOKEN_TTL_SECONDS', ACCESS_TOKEN_TTL_SECONDS_BOUNDS);
@@ -79,6 +92,7 @@ async function load(env: Env): Promise<Settings> {
     sessionIdleSeconds,
     signingKeyWrapKey,
     refreshKey,
+    adminToken,
   };
 }
 

@@ -9,6 +9,8 @@ import type { AuthContext } from './session-lookup';
 import { requireRecentAuthentication } from './step-up';
 import type { Settings } from '../settings';
 import { createSecret, keyUri, livePendingSecret, openSecret } from './totp-secret';
+import { recordEvent } from './security-events';
+import type { ClientInfo } from './sessions';
 
 export interface Enrollment {
   secret: string;
@@ -20,16 +22,25 @@ export interface Enrollment {
  * (a re-enrollment, during which the old secret stays in force): a stolen
  * password alone must never replace or reveal the second factor.
  */
-export async function startEnrollment(db: Db, settings: Settings, auth: AuthContext, now: number): Promise<Enrollment> {
+export async function startEnrollment(
+  db: Db,
+  settings: Settings,
+  auth: AuthContext,
+  now: number,
+  client: ClientInfo = { userAgent: null, ip: null },
+): Promise<Enrollment> {
   const { user } = auth;
   if (user.totpSecret && !auth.authorized) throw new ApiError('mfa_already_enabled');
   // API.md step-up: a re-enrollment with a full token is a sensitive operation.
   if (auth.authorized) requireRecentAuthentication(auth, now);
   const secret = await createSecret(settings, user.id);
-  await db
-    .update(users)
-    .set({ pendingSecret: secret.sealed, pendingExpiresAt: now + PENDING_ENROLLMENT_TTL_SECONDS })
-    .where(eq(users.id, user.id));
+  await db.batch([
+    db
+      .update(users)
+      .set({ pendingSecret: secret.sealed, pendingExpiresAt: now + PENDING_ENROLLMENT_TTL_SECONDS })
+      .where(eq(users.id, user.id)),
+    recordEvent(db, 'enrollment_started', { userId: user.id, sessionId: auth.sessionId, client }, now),
+  ]);
   logEvent('enrollment_started', { userId: user.id, reason: user.totpSecret ? 're-enrollment' : 'first' });
   return { secret: secret.base32, uri: keyUri(settings.issuer, user.username, secret.base32) };
 }

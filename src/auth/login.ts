@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { DUMMY_HASH, hashPassword, verifyPassword } from '../crypto/password';
 import type { Db } from '../db/client';
 import { users } from '../db/schema';
@@ -7,7 +7,8 @@ import { logEvent } from '../log';
 import type { Settings } from '../settings';
 import { foldForComparison } from './identity';
 import { lockedError, logLockIfSet, reserveAttempt, resetThrottle } from './throttle';
-import { insertSession, issuePasswordOnlyToken, newSession, type ClientInfo, type IssuedToken } from './sessions';
+import { insertSessionIf, issuePasswordOnlyToken, newSession, sessionExists, type ClientInfo, type IssuedToken } from './sessions';
+import { lockedEventIfSet, recordEvent } from './security-events';
 
 export interface LoginResult extends IssuedToken {
   mfa: 'enroll' | 'verify';
@@ -19,7 +20,14 @@ export interface LoginResult extends IssuedToken {
  * same scrypt work against a dummy hash, the same 401. Only a correct password
  * resets the count.
  */
-export async function login(db: Db, settings: Settings, username: string, password: string, now: number): Promise<LoginResult> {
+export async function login(
+  db: Db,
+  settings: Settings,
+  username: string,
+  password: string,
+  now: number,
+  client: ClientInfo = { userAgent: null, ip: null },
+): Promise<LoginResult> {
   const usernameKey = foldForComparison(username);
   const [user] = await db.select().from(users).where(eq(users.usernameKey, usernameKey)).limit(1);
   const reservation = await reserveAttempt(db, 'pwd', usernameKey, now);
@@ -28,9 +36,12 @@ export async function login(db: Db, settings: Settings, username: string, passwo
   if (!user || !check.ok) {
     logEvent('login_failed', { userId: user?.id, reason: user ? 'wrong_password' : 'unknown_user' });
     logLockIfSet(reservation, user?.id, 'pwd');
+    // Only a known account has a security log to show the lock in.
+    const locked = user ? lockedEventIfSet(db, reservation, { userId: user.id, client }, now) : [];
+    if (locked[0]) await db.batch([locked[0]]);
     throw new ApiError('invalid_credentials');
   }
-  const session = newSession(settings, user.id, false, now);
+  const session = newSession(settings, user.id, false, now, ['pwd'], client);
   const upgrade = check.needsRehash
     ? [
         db
@@ -40,7 +51,16 @@ export async function login(db: Db, settings: Settings, username: string, passwo
           .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash))),
       ]
     : [];
-  await db.batch([resetThrottle(db, 'pwd', usernameKey), insertSession(db, session), ...upgrade]);
+  // The session only while the account still exists: a deletion that landed
+  // during the scrypt work makes this login a 401, not a foreign-key failure.
+  const won = sessionExists(session.id);
+  const [opened] = await db.batch([
+    insertSessionIf(db, session, sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id})`),
+    resetThrottle(db, 'pwd', usernameKey, won),
+    ...upgrade,
+    recordEvent(db, 'login', { userId: user.id, sessionId: session.id, client }, now, won),
+  ]);
+  if (opened.meta.changes !== 1) throw new ApiError('invalid_credentials');
   if (check.needsRehash) logEvent('password_rehashed', { userId: user.id });
   logEvent('login_succeeded', { userId: user.id, sessionId: session.id });
   return { ...(await issuePasswordOnlyToken(settings, user, session)), mfa: user.totpSecret ? 'verify' : 'enroll' };

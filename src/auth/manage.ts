@@ -10,6 +10,9 @@ import { generateRecoveryCodes, replaceRecoveryCodes } from './recovery';
 import { revokeUserSessions } from './sessions';
 import { lockedError, logLockIfSet, reserveAttempt, resetThrottle } from './throttle';
 import { checkCode } from './totp-secret';
+import { sessionStillLive } from './guards';
+import { lockedEventIfSet, recordCodeFailure, recordEvent, sessionEndedEvent } from './security-events';
+import type { ClientInfo } from './sessions';
 
 export interface Profile {
   id: string;
@@ -32,10 +35,19 @@ export function profile(auth: AuthContext): Profile {
 }
 
 /** A new set of ten; the old set stops working in the same transaction. */
-export async function regenerateRecoveryCodes(db: Db, settings: Settings, auth: AuthContext, now: number): Promise<string[]> {
+export async function regenerateRecoveryCodes(
+  db: Db,
+  settings: Settings,
+  auth: AuthContext,
+  now: number,
+  client: ClientInfo = { userAgent: null, ip: null },
+): Promise<string[]> {
   if (!auth.user.totpSecret) throw new ApiError('mfa_not_enrolled');
   const codes = generateRecoveryCodes();
-  await db.batch(await replaceRecoveryCodes(db, settings.recoveryKey, auth.user.id, codes, now));
+  await db.batch([
+    ...(await replaceRecoveryCodes(db, settings.recoveryKey, auth.user.id, codes, now)),
+    recordEvent(db, 'recovery_codes_regenerated', { userId: auth.user.id, sessionId: auth.sessionId, client }, now),
+  ]);
   logEvent('recovery_codes_regenerated', { userId: auth.user.id });
   return codes;
 }
@@ -51,6 +63,7 @@ export async function disableMfa(
   auth: AuthContext,
   proof: { code: string } | { password: string },
   now: number,
+  client: ClientInfo = { userAgent: null, ip: null },
 ): Promise<void> {
   const { user } = auth;
   if (!user.totpSecret) throw new ApiError('mfa_not_enrolled');
@@ -64,6 +77,7 @@ export async function disableMfa(
     if (step === null) {
       logEvent('code_failed', { userId: user.id, reason: 'disable' });
       logLockIfSet(reservation, user.id, 'otp');
+      await recordCodeFailure(db, reservation, { userId: user.id, sessionId: auth.sessionId, client }, now);
       throw new ApiError('invalid_code');
     }
     clear = and(eq(users.id, user.id), eq(users.totpSecret, user.totpSecret), lt(users.totpLastStep, step));
@@ -74,12 +88,17 @@ export async function disableMfa(
     if (!check.ok) {
       logEvent('login_failed', { userId: user.id, reason: 'disable_wrong_password' });
       logLockIfSet(reservation, user.id, 'pwd');
+      const locked = lockedEventIfSet(db, reservation, { userId: user.id, sessionId: auth.sessionId, client }, now);
+      if (locked[0]) await db.batch([locked[0]]);
       throw new ApiError('invalid_credentials');
     }
     clear = and(eq(users.id, user.id), isNotNull(users.totpSecret));
   }
   const disabled = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id} AND ${users.totpSecret} IS NULL)`;
-  const [cleared] = await db.batch([
+  const [, cleared] = await db.batch([
+    // The event first, under the very condition of the clear below: in one
+    // transaction both see the same row, so both happen or neither does.
+    recordEvent(db, 'mfa_disabled', { userId: user.id, sessionId: auth.sessionId, client }, now, sql`EXISTS (SELECT 1 FROM ${users} WHERE ${clear})`),
     db
       .update(users)
       .set({ totpSecret: null, totpLastStep: 0, pendingSecret: null, pendingExpiresAt: null })

@@ -7,7 +7,8 @@ import { logEvent } from '../log';
 import type { Settings } from '../settings';
 import { readRefreshToken } from '../tokens/refresh-token';
 import { issueSessionTokens, type SessionTokens } from './session-tokens';
-import { sessionLive } from './sessions';
+import { refreshTokenReusedEvent } from './security-events';
+import { sessionLive, type ClientInfo } from './sessions';
 
 /** Every refused refresh looks the same to the client (API.md). */
 const refused = () => new ApiError('invalid_refresh_token');
@@ -29,7 +30,7 @@ function userOfSession(db: Db, sessionId: string) {
  * the grace or after its successor was used) means the token was copied: the
  * whole session is revoked (OAuth 2.0 Security BCP, RFC 9700 §4.14.2).
  */
-export async function refreshSession(db: Db, settings: Settings, refreshToken: string, now: number): Promise<SessionTokens> {
+export async function refreshSession(db: Db, settings: Settings, refreshToken: string, now: number, client?: ClientInfo): Promise<SessionTokens> {
   const presented = await readRefreshToken(settings.refreshKey, refreshToken);
   if (!presented) throw refused();
   const { sessionId, generation } = presented;
@@ -52,7 +53,10 @@ export async function refreshSession(db: Db, settings: Settings, refreshToken: s
   const withinGrace = current.generation === generation + 1 && current.rotatedAt !== null && now - current.rotatedAt <= REFRESH_GRACE_SECONDS;
   if (withinGrace) return issueSessionTokens(db, settings, user, current, now);
   if (generation < current.generation) {
-    await db.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.id, sessionId), sql`${sessions.revokedAt} IS NULL`));
+    await db.batch([
+      refreshTokenReusedEvent(db, user.id, sessionId, client, now, sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${sessionId} AND ${sessions.revokedAt} IS NULL)`),
+      db.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.id, sessionId), sql`${sessions.revokedAt} IS NULL`)),
+    ]);
     logEvent('refresh_token_reused', { userId: user.id, sessionId, reason: `generation ${generation} of ${current.generation}` });
   }
   throw refused();

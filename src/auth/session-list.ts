@@ -5,7 +5,9 @@ import { ApiError } from '../errors';
 import { logEvent } from '../log';
 import type { Settings } from '../settings';
 import type { AuthContext } from './session-lookup';
-import { revokeSession, revokeUserSessions, sessionLive } from './sessions';
+import { sessionStillLive } from './guards';
+import { sessionEndedEvent } from './security-events';
+import { revokeSession, revokeUserSessions, sessionLive, type ClientInfo } from './sessions';
 
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 
@@ -41,8 +43,12 @@ export async function listSessions(db: Db, settings: Settings, auth: AuthContext
 }
 
 /** DELETE /sessions/:id: another user's session, or one already gone, is 404 alike. */
-export async function endSession(db: Db, auth: AuthContext, sessionId: string, now: number): Promise<void> {
-  const ended = await revokeSession(db, sessionId, now, eq(sessions.userId, auth.user.id)).returning({ id: sessions.id });
+export async function endSession(db: Db, auth: AuthContext, sessionId: string, now: number, client: ClientInfo): Promise<void> {
+  const [, ended] = await db.batch([
+    // The event first, while the session is still live: it is written exactly when the revoke below changes a row.
+    sessionEndedEvent(db, { userId: auth.user.id, sessionId, client }, now, sessionStillLive(sessionId, auth.user.id, now)),
+    revokeSession(db, sessionId, now, eq(sessions.userId, auth.user.id)).returning({ id: sessions.id }),
+  ]);
   if (ended.length !== 1) throw new ApiError('not_found');
   logEvent('session_ended', { userId: auth.user.id, sessionId, reason: sessionId === auth.sessionId ? 'this' : 'other' });
 }
@@ -53,9 +59,14 @@ export type LogoutScope = 'current' | 'others' | 'all';
  * POST /logout. A password-only token may end only its own session: whoever
  * has just the password must not be able to sign the real user out everywhere.
  */
-export async function logout(db: Db, auth: AuthContext, scope: LogoutScope, now: number): Promise<void> {
+export async function logout(db: Db, auth: AuthContext, scope: LogoutScope, now: number, client: ClientInfo = { userAgent: null, ip: null }): Promise<void> {
   if (scope !== 'current' && !auth.authorized) throw new ApiError('mfa_required');
-  if (scope === 'current') await revokeSession(db, auth.sessionId, now);
-  else await revokeUserSessions(db, auth.user.id, now, scope === 'others' ? { keepSessionId: auth.sessionId } : {});
+  await db.batch([
+    // Before the revocation, while the session is live: two logouts at once leave one event.
+    sessionEndedEvent(db, { userId: auth.user.id, sessionId: auth.sessionId, client, reason: scope === 'current' ? null : scope }, now, sessionStillLive(auth.sessionId, auth.user.id, now)),
+    scope === 'current'
+      ? revokeSession(db, auth.sessionId, now)
+      : revokeUserSessions(db, auth.user.id, now, scope === 'others' ? { keepSessionId: auth.sessionId } : {}),
+  ]);
   logEvent('logout', { userId: auth.user.id, sessionId: auth.sessionId, reason: scope });
 }

@@ -1,5 +1,6 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import {
+  ADMIN_FAILURES_PER_LOCK,
   LOCK_BASE_SECONDS,
   LOCK_MAX_SECONDS,
   OTP_FAILURES_PER_LOCK,
@@ -10,12 +11,13 @@ import { throttles } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
 
-/** Which budget: passwords per username, codes (TOTP and recovery) per user id. */
-export type ThrottleKind = 'pwd' | 'otp';
+/** Which budget: passwords per username, codes (TOTP and recovery) per user id, admin tokens per client network. */
+export type ThrottleKind = 'pwd' | 'otp' | 'admin';
 
 const FAILURES_PER_LOCK: Record<ThrottleKind, number> = {
   pwd: PASSWORD_FAILURES_PER_LOCK,
   otp: OTP_FAILURES_PER_LOCK,
+  admin: ADMIN_FAILURES_PER_LOCK,
 };
 
 export function throttleKey(kind: ThrottleKind, subject: string): string {

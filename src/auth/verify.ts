@@ -23,6 +23,7 @@ import {
 } from './sessions';
 import { lockedError, logLockIfSet, readReservation, reservationStatement, resetThrottle, type Reservation } from './throttle';
 import { checkCode, livePendingSecret } from './totp-secret';
+import { recordCodeFailure, recordEvent } from './security-events';
 
 export interface Verified extends SessionTokens {
   /** Present when this call confirmed an enrollment. */
@@ -219,10 +220,12 @@ async function verifyCode(
   client: ClientInfo,
 ): Promise<Verified> {
   const { user } = auth;
+  const failure = { userId: user.id, sessionId: auth.sessionId, client };
   const step = await checkCode(settings, user.id, target.sealed, code, now);
   if (step === null) {
     logEvent('code_failed', { userId: user.id, reason: target.kind });
     logLockIfSet(reservation, user.id, 'otp');
+    await recordCodeFailure(db, reservation, failure, now);
     throw new ApiError('invalid_code');
   }
   const { first, won, retire, session } = opening(db, settings, auth, purpose, now, ['pwd', 'otp'], client);
@@ -247,10 +250,24 @@ async function verifyCode(
         revokeUserSessions(db, user.id, now, { keepSessionId: session.id, guard: won }),
       ]
     : [];
-  const [inserted] = await db.batch([first(guard), commit, ...retire, resetThrottle(db, 'otp', user.id, won), ...afterEnrollment]);
+  const [inserted] = await db.batch([
+    first(guard),
+    commit,
+    ...retire,
+    resetThrottle(db, 'otp', user.id, won),
+    ...afterEnrollment,
+    recordEvent(
+      db,
+      target.kind === 'pending' ? 'enrollment_confirmed' : purpose === 'verify' ? 'mfa_verified' : 'reauthenticated',
+      { userId: user.id, sessionId: session.id, client },
+      now,
+      won,
+    ),
+  ]);
   if (inserted.meta.changes !== 1) {
     logEvent('replay_refused', { userId: user.id, reason: target.kind });
     logLockIfSet(reservation, user.id, 'otp');
+    await recordCodeFailure(db, reservation, failure, now);
     throw new ApiError('invalid_code');
   }
   logEvent(target.kind === 'pending' ? 'enrollment_confirmed' : purpose === 'verify' ? 'mfa_verified' : 'reauthenticated', { userId: user.id, sessionId: session.id });
@@ -270,10 +287,12 @@ async function verifyRecoveryCode(
   client: ClientInfo,
 ): Promise<Verified> {
   const { user } = auth;
+  const failure = { userId: user.id, sessionId: auth.sessionId, client };
   const codeId = await findRecoveryCode(db, settings.recoveryKey, user.id, normalized);
   if (!codeId) {
     logEvent('code_failed', { userId: user.id, reason: 'recovery_code' });
     logLockIfSet(reservation, user.id, 'otp');
+    await recordCodeFailure(db, reservation, failure, now);
     throw new ApiError('invalid_code');
   }
   const { first, won, retire, session } = opening(db, settings, auth, purpose, now, ['pwd', 'rec'], client);
@@ -282,10 +301,12 @@ async function verifyRecoveryCode(
     markRecoveryCodeUsed(db, codeId, now, won),
     ...retire,
     resetThrottle(db, 'otp', user.id, won),
+    recordEvent(db, 'recovery_code_used', { userId: user.id, sessionId: session.id, client }, now, won),
   ]);
   if (inserted.meta.changes !== 1) {
     logEvent('replay_refused', { userId: user.id, reason: 'recovery_code' });
     logLockIfSet(reservation, user.id, 'otp');
+    await recordCodeFailure(db, reservation, failure, now);
     throw new ApiError('invalid_code');
   }
   logEvent('recovery_code_used', { userId: user.id, sessionId: session.id });

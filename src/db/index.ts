@@ -6,4 +6,6 @@ export const schema = {
   recoveryCodes: tables.recoveryCodes,
   throttles: tables.throttles,
   signingKeys: tables.signingKeys,
+  securityEvents: tables.securityEvents,
+  passwordResets: tables.passwordResets,
 };

@@ -117,3 +117,48 @@ export const signingKeys = sqliteTable(
 export type UserRow = typeof users.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
 export type SigningKeyRow = typeof signingKeys.$inferSelect;
+
+/**
+ * What happened to an account, as its owner sees it (GET /me/security-events).
+ * Written in the same db.batch() as the change it records; kept 90 days.
+ * `seq` orders the log (monotonic, never reused, so paging is stable under
+ * inserts); `id` is the public, random name of an event. No secret is ever
+ * stored here: `reason` is free text typed by support staff for admin actions.
+ */
+export const securityEvents = sqliteTable(
+  'security_events',
+  {
+    seq: integer('seq').primaryKey({ autoIncrement: true }),
+    id: text('id').notNull().unique(),
+    userId: text('user_id').notNull(),
+    type: text('type').notNull(),
+    at: integer('at').notNull(),
+    sessionId: text('session_id'),
+    userAgent: text('user_agent'),
+    /** Truncated to /24 (IPv4) or /48 (IPv6). */
+    ip: text('ip'),
+    reason: text('reason'),
+  },
+  (t) => [index('security_events_user_idx').on(t.userId, t.at, t.seq), index('security_events_at_idx').on(t.at)],
+);
+
+/**
+ * Password-reset tokens issued by support (POST /admin/users/{id}/password-reset).
+ * Only the SHA-256 of the token is stored: the token carries 256 random bits,
+ * so a plain hash cannot be inverted, and a stolen table resets nothing.
+ */
+export const passwordResets = sqliteTable(
+  'password_resets',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at'),
+  },
+  (t) => [index('password_resets_user_idx').on(t.userId)],
+);
+
+export type SecurityEventRow = typeof securityEvents.$inferSelect;

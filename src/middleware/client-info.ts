@@ -1,40 +1,42 @@
 import type { Context } from 'hono';
 import type { ClientInfo } from '../auth/sessions';
 
-/** Longer user agents are cut: it is shown to the person, never trusted. */
-const USER_AGENT_MAX_CHARS = 256;
+/** A User-Agent is only shown back to its owner; longer ones are cut, not stored whole. */
+export const USER_AGENT_MAX_CHARS = 256;
 
 /**
- * The client's address reduced to its network, /24 for IPv4 and /48 for IPv6
- * (API.md GET /sessions): enough for "was this me?", not a precise location.
- * Anything that does not parse as an address is dropped.
+ * The network a client came from, not the client: IPv4 to its /24, IPv6 to its
+ * /48 (the usual end-site prefix, RFC 6177), so the log shows "where" without
+ * pinning a household. Anything that is not an IP address gives null.
  */
-export function truncateIp(ip: string | undefined): string | null {
-  if (!ip || ip.length > 45) return null;
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
-  if (v4) return v4.slice(1).every((part) => Number(part) <= 255) ? `${v4[1]}.${v4[2]}.${v4[3]}.0/24` : null;
-  const groups = ipv6Groups(ip);
-  return groups ? `${groups.slice(0, 3).map((group) => group.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/48` : null;
+export function truncateIp(raw: string | null | undefined): string | null {
+  const text = (raw ?? '').trim();
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (v4) {
+    const octets = v4.slice(1, 4).map(Number);
+    if (octets.some((octet) => octet > 255) || Number(v4[4]) > 255) return null;
+    return `${octets.join('.')}.0/24`;
+  }
+  if (!/^[0-9A-Fa-f:.]{2,45}$/.test(text) || !text.includes(':')) return null;
+  const [head = '', tail] = text.split('::');
+  if (text.split('::').length > 2) return null;
+  const first = head === '' ? [] : head.split(':');
+  const last = tail === undefined || tail === '' ? [] : tail.split(':');
+  // An embedded IPv4 tail (::ffff:192.0.2.1) counts as two groups.
+  const groupCount = [...first, ...last].reduce((n, group) => n + (group.includes('.') ? 2 : 1), 0);
+  if (tail === undefined ? groupCount !== 8 : groupCount > 7) return null;
+  const groups = [...first, ...Array(Math.max(0, 8 - groupCount)).fill('0'), ...last].slice(0, 3);
+  if (groups.some((group) => !/^[0-9A-Fa-f]{1,4}$/.test(group))) return null;
+  return `${groups.map((group) => parseInt(group, 16).toString(16)).join(':')}::/48`;
 }
 
-/** The eight groups of an IPv6 address in RFC 4291 §2.2 text form (`::` expanded), or null. */
-function ipv6Groups(ip: string): string[] | null {
-  const halves = ip.split('::');
-  if (halves.length > 2) return null;
-  const groupsOf = (text: string) => (text === '' ? [] : text.split(':'));
-  const head = groupsOf(halves[0]!);
-  const tail = halves.length === 2 ? groupsOf(halves[1]!) : [];
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
-  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...tail];
-  return groups.every((group) => /^[0-9a-fA-F]{1,4}$/.test(group)) ? groups : null;
+/** Control characters are dropped so a log line or a page never carries them. */
+function boundedUserAgent(raw: string | undefined): string | null {
+  const cleaned = (raw ?? '').replace(/[\u0000-\u001f\u007f]/g, '').slice(0, USER_AGENT_MAX_CHARS);
+  return cleaned.length > 0 ? cleaned : null;
 }
 
-/** Where a session or an event comes from: Cloudflare's client address and the user agent. */
+/** Where a request came from: Cloudflare's CF-Connecting-IP (set by the edge, not the client) and the User-Agent. */
 export function clientInfo(c: Context): ClientInfo {
-  const userAgent = c.req.header('User-Agent');
-  return {
-    userAgent: userAgent ? userAgent.slice(0, USER_AGENT_MAX_CHARS) : null,
-    ip: truncateIp(c.req.header('CF-Connecting-IP')),
-  };
+  return { ip: truncateIp(c.req.header('CF-Connecting-IP')), userAgent: boundedUserAgent(c.req.header('User-Agent')) };
 }

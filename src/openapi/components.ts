@@ -8,14 +8,15 @@ import { ERRORS, type ErrorCode } from '../errors';
  * the error body, one example per error code, the security schemes, the tags.
  */
 
-/** `none`: no token; `any`: a password-only or an access token; `full`: an access token. */
-export type TokenLevel = 'none' | 'any' | 'full';
+/** `none`: no token; `any`: a password-only or an access token; `full`: an access token; `admin`: the ADMIN_TOKEN secret. */
+export type TokenLevel = 'none' | 'any' | 'full' | 'admin';
 
 export const TAGS = {
   account: 'Registration, the password step, the profile and logout.',
   mfa: 'TOTP enrollment, the second-factor step and the MFA lifecycle.',
   sessions: 'Access and refresh tokens, step-up, the signing keys and the list of sessions.',
   service: 'Health, this document and the page for people.',
+  admin: 'The support desk: look accounts up, reset MFA, unlock, issue password-reset tokens. Needs ADMIN_TOKEN; without it these routes answer 404.',
 } as const;
 export type TagName = keyof typeof TAGS;
 
@@ -38,11 +39,17 @@ const SECURITY_SCHEMES = {
     description:
       'The token from `/login` (password only, 5 minutes at most): good for `/create-otp`, `/qrcode`, `/otp-verify` and `/logout`. Elsewhere it gets `403 mfa_required`.',
   },
+  adminToken: {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The `ADMIN_TOKEN` secret of the support desk (at least 32 characters). Compared in constant time; wrong tokens are throttled per client network.',
+  },
 } as const;
 
 export function securityOf(level: TokenLevel): Array<Record<string, string[]>> {
   if (level === 'none') return [];
   if (level === 'full') return [{ accessToken: [] }];
+  if (level === 'admin') return [{ adminToken: [] }];
   return [{ accessToken: [] }, { passwordOnlyToken: [] }];
 }
 

@@ -4,6 +4,7 @@ import type * as z from 'zod';
 import type { AppEnv } from '../env';
 import { ApiError, ERRORS, type ErrorCode } from '../errors';
 import { ensureSessionBeforeBodyError, requireAuth, requireBearer, requireStepUp } from '../middleware/auth';
+import { requireAdmin } from '../middleware/admin';
 import { jsonBody } from '../middleware/body';
 import { ERROR_SCHEMA_REF, exampleRef, securityOf, type TagName, type TokenLevel } from './components';
 
@@ -68,15 +69,16 @@ type Declared<T extends RouteSpec> = {
 
 /**
  * Every error a route can answer, in catalog order: its own plus those its
- * middleware adds. Every POST reads a JSON body (413, 415, invalid_json), and
+ * middleware adds. Every POST (and a DELETE with a body) reads a JSON body (413, 415, invalid_json), and
  * any route can fail with 500 or, when storage is overloaded, 503.
  */
 export function errorCodesOf(spec: Pick<RouteSpec, 'method' | 'token' | 'stepUp' | 'body' | 'query' | 'params' | 'errors'>): ErrorCode[] {
   const codes = new Set<ErrorCode>(spec.errors);
-  if (spec.method === 'post') codes.add('invalid_json').add('payload_too_large').add('unsupported_media_type');
+  if (spec.method === 'post' || spec.body) codes.add('invalid_json').add('payload_too_large').add('unsupported_media_type');
   if (spec.body || spec.query) codes.add('validation_failed');
   if (spec.token !== 'none') codes.add('unauthorized');
   if (spec.token === 'full') codes.add('mfa_required');
+  if (spec.token === 'admin') codes.add('not_found').add('too_many_requests');
   if (spec.stepUp) codes.add('insufficient_user_authentication');
   codes.add('internal');
   return (Object.keys(ERRORS) as ErrorCode[]).filter((code) => codes.has(code));
@@ -114,8 +116,10 @@ function middlewareOf(spec: RouteSpec): MiddlewareHandler<AppEnv>[] {
   if (spec.token === 'any' || spec.token === 'full') {
     chain.push(spec.session === 'flow' ? requireBearer : requireAuth(spec.token));
   }
+  if (spec.token === 'admin') chain.push(requireAdmin);
   if (spec.stepUp) chain.push(requireStepUp);
-  if (spec.method === 'post') chain.push(jsonBody({ required: spec.body !== undefined && !spec.bodyOptional }));
+  // DELETE /me has a body too (its password).
+  if (spec.method === 'post' || spec.body) chain.push(jsonBody({ required: spec.body !== undefined && !spec.bodyOptional }));
   return chain;
 }
 

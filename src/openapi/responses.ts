@@ -93,3 +93,36 @@ export const meResponse = z.strictObject({
 export const recoveryCodesResponse = z.strictObject({ recoveryCodes });
 
 export const okResponse = z.strictObject({ ok: z.literal(true) });
+
+const isoInstant = z.string().meta({ description: 'ISO 8601 instant, UTC.' });
+
+export const securityEventsResponse = z.strictObject({
+  events: z.array(
+    z.strictObject({
+      id: z.string(),
+      type: z.string().meta({
+        description:
+          'login, mfa_verified, code_failed, locked, enrollment_started, enrollment_confirmed, recovery_code_used, recovery_codes_regenerated, mfa_disabled, password_changed, session_ended, refresh_token_reused, passkey_added, passkey_removed, admin_mfa_reset, admin_unlock, admin_password_reset_issued, password_reset.',
+      }),
+      at: isoInstant,
+      ip: z.string().nullable().meta({ description: 'The client network, truncated to /24 or /48.' }),
+      userAgent: z.string().nullable(),
+      sessionId: z.string().nullable(),
+      reason: z.string().nullable().meta({ description: 'For admin actions the reason support gave; for `session_ended` after a logout of every session, `all`.' }),
+    }),
+  ),
+  next: z.string().nullable().meta({ description: 'Pass as `before` for the next (older) page; null on the last page.' }),
+});
+
+export const adminUserResponse = z.strictObject({
+  id: z.string(),
+  username: z.string(),
+  createdAt: isoInstant,
+  methods: z.array(z.string()).meta({ description: 'The second factors the account has, e.g. `["otp"]`; empty: none.' }),
+  locked: z.boolean().meta({ description: 'A password or code lock is in force (or codes are refused after 100 failures).' }),
+});
+
+export const resetTokenResponse = z.strictObject({
+  resetToken: z.string().meta({ description: 'Single use; hand it to the user over a checked channel. Shown only this once.' }),
+  expiresIn: z.number().int().positive().meta({ description: 'Seconds until the token expires (3600).' }),
+});

@@ -4,6 +4,7 @@ import { logout } from '../auth/session-list';
 import { register } from '../auth/register';
 import { getDb } from '../db/client';
 import type { AppEnv } from '../env';
+import { clientInfo } from '../middleware/client-info';
 import { ipFloodFilter } from '../middleware/rate-limit';
 import { declareRoute, routeGroup } from '../openapi/declare';
 import { loginResponse, meResponse, registerResponse } from '../openapi/responses';
@@ -73,12 +74,12 @@ export const account = routeGroup()
   })
   .openapi(loginRoute, async (c) => {
     const { username, password } = c.req.valid('json');
-    const result = await login(getDb(c.env.DB), c.get('settings'), username, password, nowSeconds());
+    const result = await login(getDb(c.env.DB), c.get('settings'), username, password, nowSeconds(), clientInfo(c));
     return c.json({ token: result.token, authorized: false as const, mfa: result.mfa, expiresIn: result.expiresIn }, 200);
   })
   .openapi(meRoute, (c) => c.json(profile(c.get('auth')), 200))
   .openapi(logoutRoute, async (c) => {
     const { scope, all } = c.req.valid('json');
-    await logout(getDb(c.env.DB), c.get('auth'), scope ?? (all === true ? 'all' : 'current'), nowSeconds());
+    await logout(getDb(c.env.DB), c.get('auth'), scope ?? (all === true ? 'all' : 'current'), nowSeconds(), clientInfo(c));
     return c.body(null, 204);
   });

@@ -83,7 +83,7 @@ const SVG = /\bimage\/svg\+xml\b/;
 /** Enrollment, the second-factor step and the MFA lifecycle. */
 export const mfa = routeGroup()
   .openapi(createOtpRoute, async (c) => {
-    const enrollment = await startEnrollment(getDb(c.env.DB), c.get('settings'), c.get('auth'), nowSeconds());
+    const enrollment = await startEnrollment(getDb(c.env.DB), c.get('settings'), c.get('auth'), nowSeconds(), clientInfo(c));
     return c.json({ ok: true as const, secret: enrollment.secret, uri: enrollment.uri }, 201);
   })
   .openapi(qrcodeRoute, async (c) => {
@@ -112,12 +112,12 @@ export const mfa = routeGroup()
     );
   })
   .openapi(recoveryCodesRoute, async (c) => {
-    const codes = await regenerateRecoveryCodes(getDb(c.env.DB), c.get('settings'), c.get('auth'), nowSeconds());
+    const codes = await regenerateRecoveryCodes(getDb(c.env.DB), c.get('settings'), c.get('auth'), nowSeconds(), clientInfo(c));
     return c.json({ recoveryCodes: codes }, 201);
   })
   .openapi(disableOtpRoute, async (c) => {
     const body = c.req.valid('json');
     const proof = body.code !== undefined ? { code: body.code } : { password: body.password! };
-    await disableMfa(getDb(c.env.DB), c.get('settings'), c.get('auth'), proof, nowSeconds());
+    await disableMfa(getDb(c.env.DB), c.get('settings'), c.get('auth'), proof, nowSeconds(), clientInfo(c));
     return c.json({ ok: true as const }, 200);
   });

@@ -62,13 +62,13 @@ const endRoute = declareRoute({
 export const sessionRoutes = routeGroup()
   .openapi(refreshRoute, async (c) => {
     const { refreshToken } = c.req.valid('json');
-    const tokens = await refreshSession(getDb(c.env.DB), c.get('settings'), refreshToken, nowSeconds());
+    const tokens = await refreshSession(getDb(c.env.DB), c.get('settings'), refreshToken, nowSeconds(), clientInfo(c));
     return c.json({ ...tokens, authorized: true as const }, 200);
   })
   .openapi(reauthenticateRoute, async (c) => {
     const body = c.req.valid('json');
     const proof = body.code !== undefined ? { code: body.code } : { recoveryCode: body.recoveryCode! };
-    const result = await verifySecondFactor(getDb(c.env.DB), c.get('settings'), c.get('claims'), proof, nowSeconds(), { purpose: 'reauthenticate' });
+    const result = await verifySecondFactor(getDb(c.env.DB), c.get('settings'), c.get('claims'), proof, nowSeconds(), { purpose: 'reauthenticate', client: clientInfo(c) });
     return c.json({ token: result.token, refreshToken: result.refreshToken, authorized: true as const, expiresIn: result.expiresIn }, 200);
   })
   .openapi(listRoute, async (c) => {
@@ -76,6 +76,6 @@ export const sessionRoutes = routeGroup()
     return c.json({ sessions }, 200);
   })
   .openapi(endRoute, async (c) => {
-    await endSession(getDb(c.env.DB), c.get('auth'), c.req.valid('param').id, nowSeconds());
+    await endSession(getDb(c.env.DB), c.get('auth'), c.req.valid('param').id, nowSeconds(), clientInfo(c));
     return c.body(null, 204);
   });

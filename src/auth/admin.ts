@@ -1,0 +1,89 @@
+import { and, eq, gt, inArray, or, sql } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { recoveryCodes, throttles, users } from '../db/schema';
+import { logEvent } from '../log';
+import { foldForComparison } from './identity';
+import { recordEvent } from './security-events';
+import { revokeUserSessions } from './sessions';
+import { throttleKey } from './throttle';
+
+/** What support sees of an account: never a hash, a secret or a code. */
+export interface AdminUserView {
+  id: string;
+  username: string;
+  createdAt: string;
+  methods: string[];
+  locked: boolean;
+}
+
+/** Consecutive code failures after which codes are refused until an unlock (API.md, NIST SP 800-63B-4 §3.2.2). */
+const FACTOR_LOCK_FAILURES = 100;
+
+/** GET /admin/users?username=: the account, found without regard to case; null when there is none. */
+export async function findUser(db: Db, username: string, now: number): Promise<AdminUserView | null> {
+  const [user] = await db.select().from(users).where(eq(users.usernameKey, foldForComparison(username))).limit(1);
+  if (!user) return null;
+  const [lock] = await db
+    .select({ key: throttles.key })
+    .from(throttles)
+    .where(
+      and(
+        inArray(throttles.key, [throttleKey('otp', user.id), throttleKey('pwd', user.usernameKey)]),
+        or(gt(throttles.lockedUntil, now), sql`${throttles.failures} >= ${FACTOR_LOCK_FAILURES}`),
+      ),
+    )
+    .limit(1);
+  return {
+    id: user.id,
+    username: user.username,
+    createdAt: new Date(user.createdAt * 1000).toISOString(),
+    // Passkeys join this list when their table exists.
+    methods: user.totpSecret ? ['otp'] : [],
+    locked: lock !== undefined,
+  };
+}
+
+/**
+ * POST /admin/users/{id}/reset-mfa, for someone who lost both phone and
+ * recovery codes: the TOTP secret (active and pending) and the recovery codes
+ * go, every session is revoked, the code budget is cleared, and an
+ * `admin_mfa_reset` event with support's reason is left where the user sees
+ * it. The next login asks to enroll. One batch; the first statement finds the
+ * user. false: no such user.
+ *
+ * HOOK for passkeys: delete the user's credentials in this batch too.
+ */
+export async function resetMfa(db: Db, userId: string, reason: string, now: number): Promise<boolean> {
+  const [found] = await db.batch([
+    db
+      .update(users)
+      .set({ totpSecret: null, totpLastStep: 0, pendingSecret: null, pendingExpiresAt: null })
+      .where(eq(users.id, userId))
+      .returning({ id: users.id }),
+    db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)),
+    revokeUserSessions(db, userId, now),
+    db.delete(throttles).where(eq(throttles.key, throttleKey('otp', userId))),
+    recordEvent(db, 'admin_mfa_reset', { userId, reason }, now),
+  ]);
+  if (found.length !== 1) return false;
+  logEvent('admin_action', { userId, reason: 'mfa_reset' });
+  return true;
+}
+
+/**
+ * POST /admin/users/{id}/unlock: clears the password and code budgets (and so
+ * any lock, including the factor lock after 100 failures). false: no such user.
+ */
+export async function unlockUser(db: Db, userId: string, reason: string, now: number): Promise<boolean> {
+  const [user] = await db.select({ id: users.id, usernameKey: users.usernameKey }).from(users).where(eq(users.id, userId)).limit(1);
+  if (!user) return false;
+  const [, , event] = await db.batch([
+    db.delete(throttles).where(eq(throttles.key, throttleKey('otp', user.id))),
+    db.delete(throttles).where(eq(throttles.key, throttleKey('pwd', user.usernameKey))),
+    recordEvent(db, 'admin_unlock', { userId, reason }, now),
+  ]);
+  // Deleted meanwhile: the event's own guard (the user exists) refused it.
+  if (event.meta.changes !== 1) return false;
+  logEvent('admin_action', { userId, reason: 'unlock' });
+  return true;
+}
