@@ -7,6 +7,7 @@ import { api, Failure, setToken, type LoggedIn, type Me, type OtpCreated, type Q
 import { ui } from './elements';
 import { focusHeading, run, setError, setStatus, show } from './view';
 import { adopt } from './session';
+import { showAccount } from './account';
 
 async function startEnrollment(): Promise<void> {
   const created = await api<OtpCreated>('POST', '/create-otp');
@@ -50,6 +51,7 @@ async function finish(verified: Verified): Promise<void> {
   show(['step-done']);
   setStatus('You are signed in with two factors.');
   focusHeading('step-done');
+  void showAccount();
 }
 
 ui.accountForm.addEventListener('submit', (event) => {
