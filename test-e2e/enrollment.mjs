@@ -4,7 +4,11 @@
 // temporary folder, free ports), registers, logs in, reads the secret from the
 // page, computes the TOTP code here, submits it, and checks the recovery codes
 // and the /me data; then the error paths a person meets (wrong password, wrong
-// code, expired token, lock with its wait). A screenshot of each step goes to
+// code, expired token, lock with its wait), and the account view: the sessions
+// list, a second session ended from the page, "Sign out everywhere else", and
+// the access token refreshed before it expires (wrangler dev runs with
+// ACCESS_TOKEN_TTL_SECONDS=60, the shortest allowed, so the page refreshes at
+// 48 s instead of 240 s). A screenshot of each step goes to
 // e2e-output/ (gitignored); with --update-docs two of them also go to
 // docs/screenshots/ for the README. Exits non-zero on any failure.
 //
@@ -24,6 +28,8 @@ const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const outDir = join(root, 'e2e-output');
 const docsDir = join(root, 'docs/screenshots');
 const updateDocs = process.argv.includes('--update-docs');
+/** The shortest access-token life the API allows; the page renews at 80% of it. */
+const ACCESS_TOKEN_TTL_SECONDS = 60;
 // Nothing may call out: no wrangler metrics, no fetch of Request.cf data.
 const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' };
 
@@ -87,6 +93,16 @@ function wrongCode(secret) {
   }
 }
 
+/** Another device signs in through the API: the password, then `proof` ({ code } or { recoveryCode }). */
+async function signInElsewhere(base, username, password, proof) {
+  const json = { 'Content-Type': 'application/json' };
+  const login = await fetch(`${base}/login`, { method: 'POST', headers: json, body: JSON.stringify({ username, password }) });
+  const { token } = await login.json();
+  const verify = await fetch(`${base}/otp-verify`, { method: 'POST', headers: { ...json, Authorization: `Bearer ${token}` }, body: JSON.stringify(proof) });
+  const body = await verify.json();
+  return { status: verify.status, token: body.token, refreshToken: body.refreshToken };
+}
+
 async function waitForHealth(base, child, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -126,7 +142,7 @@ async function main() {
     const logFd = openSync(log, 'w');
     child = spawn(
       process.execPath,
-      [wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', persist, '--env-file', envFile, '--show-interactive-dev-session=false', '--live-reload=false'],
+      [wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', persist, '--env-file', envFile, '--show-interactive-dev-session=false', '--live-reload=false', '--var', `ACCESS_TOKEN_TTL_SECONDS:${ACCESS_TOKEN_TTL_SECONDS}`],
       { cwd: root, env, stdio: ['ignore', logFd, logFd], detached: true },
     );
     console.log(`wrangler dev on ${base} (log: e2e-output/wrangler.log)`);
@@ -239,7 +255,16 @@ async function runJourney(context, base) {
   await page.locator('#error').filter({ hasText: 'That code is wrong' }).waitFor();
   check('a wrong code gets a clear message', true);
   await screenshot('wrong-code');
-  await page.fill('#code', totp(secret, Date.now() / 1000));
+  const signInAt = Date.now();
+  // The page's first renewal, expected at 80% of the access token's life; caught from here on.
+  const firstRefresh = page.waitForResponse((r) => r.url() === `${base}/refresh` && r.request().method() === 'POST', { timeout: (ACCESS_TOKEN_TTL_SECONDS + 15) * 1000 });
+  firstRefresh.catch(() => {}); // Checked below; a failure before then must not surface as an unhandled rejection.
+  let firstRefreshSentAt = 0;
+  page.on('request', (request) => {
+    if (!firstRefreshSentAt && request.url() === `${base}/refresh`) firstRefreshSentAt = Date.now();
+  });
+  const signInStep = Math.floor(signInAt / 1000 / 30);
+  await page.fill('#code', totp(secret, signInAt / 1000));
   await page.keyboard.press('Enter');
   await page.locator('#step-done').waitFor({ state: 'visible' });
   const codes = await page.locator('#recovery-list li').allInnerTexts();
@@ -250,6 +275,83 @@ async function runJourney(context, base) {
   check('no token in localStorage, sessionStorage or cookies', stored.local === 0 && stored.session === 0 && stored.cookie === '' && (await context.cookies()).length === 0);
   await screenshot('done', 'done.png');
 
+  console.log('your sessions: this one, another ended from the page, sign out everywhere else');
+  const sessionItems = page.locator('#sessions-list > li');
+  await sessionItems.first().waitFor();
+  check('the sessions list shows this session, marked as this device, with no End button', (await sessionItems.count()) === 1 && (await sessionItems.first().innerText()).includes('This device') && (await page.locator('#sessions-list .end-session').count()) === 0);
+  // Another device signs in with the code of the next time step: the page's step is spent (API.md "Replay").
+  const second = await signInElsewhere(base, username, password, { code: totp(secret, (signInStep + 1) * 30) });
+  check('a second session opens through the API', second.status === 200 && typeof second.refreshToken === 'string');
+  await page.click('#sessions-reload');
+  await page.locator('#sessions-list > li').nth(1).waitFor();
+  const endButtons = page.locator('#sessions-list .end-session');
+  check('the list shows both sessions, with an End button on the other one only', (await sessionItems.count()) === 2 && (await endButtons.count()) === 1 && /^End the session of /.test((await endButtons.first().getAttribute('aria-label')) ?? ''));
+  await screenshot('sessions');
+  await endButtons.first().focus();
+  await page.keyboard.press('Enter');
+  await page.locator('#status').filter({ hasText: 'That session is ended' }).waitFor();
+  check('ending it from the page leaves only this session', (await sessionItems.count()) === 1 && (await sessionItems.first().innerText()).includes('This device'));
+  const ended = await fetch(`${base}/refresh`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken: second.refreshToken }) });
+  check('the ended session can no longer refresh', ended.status === 401);
+  const third = await signInElsewhere(base, username, password, { recoveryCode: codes[1] });
+  check('a third session opens through the API (with a recovery code)', third.status === 200);
+  await page.click('#sessions-reload');
+  await page.locator('#sessions-list > li').nth(1).waitFor();
+  await page.click('#logout-others');
+  await page.locator('#status').filter({ hasText: 'You are signed out everywhere else.' }).waitFor();
+  check('"Sign out everywhere else" leaves only this session', (await sessionItems.count()) === 1 && (await page.locator('#logout-others').isHidden()));
+  const othersGone = await fetch(`${base}/me`, { headers: { Authorization: `Bearer ${third.token}` } });
+  check('the other session’s token is dead at once', othersGone.status === 401);
+
+  console.log('the access token is renewed before it expires');
+  const refresh = await firstRefresh;
+  const refreshedAfterSeconds = (firstRefreshSentAt - signInAt) / 1000;
+  const renewed = await refresh.json();
+  check('the page called /refresh before its access token expired and got a new pair', refresh.status() === 200 && refreshedAfterSeconds > 0 && refreshedAfterSeconds < ACCESS_TOKEN_TTL_SECONDS && typeof renewed.refreshToken === 'string', `status ${refresh.status()} after ${refreshedAfterSeconds.toFixed(1)} s`);
+  check('the refresh request carried the refresh token in its body only, not in the URL', !refresh.url().includes('?') && refresh.request().postDataJSON()?.refreshToken !== undefined);
+  const reloads = page.waitForResponse((r) => r.url() === `${base}/sessions` && r.request().method() === 'GET');
+  await page.click('#sessions-reload');
+  const reloaded = await reloads;
+  await page.locator('#status').filter({ hasText: 'The list of sessions is up to date.' }).waitFor();
+  check('calls after the refresh use the new access token', reloaded.status() === 200 && (await page.locator('#error').isHidden()) && (await reloaded.request().headerValue('authorization')) === `Bearer ${renewed.token}`);
+
+  console.log('step-up: the prompt, /reauthenticate, the retried action');
+  // A real insufficient_user_authentication needs a second factor older than 300 s; here the
+  // next /sessions answer is replaced by one (RFC 9470's 401), and /reauthenticate is the real one.
+  let stepUpAsked = false;
+  await page.route(`${base}/sessions`, async (route) => {
+    if (stepUpAsked) return route.continue();
+    stepUpAsked = true;
+    await route.fulfill({
+      status: 401,
+      headers: { 'WWW-Authenticate': 'Bearer error="insufficient_user_authentication", max_age=300', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ error: 'insufficient_user_authentication', message: 'Prove your second factor again.' }),
+    });
+  });
+  await page.click('#sessions-reload');
+  await page.locator('#step-up').waitFor({ state: 'visible' });
+  check('the step-up dialog opens with the code field focused', (await focusedId()) === 'step-up-code');
+  await page.keyboard.type(wrongCode(secret));
+  await page.keyboard.press('Enter');
+  await page.locator('#step-up-error').filter({ hasText: 'That code is wrong' }).waitFor();
+  check('a wrong code keeps the dialog open with the message', await page.locator('#step-up').isVisible());
+  await screenshot('step-up');
+  const reauthenticated = page.waitForResponse((r) => r.url() === `${base}/reauthenticate`);
+  // The page's code and the second session's are spent: the step after those (API.md "Replay").
+  await page.fill('#step-up-code', totp(secret, (signInStep + 2) * 30));
+  await page.keyboard.press('Enter');
+  const reauth = await reauthenticated;
+  const reauthPair = await reauth.json();
+  await page.locator('#status').filter({ hasText: 'The list of sessions is up to date.' }).waitFor();
+  await page.unroute(`${base}/sessions`);
+  check('a right code closes the dialog, replaces the pair and retries the action', reauth.status() === 200 && (await page.locator('#step-up').isHidden()) && (await page.locator('#error').isHidden()) && (await sessionItems.count()) === 1);
+  const withNewPair = page.waitForResponse((r) => r.url() === `${base}/sessions`);
+  await page.click('#sessions-reload');
+  check('later calls carry the token from /reauthenticate', (await (await withNewPair).request().headerValue('authorization')) === `Bearer ${reauthPair.token}`);
+
+  const storedAfter = await page.evaluate(() => ({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie, url: location.href }));
+  check('still no token in storage, cookies or the URL', storedAfter.local === 0 && storedAfter.session === 0 && storedAfter.cookie === '' && storedAfter.url === `${base}/`);
+
   console.log('log out, log in again: an ended session');
   await page.click('#logout');
   await page.locator('#status').filter({ hasText: 'You are logged out.' }).waitFor();
@@ -259,9 +361,9 @@ async function runJourney(context, base) {
   await page.press('#password', 'Enter');
   await page.locator('#step-code').waitFor({ state: 'visible' });
   check('a second login asks for a code, not a new enrollment', (await page.locator('#step-enroll').isHidden()) && (await page.locator('#recovery-option').isVisible()));
-  // Another device ends every session of this user; the page's token dies with them.
-  const other = await fetch(`${base}/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username, password }) });
-  const { token } = await other.json();
+  // Another device ends every session of this user; the page's token dies with them. Since v2 a
+  // password-only token may end only its own session, so that device signs in fully (a recovery code).
+  const { token } = await signInElsewhere(base, username, password, { recoveryCode: codes[0] });
   const revoked = await fetch(`${base}/logout`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ all: true }) });
   check('all sessions revoked from elsewhere', revoked.status === 204);
   await page.fill('#code', wrongCode(secret));

@@ -31,4 +31,21 @@ dt { font-weight: 600; }
 dd { margin: 0; overflow-wrap: anywhere; }
 details { margin-top: 1rem; }
 summary { cursor: pointer; }
+/* The account view and the step-up dialog (src/page/client/account.ts, stepup.ts). */
+.cards { list-style: none; padding: 0; margin: .5rem 0; }
+.cards > li { border: 1px solid color-mix(in srgb, currentColor 25%, transparent); border-radius: .35rem; padding: .5rem .75rem; margin: .5rem 0; }
+.cards > li.current { border-color: var(--accent); border-width: 2px; }
+.cards p { margin: .1rem 0; }
+.session-title, .event-title { font-weight: 600; overflow-wrap: anywhere; }
+.badge { display: inline-block; font-size: .85rem; padding: 0 .4rem; border-radius: .3rem; background: var(--accent); color: Canvas; }
+.cards dl { margin: .25rem 0; font-size: .95rem; }
+.cards button { margin-top: .5rem; }
+.check { display: flex; gap: .5rem; align-items: center; margin-top: .75rem; }
+.check input { width: auto; }
+.check label { margin: 0; font-weight: normal; }
+#delete-form button.danger { background: var(--error); border-color: var(--error); color: Canvas; }
+dialog { max-width: 26rem; border: 1px solid var(--accent); border-radius: .5rem; padding: 1rem 1.25rem; }
+dialog::backdrop { background: rgb(0 0 0 / .45); }
+dialog h2 { margin-top: 0; }
+#step-up-error { color: var(--error); font-weight: 600; border-left: 4px solid var(--error); padding: .25rem .75rem; }
 `;

@@ -98,6 +98,68 @@ function Page({ nonce }: { nonce: string }) {
             <dl id="me"></dl>
             <button id="logout" type="button">Log out</button>
           </section>
+
+          {/* The signed-in account view (src/page/client/account.ts); shown after a sign-in with two factors. */}
+          <div id="account-view" hidden>
+            <section id="account-sessions" aria-labelledby="h-sessions">
+              <h2 id="h-sessions">Your sessions</h2>
+              <p class="hint">Everywhere you are signed in, newest first. Ending a session signs that device out.</p>
+              <ul id="sessions-list" class="cards" aria-labelledby="h-sessions"></ul>
+              <button id="sessions-reload" type="button">Reload list</button>
+              <button id="logout-others" type="button" hidden>Sign out everywhere else</button>
+            </section>
+
+            <section id="account-activity" aria-labelledby="h-activity" hidden>
+              <h2 id="h-activity">Recent activity</h2>
+              <ol id="events-list" class="cards" aria-labelledby="h-activity"></ol>
+              <p id="events-empty" class="hint" hidden>No activity yet.</p>
+              <button id="events-more" type="button" hidden>Show older activity</button>
+            </section>
+
+            <section id="account-password" aria-labelledby="h-password" hidden>
+              <h2 id="h-password">Change password</h2>
+              <form id="password-form" method="post" action="#">
+                <label for="current-password">Current password</label>
+                <input id="current-password" name="currentPassword" type="password" autocomplete="current-password" required maxlength={256} />
+                <label for="new-password">New password</label>
+                <input id="new-password" name="newPassword" type="password" autocomplete="new-password" required minlength={8} maxlength={256} aria-describedby="new-password-hint" />
+                <p id="new-password-hint" class="hint">8 to 256 characters, not your username, not a commonly used password. Your other sessions will be signed out.</p>
+                <button type="submit">Change password</button>
+              </form>
+            </section>
+
+            <section id="account-delete" aria-labelledby="h-delete" hidden>
+              <h2 id="h-delete">Delete account</h2>
+              <p id="delete-warning">This removes your account, its authenticator setup, recovery codes and sessions. It cannot be undone.</p>
+              <form id="delete-form" method="post" action="#" aria-describedby="delete-warning">
+                <label for="delete-password">Password</label>
+                <input id="delete-password" name="password" type="password" autocomplete="current-password" required maxlength={256} />
+                <p class="check">
+                  <input id="delete-confirm" name="confirm" type="checkbox" required />
+                  <label for="delete-confirm">I understand that my account will be deleted for good</label>
+                </p>
+                <button type="submit" class="danger">Delete my account</button>
+              </form>
+            </section>
+          </div>
+
+          {/* The step-up prompt (src/page/client/stepup.ts): a modal dialog, so focus stays in it and Escape cancels. */}
+          <dialog id="step-up" aria-labelledby="h-step-up" aria-describedby="step-up-intro">
+            <h2 id="h-step-up">Confirm it is you</h2>
+            <p id="step-up-intro">This change needs a fresh second step. Type the current code from your authenticator app.</p>
+            <p id="step-up-error" role="alert" hidden></p>
+            <form id="step-up-form" method="post" action="#">
+              <label for="step-up-code">6-digit code</label>
+              <input id="step-up-code" name="code" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9 ]*" maxlength={7} />
+              <details>
+                <summary>Use a recovery code instead</summary>
+                <label for="step-up-recovery-code">Recovery code</label>
+                <input id="step-up-recovery-code" name="recoveryCode" autocomplete="off" autocapitalize="characters" spellcheck={false} maxlength={64} />
+              </details>
+              <button type="submit">Confirm</button>
+              <button id="step-up-cancel" type="button">Cancel</button>
+            </form>
+          </dialog>
         </main>
         <script nonce={nonce} dangerouslySetInnerHTML={{ __html: PAGE_SCRIPT }} />
       </body>

@@ -48,7 +48,8 @@ describe('GET / (the enrollment page)', () => {
     const { text } = await call('/');
     const labels = new Set(tags(text, 'label').map((label) => label.for));
     const inputs = tags(text, 'input');
-    expect(inputs.map((input) => input.id)).toEqual(['username', 'password', 'code', 'recovery-code']);
+    // The sign-in steps' fields come first; the account view's and the step-up dialog's follow (own test below).
+    expect(inputs.map((input) => input.id).slice(0, 4)).toEqual(['username', 'password', 'code', 'recovery-code']);
     for (const input of inputs) expect(labels, `label for #${input.id}`).toContain(input.id);
     const code = inputs.find((input) => input.id === 'code')!;
     expect(code).toMatchObject({ autocomplete: 'one-time-code', inputmode: 'numeric' });
@@ -67,5 +68,22 @@ describe('GET / (the enrollment page)', () => {
     }
     expect(text).toContain("'too_many_requests'");
     expect(text).toContain("get('Retry-After')");
+  });
+
+  it('has the account view and the step-up prompt, hidden until signed in, every field labelled', async () => {
+    const { text } = await call('/');
+    const byId = new Map([...tags(text, 'div'), ...tags(text, 'section'), ...tags(text, 'dialog'), ...tags(text, 'input')].map((element) => [element.id, element]));
+    expect(byId.get('account-view')).toHaveProperty('hidden');
+    for (const id of ['account-activity', 'account-password', 'account-delete']) expect(byId.get(id), id).toHaveProperty('hidden');
+    expect(byId.get('step-up')).not.toHaveProperty('open');
+    const labels = new Set(tags(text, 'label').map((label) => label.for));
+    for (const id of ['current-password', 'new-password', 'delete-password', 'delete-confirm', 'step-up-code', 'step-up-recovery-code']) expect(labels, `label for #${id}`).toContain(id);
+    expect(byId.get('current-password')).toMatchObject({ type: 'password', autocomplete: 'current-password' });
+    expect(byId.get('new-password')).toMatchObject({ type: 'password', autocomplete: 'new-password' });
+    expect(byId.get('step-up-code')).toMatchObject({ autocomplete: 'one-time-code', inputmode: 'numeric' });
+    for (const id of ['sessions-list', 'sessions-reload', 'logout-others', 'events-list', 'events-more', 'password-form', 'delete-form', 'step-up-form', 'step-up-cancel']) expect(text, id).toContain(`id="${id}"`);
+    // The script renews the access token and reads the refresh token from responses, and keeps both in memory.
+    expect(text).toContain("'/refresh'");
+    expect(text).toContain("'insufficient_user_authentication'");
   });
 });

@@ -7,8 +7,16 @@ import { messageFor, NETWORK_MESSAGE, seconds } from './messages';
  */
 let token: string | null = null;
 
+/** Called whenever the token is dropped (sign-out of any kind), so other modules forget what belongs to it. */
+const clearedListeners: Array<() => void> = [];
+
+export function onTokenCleared(listener: () => void): void {
+  clearedListeners.push(listener);
+}
+
 export function setToken(value: string | null): void {
   token = value;
+  if (value === null) for (const listener of clearedListeners) listener();
 }
 
 export function hasToken(): boolean {
@@ -22,6 +30,8 @@ export class Failure extends Error {
     message: string,
     /** Seconds to wait before trying again (from Retry-After), 0 when there is no lock. */
     readonly waitSeconds = 0,
+    /** The API's own `message`, when it gave one (e.g. which password rule failed). */
+    readonly serverMessage = '',
   ) {
     super(message);
   }
@@ -44,6 +54,8 @@ export interface QrCode {
 }
 export interface Verified {
   token: string;
+  refreshToken?: string;
+  expiresIn?: number;
   recoveryCodes?: string[];
 }
 export interface Me {
@@ -67,6 +79,7 @@ function failureOf(response: Response, data: Record<string, unknown> | null): Fa
     message = 'Too many attempts. Please wait ' + seconds(wait) + ' before trying again.';
     return new Failure(code, message, wait);
   }
+  const serverMessage = (data && typeof data.message === 'string' && data.message) || '';
   if (code === 'validation_failed' && data && Array.isArray(data.issues)) {
     const issues: unknown[] = data.issues;
     const described = issues.map((issue) => {
@@ -75,7 +88,7 @@ function failureOf(response: Response, data: Record<string, unknown> | null): Fa
     });
     message = 'Please check what you typed: ' + described.join('; ') + '.';
   }
-  return new Failure(code, message);
+  return new Failure(code, message, 0, serverMessage);
 }
 
 /**
@@ -83,7 +96,9 @@ function failureOf(response: Response, data: Record<string, unknown> | null): Fa
  * the parsed body (null for 204) or rejects with a Failure. The body's type
  * is the server's promise in API.md; it is not checked here.
  */
-export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+export type Method = 'GET' | 'POST' | 'DELETE';
+
+export async function api<T>(method: Method, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (token) headers.Authorization = 'Bearer ' + token;
   if (body !== undefined) headers['Content-Type'] = 'application/json';

@@ -6,6 +6,8 @@
 import { api, Failure, setToken, type LoggedIn, type Me, type OtpCreated, type QrCode, type Registered, type Verified } from './api';
 import { ui } from './elements';
 import { focusHeading, run, setError, setStatus, show } from './view';
+import { adopt } from './session';
+import { showAccount } from './account';
 
 async function startEnrollment(): Promise<void> {
   const created = await api<OtpCreated>('POST', '/create-otp');
@@ -20,7 +22,7 @@ async function startEnrollment(): Promise<void> {
 }
 
 async function finish(verified: Verified): Promise<void> {
-  setToken(verified.token);
+  adopt(verified);
   const me = await api<Me>('GET', '/me');
   ui.recoveryList.replaceChildren();
   for (const code of verified.recoveryCodes || []) {
@@ -49,6 +51,7 @@ async function finish(verified: Verified): Promise<void> {
   show(['step-done']);
   setStatus('You are signed in with two factors.');
   focusHeading('step-done');
+  void showAccount();
 }
 
 ui.accountForm.addEventListener('submit', (event) => {
