@@ -69,19 +69,21 @@ export function toAuthContext(row: LiveSessionRow | undefined, claims: TokenClai
   };
 }
 
-/**
- * The caller's live session, or 401/403 as `toAuthContext` says. An
- * authenticated call renews a full session's idle limit, with a write at most
- * once per SESSION_TOUCH_INTERVAL_SECONDS (guarded, so concurrent calls write once).
- */
+/** The caller's live session, or 401/403 as `toAuthContext` says. */
 export async function authenticate(db: Db, claims: TokenClaims, level: 'any' | 'full', now: number, idleSeconds: number): Promise<AuthContext> {
   const [row] = await liveSessionQuery(db, claims, now, idleSeconds);
-  const auth = toAuthContext(row, claims, level);
-  if (auth.authorized && now - auth.session.lastUsedAt >= SESSION_TOUCH_INTERVAL_SECONDS) {
-    await db
-      .update(sessions)
-      .set({ lastUsedAt: now })
-      .where(and(eq(sessions.id, auth.sessionId), lt(sessions.lastUsedAt, now - SESSION_TOUCH_INTERVAL_SECONDS + 1)));
-  }
-  return auth;
+  return toAuthContext(row, claims, level);
+}
+
+/**
+ * A successful authenticated call renews a full session's idle limit, with a
+ * write at most once per SESSION_TOUCH_INTERVAL_SECONDS (guarded, so
+ * concurrent calls write once). A refused request (4xx) changes nothing stored.
+ */
+export async function touchSession(db: Db, auth: AuthContext, now: number): Promise<void> {
+  if (!auth.authorized || now - auth.session.lastUsedAt < SESSION_TOUCH_INTERVAL_SECONDS) return;
+  await db
+    .update(sessions)
+    .set({ lastUsedAt: now })
+    .where(and(eq(sessions.id, auth.sessionId), lt(sessions.lastUsedAt, now - SESSION_TOUCH_INTERVAL_SECONDS + 1)));
 }

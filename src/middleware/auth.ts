@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { authenticate } from '../auth/session-lookup';
+import { authenticate, touchSession } from '../auth/session-lookup';
 import { requireRecentAuthentication } from '../auth/step-up';
 import { getDb } from '../db/client';
 import type { AppEnv } from '../env';
@@ -45,8 +45,11 @@ export function requireAuth(level: 'any' | 'full') {
   return createMiddleware<AppEnv>(async (c, next) => {
     const now = nowSeconds();
     const claims = await verifyBearer(c, now);
-    c.set('auth', await authenticate(getDb(c.env.DB), claims, level, now, c.get('settings').sessionIdleSeconds));
+    const db = getDb(c.env.DB);
+    const auth = await authenticate(db, claims, level, now, c.get('settings').sessionIdleSeconds);
+    c.set('auth', auth);
     await next();
+    if (c.res.status < 400) await touchSession(db, auth, now);
   });
 }
 
