@@ -1,7 +1,7 @@
 import { scrypt } from '@noble/hashes/scrypt.js';
 import { describe, expect, it } from 'vitest';
 import { base64Decode, base64Encode } from '../../src/crypto/base64';
-import { CURRENT_PARAMS, DUMMY_HASH, hashPassword, verifyPassword, type ScryptParams } from '../../src/crypto/password';
+import { CURRENT_PARAMS, DUMMY_HASH, hashPassword, scryptWork, verifyPassword, type ScryptParams } from '../../src/crypto/password';
 
 /** Cheap parameters (1/80 of production) for everything that is not about production cost. */
 const FAST: ScryptParams = { logN: 10, r: 8, p: 1 };
@@ -148,11 +148,14 @@ describe('verifyPassword with malformed stored strings', () => {
     await expect(verifyPassword('password', stored)).resolves.toEqual({ ok: false, needsRehash: false });
   });
 
-  it('still accepts parameters at the memory bound (32 MiB), asking for a rehash', async () => {
-    // needsRehash is only ever true for a string that parsed: the dummy hash
-    // does not match, but the parameters were accepted and scrypt ran.
+  it('still accepts parameters at the memory bound (32 MiB): scrypt runs at them', async () => {
+    // The dummy hash does not match, but the parameters were accepted and scrypt
+    // ran. Its N is above today's, so it is not re-hashed (only upgrades are).
     const atBound = `$scrypt$ln=15,r=8,p=1$${salt}$${hash}`;
-    await expect(verifyPassword('password', atBound)).resolves.toEqual({ ok: false, needsRehash: true });
+    const before = scryptWork.derivations;
+    await expect(verifyPassword('password', atBound)).resolves.toEqual({ ok: false, needsRehash: false });
+    expect(scryptWork.derivations).toBe(before + 1);
+    expect(scryptWork.lastParams).toEqual({ logN: 15, r: 8, p: 1 });
   }, SLOW_MS);
 });
 
