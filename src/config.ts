@@ -63,3 +63,9 @@ export const ACCESS_TOKEN_TTL_SECONDS_BOUNDS = { min: 60, max: 60 * 60, default:
 export const MFA_TOKEN_TTL_SECONDS_BOUNDS = { min: TOTP_PERIOD_SECONDS, max: MFA_TOKEN_MAX_TTL_SECONDS, default: MFA_TOKEN_MAX_TTL_SECONDS };
 /** The issuer is shown in authenticator apps next to the account name: keep it short. */
 export const ISSUER_MAX_CHARS = 64;
+/**
+ * NIST SP 800-63B-4 §3.2.2: at most 100 consecutive failed guesses of a TOTP
+ * code; then the factor is locked (403 factor_locked) until a recovery code
+ * succeeds or an admin unlocks the account.
+ */
+export const OTP_FACTOR_LOCK_FAILURES = 100;
