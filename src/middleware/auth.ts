@@ -9,7 +9,9 @@ import { logEvent } from '../log';
 import { nowSeconds } from '../time';
 import { verifyToken, type TokenClaims } from '../tokens/jwt';
 
-const BEARER = /^Bearer ([A-Za-z0-9_\-.]+)$/;
+// RFC 9110 §11.1: the scheme name is case-insensitive. Two Authorization
+// headers arrive joined by a comma, which the token syntax refuses.
+const BEARER = /^Bearer +([A-Za-z0-9_\-.]+)$/i;
 
 /** The bearer token's verified claims (signature, alg, iss, aud, exp); 401 otherwise. No D1 read. */
 export async function verifyBearer(c: Context<AppEnv>, now: number): Promise<TokenClaims> {
