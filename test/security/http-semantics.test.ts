@@ -24,7 +24,7 @@ async function direct(path: string, init: RequestInit, vars: Partial<Env> = {}):
  */
 describe('every 401 carries WWW-Authenticate: Bearer (RFC 9110 §15.5.2, RFC 6750 §3.1)', () => {
   it('no token, or another scheme: plain Bearer with no error code', async () => {
-    for (const headers of [{}, { Authorization: 'Basic dXNlcjpwYXNz' }, { Authorization: '' }]) {
+    for (const headers of [{}, { Authorization: 'Basic dXNlcjpwYXNz' }, { Authorization: '' }] as Record<string, string>[]) {
       const r = await call('/me', { headers });
       expect(r.status).toBe(401);
       expect(r.headers.get('WWW-Authenticate')).toBe('Bearer');
@@ -62,7 +62,7 @@ describe('every 401 carries WWW-Authenticate: Bearer (RFC 9110 §15.5.2, RFC 675
     expect(codes).toEqual(expect.arrayContaining(['unauthorized', 'invalid_credentials', 'invalid_code', 'invalid_refresh_token', 'invalid_reset_token']));
     const probe = new Hono().get('/:code', (c) => errorResponse(c, c.req.param('code') as ErrorCode));
     for (const code of codes) {
-      for (const headers of [{}, { Authorization: 'Bearer x.y.z' }]) {
+      for (const headers of [{}, { Authorization: 'Bearer x.y.z' }] as Record<string, string>[]) {
         const response = await probe.request(`/${code}`, { headers });
         expect(response.status).toBe(401);
         expect(response.headers.get('WWW-Authenticate'), code).toMatch(/^Bearer\b/);
