@@ -84,3 +84,10 @@ export const ADMIN_FAILURES_PER_LOCK = 5;
 
 /** Security events per scheduled run: bounded work, the next run takes the rest. */
 export const EVENT_CLEANUP_BATCH = 1000;
+
+/**
+ * NIST SP 800-63B-4 §3.2.2: at most 100 consecutive failed guesses of a TOTP
+ * code; then the factor is locked (403 factor_locked) until a recovery code
+ * succeeds or an admin unlocks the account.
+ */
+export const OTP_FACTOR_LOCK_FAILURES = 100;

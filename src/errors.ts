@@ -42,6 +42,27 @@ export interface ErrorExtra {
   message?: string;
 }
 
+const PRESENTED_BEARER = /^bearer(\s|$)/i;
+
+/**
+ * The `WWW-Authenticate` challenge of a 401, one rule for every code:
+ * - the step-up challenge names its error and the largest acceptable age (RFC 9470 §3);
+ * - `unauthorized` with a bearer token presented: `error="invalid_token"` (RFC 6750 §3.1),
+ *   so a client library drops the token and authenticates again;
+ * - with none presented (no Authorization header, or another scheme), and every 401
+ *   whose failed credential travels in the body (`invalid_credentials`, `invalid_code`,
+ *   `invalid_refresh_token`, `invalid_reset_token`): plain `Bearer`, no error code
+ *   (RFC 6750 §3.1 "SHOULD NOT include an error code"). A presented token there is
+ *   fine: `invalid_token` would make a client discard a good token over a mistyped code.
+ */
+export function bearerChallenge(code: ErrorCode, authorization: string | undefined): string {
+  if (code === 'insufficient_user_authentication') {
+    return `Bearer error="insufficient_user_authentication", error_description="A recent second factor is required", max_age=${STEP_UP_MAX_AGE_SECONDS}`;
+  }
+  if (code === 'unauthorized' && PRESENTED_BEARER.test(authorization ?? '')) return 'Bearer error="invalid_token"';
+  return 'Bearer';
+}
+
 /** The one builder for error responses: `{ error, message }` plus optional extras. */
 export function errorResponse(
   c: Context,
@@ -50,11 +71,8 @@ export function errorResponse(
 ): Response {
   const [status, defaultMessage] = ERRORS[code];
   const message = extra.message ?? defaultMessage;
-  if (code === 'unauthorized') c.header('WWW-Authenticate', 'Bearer');
-  // RFC 9470 §3: the step-up challenge names the error and the largest acceptable age.
-  if (code === 'insufficient_user_authentication') {
-    c.header('WWW-Authenticate', `Bearer error="insufficient_user_authentication", error_description="A recent second factor is required", max_age=${STEP_UP_MAX_AGE_SECONDS}`);
-  }
+  // RFC 9110 §15.5.2: every 401 MUST carry a challenge.
+  if (status === 401) c.header('WWW-Authenticate', bearerChallenge(code, c.req.header('Authorization')));
   if (extra.retryAfterSeconds !== undefined) c.header('Retry-After', String(Math.max(1, Math.ceil(extra.retryAfterSeconds))));
   const body = extra.issues ? { error: code, message, issues: extra.issues } : { error: code, message };
   return c.json(body, status);

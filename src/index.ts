@@ -44,6 +44,8 @@ const corsForListedOrigins = createMiddleware<AppEnv>(async (c, next) => {
     origin: (origin) => (origins.includes(origin) ? origin : null),
     allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
     allowHeaders: ['Authorization', 'Content-Type'],
+    // A page must be able to read how long a 429 lasts and why a 401 happened (API.md).
+    exposeHeaders: ['Retry-After', 'WWW-Authenticate'],
     maxAge: 600,
   })(c, next);
 });

@@ -1,5 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../db/client';
 import { sessions, users } from '../db/schema';
+import { authenticate, type AuthContext } from './session-lookup';
 
 /**
  * The presented session is still live when the statement runs: a logout, a
@@ -21,4 +23,13 @@ export function passwordHashIs(userId: string, passwordHash: string): SQL {
 /** True once the user row is gone (account deletion's marker). */
 export function userGone(userId: string): SQL {
   return sql`NOT EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${userId})`;
+}
+
+/**
+ * After a guarded write changed nothing: 401 unauthorized if the session died
+ * meanwhile (one read, on this rare path only); otherwise returns, and the
+ * caller names the other reason.
+ */
+export async function refuseIfSessionEnded(db: Db, auth: AuthContext, now: number, idleSeconds: number): Promise<void> {
+  await authenticate(db, auth.claims, 'any', now, idleSeconds);
 }

@@ -4,13 +4,13 @@ import type { Db } from '../db/client';
 import { recoveryCodes, users } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
+import { refuseIfSessionEnded, sessionStillLive } from './guards';
 import type { AuthContext } from './session-lookup';
 import type { Settings } from '../settings';
 import { generateRecoveryCodes, replaceRecoveryCodes } from './recovery';
 import { revokeUserSessions } from './sessions';
-import { lockedError, logLockIfSet, reserveAttempt, resetThrottle } from './throttle';
+import { lockedError, logLockIfSet, refusal, reserveAttempt, resetThrottle } from './throttle';
 import { checkCode } from './totp-secret';
-import { sessionStillLive } from './guards';
 import { lockedEventIfSet, recordCodeFailure, recordEvent, sessionEndedEvent } from './security-events';
 import type { ClientInfo } from './sessions';
 
@@ -44,10 +44,18 @@ export async function regenerateRecoveryCodes(
 ): Promise<string[]> {
   if (!auth.user.totpSecret) throw new ApiError('mfa_not_enrolled');
   const codes = generateRecoveryCodes();
-  await db.batch([
-    ...(await replaceRecoveryCodes(db, settings.recoveryKey, auth.user.id, codes, now)),
-    recordEvent(db, 'recovery_codes_regenerated', { userId: auth.user.id, sessionId: auth.sessionId, client }, now),
+  // Both statements carry the guard: the presented session is still live and
+  // MFA still on when the batch commits, so a logout or a disable landing
+  // meanwhile is not overtaken (the first deletes nothing, the second inserts nothing).
+  const guard = sql`(${sessionStillLive(auth.sessionId, auth.user.id, now)} AND EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${auth.user.id} AND ${users.totpSecret} IS NOT NULL))`;
+  const [, inserted] = await db.batch([
+    ...(await replaceRecoveryCodes(db, settings.recoveryKey, auth.user.id, codes, now, guard)),
+    recordEvent(db, 'recovery_codes_regenerated', { userId: auth.user.id, sessionId: auth.sessionId, client }, now, guard),
   ]);
+  if (inserted.meta.changes !== codes.length) {
+    await refuseIfSessionEnded(db, auth, now, settings.sessionIdleSeconds);
+    throw new ApiError('mfa_not_enrolled');
+  }
   logEvent('recovery_codes_regenerated', { userId: auth.user.id });
   return codes;
 }
@@ -67,12 +75,13 @@ export async function disableMfa(
 ): Promise<void> {
   const { user } = auth;
   if (!user.totpSecret) throw new ApiError('mfa_not_enrolled');
-  // The first statement is the guard: with a code, only if its step is new
-  // and the secret is still the one checked (no replay, no race).
+  // The first statement is the guard: the presented session is still live
+  // and, with a code, its step is new and the secret is still the one checked
+  // (no replay, no race); the later ones need its effect (MFA off).
   let clear;
   if ('code' in proof) {
-    const reservation = await reserveAttempt(db, 'otp', user.id, now);
-    if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user.id, 'otp');
+    const reservation = await reserveAttempt(db, 'otp', user.id, now, 'totp');
+    if (!reservation.ok) throw refusal(reservation, user.id, 'otp');
     const step = await checkCode(settings, user.id, user.totpSecret, proof.code, now);
     if (step === null) {
       logEvent('code_failed', { userId: user.id, reason: 'disable' });
@@ -80,7 +89,7 @@ export async function disableMfa(
       await recordCodeFailure(db, reservation, { userId: user.id, sessionId: auth.sessionId, client }, now);
       throw new ApiError('invalid_code');
     }
-    clear = and(eq(users.id, user.id), eq(users.totpSecret, user.totpSecret), lt(users.totpLastStep, step));
+    clear = and(eq(users.id, user.id), eq(users.totpSecret, user.totpSecret), lt(users.totpLastStep, step), sessionStillLive(auth.sessionId, auth.user.id, now));
   } else {
     const reservation = await reserveAttempt(db, 'pwd', user.usernameKey, now);
     if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user.id, 'password');
@@ -92,7 +101,7 @@ export async function disableMfa(
       if (locked[0]) await db.batch([locked[0]]);
       throw new ApiError('invalid_credentials');
     }
-    clear = and(eq(users.id, user.id), isNotNull(users.totpSecret));
+    clear = and(eq(users.id, user.id), isNotNull(users.totpSecret), sessionStillLive(auth.sessionId, auth.user.id, now));
   }
   const disabled = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id} AND ${users.totpSecret} IS NULL)`;
   const [, cleared] = await db.batch([
@@ -101,7 +110,7 @@ export async function disableMfa(
     recordEvent(db, 'mfa_disabled', { userId: user.id, sessionId: auth.sessionId, client }, now, sql`EXISTS (SELECT 1 FROM ${users} WHERE ${clear})`),
     db
       .update(users)
-      .set({ totpSecret: null, totpLastStep: 0, pendingSecret: null, pendingExpiresAt: null })
+      .set({ totpSecret: null, totpLastStep: 0, pendingSecret: null, pendingExpiresAt: null, pendingSessionId: null })
       .where(clear)
       .returning({ id: users.id }),
     db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, user.id), disabled)),
@@ -109,6 +118,8 @@ export async function disableMfa(
     resetThrottle(db, 'code' in proof ? 'otp' : 'pwd', 'code' in proof ? user.id : user.usernameKey, disabled),
   ]);
   if (cleared.length !== 1) {
+    // The presented session ended meanwhile (a logout landed): 401.
+    await refuseIfSessionEnded(db, auth, now, settings.sessionIdleSeconds);
     // With a code: a replay or the loser of a race. With the password: MFA
     // was already turned off by a concurrent request.
     logEvent('replay_refused', { userId: user.id, reason: 'disable' });

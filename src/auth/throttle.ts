@@ -3,6 +3,7 @@ import {
   ADMIN_FAILURES_PER_LOCK,
   LOCK_BASE_SECONDS,
   LOCK_MAX_SECONDS,
+  OTP_FACTOR_LOCK_FAILURES,
   OTP_FAILURES_PER_LOCK,
   PASSWORD_FAILURES_PER_LOCK,
 } from '../config';
@@ -24,8 +25,18 @@ export function throttleKey(kind: ThrottleKind, subject: string): string {
   return `${kind}:${subject}`;
 }
 
-/** `lockSeconds`: the lock this attempt sets if it turns out wrong (it reached a multiple of the threshold), else 0. */
-export type Reservation = { ok: true; lockSeconds: number } | { ok: false; retryAfterSeconds: number };
+/**
+ * What is guessed: a TOTP code is subject to the hard cap (NIST SP 800-63B-4
+ * §3.2.2); a recovery code or a password only to the lock schedule.
+ */
+export type Guess = 'totp' | 'other';
+
+/**
+ * `lockSeconds`: the lock this attempt sets if it turns out wrong (it reached a
+ * multiple of the threshold), else 0. Refused: a lock in force, or, for a TOTP
+ * code, the factor lock (`factorLocked`, then `retryAfterSeconds` is 0).
+ */
+export type Reservation = { ok: true; lockSeconds: number } | { ok: false; retryAfterSeconds: number; factorLocked?: true };
 
 /**
  * Takes one attempt from the budget *before* the guess is evaluated, in one
@@ -39,9 +50,9 @@ export type Reservation = { ok: true; lockSeconds: number } | { ok: false; retry
  * Counters live in D1 because each request may land in another isolate; no
  * read-then-write, because D1 has no interactive transactions.
  */
-export async function reserveAttempt(db: Db, kind: ThrottleKind, subject: string, now: number): Promise<Reservation> {
-  const rows = await reservationStatement(db, kind, subject, now);
-  return readReservation(db, kind, subject, rows, now);
+export async function reserveAttempt(db: Db, kind: ThrottleKind, subject: string, now: number, guess: Guess = 'other'): Promise<Reservation> {
+  const rows = await reservationStatement(db, kind, subject, now, undefined, guess);
+  return readReservation(db, kind, subject, rows, now, guess);
 }
 
 /**
@@ -49,7 +60,7 @@ export async function reserveAttempt(db: Db, kind: ThrottleKind, subject: string
  * With a `guard`, nothing is reserved (or counted) unless the guard holds when
  * the statement runs.
  */
-export function reservationStatement(db: Db, kind: ThrottleKind, subject: string, now: number, guard?: SQL) {
+export function reservationStatement(db: Db, kind: ThrottleKind, subject: string, now: number, guard?: SQL, guess: Guess = 'other') {
   const key = throttleKey(kind, subject);
   const perLock = sql.raw(String(FAILURES_PER_LOCK[kind]));
   const next = sql`${throttles.failures} + 1`;
@@ -68,7 +79,12 @@ export function reservationStatement(db: Db, kind: ThrottleKind, subject: string
         lockedUntil: sql`CASE WHEN (${next}) % ${perLock} = 0 THEN ${now} + ${lockSeconds} ELSE ${throttles.lockedUntil} END`,
         updatedAt: now,
       },
-      setWhere: sql`${throttles.lockedUntil} <= ${now}`,
+      // A TOTP code after the hard cap is not reserved either: refused before
+      // it is looked at, and not counted.
+      setWhere:
+        guess === 'totp'
+          ? sql`${throttles.lockedUntil} <= ${now} AND ${throttles.failures} < ${sql.raw(String(OTP_FACTOR_LOCK_FAILURES))}`
+          : sql`${throttles.lockedUntil} <= ${now}`,
     })
     .returning({ failures: throttles.failures, lockedUntil: throttles.lockedUntil });
 }
@@ -83,6 +99,7 @@ export async function readReservation(
   subject: string,
   rows: { failures: number; lockedUntil: number }[],
   now: number,
+  guess: Guess = 'other',
 ): Promise<Reservation> {
   const [reserved] = rows;
   if (reserved) {
@@ -90,10 +107,33 @@ export async function readReservation(
     return { ok: true, lockSeconds: setsLock ? reserved.lockedUntil - now : 0 };
   }
   const [row] = await db
-    .select({ lockedUntil: throttles.lockedUntil })
+    .select({ failures: throttles.failures, lockedUntil: throttles.lockedUntil })
     .from(throttles)
     .where(eq(throttles.key, throttleKey(kind, subject)));
+  if (guess === 'totp' && row && isFactorLocked(row.failures)) return { ok: false, retryAfterSeconds: 0, factorLocked: true };
   return { ok: false, retryAfterSeconds: Math.max(1, (row?.lockedUntil ?? now) - now) };
+}
+
+/** NIST SP 800-63B-4 §3.2.2: 100 consecutive failures lock the TOTP factor (recovery codes stay usable). */
+export function isFactorLocked(failures: number): boolean {
+  return failures >= OTP_FACTOR_LOCK_FAILURES;
+}
+
+/** The answer to a refused reservation: 403 factor_locked, or the 429 of a lock in force. */
+export function refusal(reservation: { retryAfterSeconds: number; factorLocked?: true }, userId: string | undefined, reason: 'otp' | 'password'): ApiError {
+  if (reservation.factorLocked) {
+    logEvent('throttled', { userId, reason: 'factor_locked' });
+    return new ApiError('factor_locked');
+  }
+  return lockedError(reservation.retryAfterSeconds, userId, reason);
+}
+
+/**
+ * Lifts the factor lock (and any lock in force) on a user's codes: the admin
+ * unlock. A successful recovery code does the same through resetThrottle.
+ */
+export async function clearFactorLock(db: Db, userId: string): Promise<void> {
+  await resetThrottle(db, 'otp', userId);
 }
 
 /** After a failed guess: logs the lock its reservation set, if any (a security event with the user and budget). */

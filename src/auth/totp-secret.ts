@@ -36,9 +36,13 @@ export async function checkCode(settings: Settings, userId: string, sealed: stri
   return verifyTotp(key, code, now, { digits: TOTP_DIGITS, periodSeconds: TOTP_PERIOD_SECONDS, windowSteps: TOTP_WINDOW_STEPS });
 }
 
-/** The pending secret if it has not expired. */
-export function livePendingSecret(user: UserRow, now: number): string | null {
-  return user.pendingSecret && (user.pendingExpiresAt ?? 0) > now ? user.pendingSecret : null;
+/**
+ * The pending secret if it has not expired and `sessionId` is the session that
+ * made it (API.md, Enrollment): a second login with the same password sees none.
+ */
+export function livePendingSecret(user: UserRow, now: number, sessionId: string): string | null {
+  const live = user.pendingSecret && (user.pendingExpiresAt ?? 0) > now && user.pendingSessionId === sessionId;
+  return live ? user.pendingSecret : null;
 }
 
 /**

@@ -21,7 +21,7 @@ import {
   type ClientInfo,
   type NewSession,
 } from './sessions';
-import { lockedError, logLockIfSet, readReservation, reservationStatement, resetThrottle, type Reservation } from './throttle';
+import { logLockIfSet, readReservation, refusal, reservationStatement, resetThrottle, type Reservation } from './throttle';
 import { checkCode, livePendingSecret } from './totp-secret';
 import { recordCodeFailure, recordEvent } from './security-events';
 
@@ -50,7 +50,7 @@ function chooseTarget(auth: AuthContext, now: number, purpose: Purpose): Target 
     if (user.totpSecret) return { kind: 'active', sealed: user.totpSecret };
     throw new ApiError('mfa_not_enrolled');
   }
-  const pending = livePendingSecret(user, now);
+  const pending = livePendingSecret(user, now, auth.sessionId);
   if (!auth.authorized) {
     if (user.totpSecret) return { kind: 'active', sealed: user.totpSecret };
     if (pending) return { kind: 'pending', sealed: pending };
@@ -67,7 +67,7 @@ function chooseTarget(auth: AuthContext, now: number, purpose: Purpose): Target 
  * answered 409/404 never spends the account's budget.
  */
 function liveSessionWithTarget(claims: TokenClaims, now: number, idleSeconds: number, proof: 'code' | 'recoveryCode', purpose: Purpose): SQL {
-  const pendingLive = sql`(${users.pendingSecret} IS NOT NULL AND ${users.pendingExpiresAt} > ${now})`;
+  const pendingLive = sql`(${users.pendingSecret} IS NOT NULL AND ${users.pendingExpiresAt} > ${now} AND ${users.pendingSessionId} = ${claims.sid})`;
   const target =
     proof === 'recoveryCode' || purpose === 'reauthenticate'
       ? sql`${users.totpSecret} IS NOT NULL`
@@ -95,7 +95,7 @@ async function authenticateAndReserve(
   // drizzle maps D1's rows by column name, and a JOIN's duplicate names (id,
   // created_at) would collide.
   const [reserved, sessionRows, userRows] = await db.batch([
-    reservationStatement(db, 'otp', claims.sub, now, liveSessionWithTarget(claims, now, settings.sessionIdleSeconds, proof, purpose)),
+    reservationStatement(db, 'otp', claims.sub, now, liveSessionWithTarget(claims, now, settings.sessionIdleSeconds, proof, purpose), proof === 'code' ? 'totp' : 'other'),
     db.select().from(sessions).where(and(eq(sessions.id, claims.sid), sessionLive(now, settings.sessionIdleSeconds))).limit(1),
     db
       .select({ user: users, recoveryCodesRemaining: unusedRecoveryCodeCount(users.id) })
@@ -109,8 +109,8 @@ async function authenticateAndReserve(
   let target: Target | null = null;
   if (proof === 'code') target = chooseTarget(auth, now, purpose);
   else if (!auth.user.totpSecret) throw new ApiError('mfa_not_enrolled');
-  const reservation = await readReservation(db, 'otp', auth.user.id, reserved, now);
-  if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, auth.user.id, 'otp');
+  const reservation = await readReservation(db, 'otp', auth.user.id, reserved, now, proof === 'code' ? 'totp' : 'other');
+  if (!reservation.ok) throw refusal(reservation, auth.user.id, 'otp');
   return { auth, target, reservation };
 }
 
@@ -233,7 +233,7 @@ async function verifyCode(
   const guard =
     target.kind === 'active'
       ? sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id} AND ${users.totpSecret} = ${target.sealed} AND ${users.totpLastStep} < ${step})`
-      : sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id} AND ${users.pendingSecret} = ${target.sealed} AND ${users.pendingExpiresAt} > ${now})`;
+      : sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id} AND ${users.pendingSecret} = ${target.sealed} AND ${users.pendingExpiresAt} > ${now} AND ${users.pendingSessionId} = ${auth.sessionId})`;
   const commit =
     target.kind === 'active'
       ? db.update(users).set({ totpLastStep: step }).where(and(eq(users.id, user.id), lt(users.totpLastStep, step), won))
@@ -241,7 +241,7 @@ async function verifyCode(
         // enrollment code's step already spent.
         db
           .update(users)
-          .set({ totpSecret: target.sealed, totpLastStep: step, pendingSecret: null, pendingExpiresAt: null })
+          .set({ totpSecret: target.sealed, totpLastStep: step, pendingSecret: null, pendingExpiresAt: null, pendingSessionId: null })
           .where(and(eq(users.id, user.id), won));
   const afterEnrollment = recoveryCodes
     ? [

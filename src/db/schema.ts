@@ -22,6 +22,8 @@ export const users = sqliteTable('users', {
   /** A secret shown by /create-otp and not yet confirmed by a code. */
   pendingSecret: text('pending_secret'),
   pendingExpiresAt: integer('pending_expires_at'),
+  /** The session that made the pending secret: only it may read or confirm it (API.md, Enrollment). */
+  pendingSessionId: text('pending_session_id'),
 });
 
 /** One row per issued token; verification checks the row is live, so revocation is immediate. */

@@ -10,8 +10,9 @@ import { nowSeconds } from '../time';
 import type { TokenClaims } from '../tokens/jwt';
 import { verifyAnyToken } from '../tokens/verify-any';
 
-/** RFC 6750 §2.1 credentials; the scheme name is case-insensitive (RFC 9110 §11.1). */
-const BEARER = /^Bearer +([A-Za-z0-9_\-.~+/]+=*)$/i;
+// RFC 9110 §11.1: the scheme name is case-insensitive. Two Authorization
+// headers arrive joined by a comma, which the token syntax refuses.
+const BEARER = /^Bearer +([A-Za-z0-9_\-.]+)$/i;
 
 /** What a route needs of either kind of token, whose session is then checked against it. */
 async function verifiedClaims(c: Context<AppEnv>, token: string, now: number): Promise<TokenClaims | null> {

@@ -5,6 +5,20 @@ import { ApiError } from '../errors';
 import { ensureSessionBeforeBodyError } from './auth';
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
+/** A charset parameter, as `application/json` may carry (quoted or not). */
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
+
+/**
+ * `application/json`, with no charset or UTF-8: JSON exchanged between
+ * systems is UTF-8 (RFC 8259 §8.1), so a body declared in another charset
+ * (`charset=latin1`) is a media type we do not accept (415), not one we would
+ * silently misread.
+ */
+function isJsonType(contentType: string): boolean {
+  if (!JSON_TYPE.test(contentType)) return false;
+  const charset = CHARSET.exec(contentType)?.[1]?.toLowerCase();
+  return charset === undefined || charset === 'utf-8' || charset === 'utf8';
+}
 
 /**
  * Reads at most BODY_LIMIT_BYTES of the stream. Content-Length alone is not
@@ -39,7 +53,7 @@ async function readLimited(request: Request): Promise<Uint8Array> {
 /** The JSON text of the body, or null for an empty one; 413, 415 and 400 invalid_json by API.md's rules. */
 async function readJson(request: Request, required: boolean): Promise<string | null> {
   const bytes = await readLimited(request);
-  const jsonType = JSON_TYPE.test(request.headers.get('Content-Type') ?? '');
+  const jsonType = isJsonType(request.headers.get('Content-Type') ?? '');
   if (bytes.byteLength === 0) {
     if (required) throw new ApiError(jsonType ? 'invalid_json' : 'unsupported_media_type');
     return null;

@@ -94,7 +94,8 @@ function errorResponses(codes: ErrorCode[]) {
   const responses: Record<string, object> = {};
   for (const [status, list] of byStatus) {
     const headers: Record<string, object> = {};
-    if (list.includes('unauthorized') || list.includes('insufficient_user_authentication')) headers['WWW-Authenticate'] = { ...WWW_AUTHENTICATE, required: true };
+    // RFC 9110 §15.5.2: every 401 carries a challenge (errors.ts bearerChallenge).
+    if (status === 401) headers['WWW-Authenticate'] = { ...WWW_AUTHENTICATE, required: true };
     if (list.includes('too_many_requests')) headers['Retry-After'] = { ...RETRY_AFTER, required: true };
     responses[String(status)] = {
       description: list.map((code) => `\`${code}\``).join(', '),

@@ -3,6 +3,7 @@ import { disableMfa, regenerateRecoveryCodes } from '../auth/manage';
 import { qrSvg, svgDataUrl } from '../auth/qr';
 import { verifySecondFactor } from '../auth/verify';
 import { getDb } from '../db/client';
+import { negotiate } from '../http/accept';
 import type { AppEnv } from '../env';
 import { clientInfo } from '../middleware/client-info';
 import { declareRoute, routeGroup } from '../openapi/declare';
@@ -50,7 +51,7 @@ const otpVerifyRoute = declareRoute({
   session: 'flow',
   body: otpVerifySchema,
   success: { status: 200, description: 'The second factor is verified.', schema: otpVerifyResponse },
-  errors: ['invalid_code', 'no_pending_enrollment', 'mfa_not_enrolled', 'too_many_requests'],
+  errors: ['invalid_code', 'factor_locked', 'no_pending_enrollment', 'mfa_not_enrolled', 'too_many_requests'],
 });
 
 const recoveryCodesRoute = declareRoute({
@@ -75,10 +76,9 @@ const disableOtpRoute = declareRoute({
   stepUp: true,
   body: disableOtpSchema,
   success: { status: 200, description: 'Two-factor authentication is off.', schema: okResponse },
-  errors: ['invalid_code', 'invalid_credentials', 'mfa_not_enrolled', 'too_many_requests'],
+  errors: ['invalid_code', 'invalid_credentials', 'factor_locked', 'mfa_not_enrolled', 'too_many_requests'],
 });
 
-const SVG = /\bimage\/svg\+xml\b/;
 
 /** Enrollment, the second-factor step and the MFA lifecycle. */
 export const mfa = routeGroup()
@@ -90,7 +90,7 @@ export const mfa = routeGroup()
     const { uri } = await pendingEnrollment(c.get('settings'), c.get('auth'), nowSeconds());
     const svg = qrSvg(uri);
     c.header('Vary', 'Accept');
-    if (SVG.test(c.req.header('Accept') ?? '')) {
+    if (negotiate(c.req.header('Accept'), ['application/json', 'image/svg+xml']) === 'image/svg+xml') {
       return c.body(svg, 200, { 'Content-Type': 'image/svg+xml; charset=utf-8' });
     }
     return c.json({ imageUrl: svgDataUrl(svg), uri }, 200);

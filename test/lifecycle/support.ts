@@ -27,7 +27,7 @@ export async function expectRevoked(token: string, path = '/me'): Promise<void> 
   const r = await call(path, { token, method });
   expect(r.status).toBe(401);
   expect(r.body).toMatchObject({ error: 'unauthorized' });
-  expect(r.headers.get('WWW-Authenticate')).toBe('Bearer');
+  expect(r.headers.get('WWW-Authenticate')).toBe('Bearer error="invalid_token"');
 }
 
 export async function expectLive(token: string): Promise<void> {

@@ -129,7 +129,7 @@ describe('the typed client (hc<App>) against the real Worker', () => {
 
     const revoked = await client.me.$get({}, auth);
     expect(revoked.status).toBe(401);
-    expect(revoked.headers.get('WWW-Authenticate')).toBe('Bearer');
+    expect(revoked.headers.get('WWW-Authenticate')).toBe('Bearer error="invalid_token"');
     expect(await expectDocumented('get', '/me', revoked)).toMatchObject({ error: 'unauthorized' });
 
     const health = await client.health.$get();

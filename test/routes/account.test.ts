@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwtPayload, PASSWORD, setNow, snapshot, totpAt, uniqueName, useRealTime } from '../helpers';
-import { accountRows, api, enrolled, expectError, expectUnauthorized, signIn, signUp } from './support';
+import { accountRows, api, enrolled, expectError, expectUnauthorized, INVALID_TOKEN, signIn, signUp } from './support';
 
 const T0 = 1_800_000_000; // a 30 s step boundary
 afterEach(useRealTime);
@@ -108,7 +108,7 @@ describe('POST /disable-otp (one success; its lifecycle is tested with the recov
     const off = await api('/disable-otp', { token: user.fullToken, json: { password: PASSWORD } });
     expect(off.status).toBe(200);
     expect(off.body).toEqual({ ok: true });
-    expectUnauthorized(await api('/me', { token: user.fullToken }));
+    expectUnauthorized(await api('/me', { token: user.fullToken }), INVALID_TOKEN);
     const again = await signIn(user.username);
     expect(again.mfa).toBe('enroll');
   });
@@ -128,8 +128,8 @@ describe('POST /logout', () => {
     const out = await api('/logout', { method: 'POST', token: user.fullToken });
     expect(out.status).toBe(204);
     expect(out.text).toBe('');
-    expectUnauthorized(await api('/me', { token: user.fullToken }));
-    expectUnauthorized(await api('/logout', { method: 'POST', token: user.fullToken }));
+    expectUnauthorized(await api('/me', { token: user.fullToken }), INVALID_TOKEN);
+    expectUnauthorized(await api('/logout', { method: 'POST', token: user.fullToken }), INVALID_TOKEN);
     expect((await api('/me', { token: secondFull.body.token })).status).toBe(200);
   });
 
@@ -141,10 +141,10 @@ describe('POST /logout', () => {
     expect((await api('/me', { token: user.fullToken })).status).toBe(200);
     const other = await signIn(user.username);
     expect((await api('/logout', { token: pending.token, json: {} })).status).toBe(204);
-    expectUnauthorized(await api('/otp-verify', { token: pending.token, json: { code: '123456' } }));
+    expectUnauthorized(await api('/otp-verify', { token: pending.token, json: { code: '123456' } }), INVALID_TOKEN);
     expect((await api('/logout', { token: user.fullToken, json: { all: true } })).status).toBe(204);
-    expectUnauthorized(await api('/me', { token: user.fullToken }));
-    expectUnauthorized(await api('/otp-verify', { token: other.token, json: { code: '123456' } }));
+    expectUnauthorized(await api('/me', { token: user.fullToken }), INVALID_TOKEN);
+    expectUnauthorized(await api('/otp-verify', { token: other.token, json: { code: '123456' } }), INVALID_TOKEN);
   });
 
   it('401 without a token, 400 validation_failed for a malformed body, and nothing revoked', async () => {

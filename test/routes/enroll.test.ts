@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { base32Decode } from '../../src/crypto/base32';
 import { setNow, snapshot, totpAt, uniqueName, useRealTime } from '../helpers';
-import { accountRows, api, enrolled, expectError, expectUnauthorized, signIn, signUp, storedUser } from './support';
+import { accountRows, api, enrolled, expectError, expectUnauthorized, INVALID_TOKEN, signIn, signUp, storedUser } from './support';
 
 const T0 = 1_800_000_000; // a 30 s step boundary
 afterEach(useRealTime);
@@ -185,8 +185,8 @@ describe('re-enrollment with a full token', () => {
     expect(swapped.totp_secret).toBe(row.pending_secret);
     expect(swapped.pending_secret).toBeNull();
     // Every other session knew only the old factor.
-    expectUnauthorized(await api('/me', { token: oldWorks.body.token }));
-    expectUnauthorized(await api('/me', { token: user.fullToken }));
+    expectUnauthorized(await api('/me', { token: oldWorks.body.token }), INVALID_TOKEN);
+    expectUnauthorized(await api('/me', { token: user.fullToken }), INVALID_TOKEN);
     expect((await api('/me', { token: confirmed.body.token })).status).toBe(200);
 
     setNow(T0 + 1320);

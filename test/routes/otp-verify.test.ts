@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeJwtPayload, setNow, snapshot, totpAt, useRealTime } from '../helpers';
-import { accountRows, api, enrolled, expectError, expectUnauthorized, signIn, signUp, storedUser } from './support';
+import { accountRows, api, enrolled, expectError, expectUnauthorized, INVALID_TOKEN, signIn, signUp, storedUser } from './support';
 
 const T0 = 1_800_000_000; // a 30 s step boundary: T0 + 15 is the middle of a step
 const STEP = 30;
@@ -30,7 +30,7 @@ describe('POST /otp-verify', () => {
     const claims = decodeJwtPayload(r.body.token);
     expect(claims).toMatchObject({ sub: user.id, authorized: true, amr: ['pwd', 'otp'], exp: T0 + 15 + 2 * STEP + 900 });
     expect(claims.sid).not.toBe(decodeJwtPayload(pwdToken).sid);
-    expectUnauthorized(await api('/otp-verify', { token: pwdToken, json: { code: '123456' } }));
+    expectUnauthorized(await api('/otp-verify', { token: pwdToken, json: { code: '123456' } }), INVALID_TOKEN);
     expect((await api('/me', { token: r.body.token })).status).toBe(200);
   });
 
@@ -77,7 +77,8 @@ describe('POST /otp-verify', () => {
     const rows = await accountRows();
     const r = await api('/otp-verify', { token, json: { code: wrong } });
     expectError(r, 401, 'invalid_code');
-    expect(r.headers.get('WWW-Authenticate')).toBeNull();
+    // RFC 9110 §15.5.2: every 401 has a challenge; the token is fine, so no error code (RFC 6750 §3.1).
+    expect(r.headers.get('WWW-Authenticate')).toBe('Bearer');
     expect(await accountRows()).toBe(rows);
     expect(await otpFailures(user.id)).toBe(1);
     expect((await api('/otp-verify', { token, json: { code: good } })).status).toBe(200);

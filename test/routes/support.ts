@@ -43,8 +43,11 @@ export function expectError(r: ApiResult, status: number, error: string): void {
   expect(r.headers.get('Cache-Control')).toBe('no-store');
 }
 
-/** 401 unauthorized with exactly the challenge API.md asks for. */
-export function expectUnauthorized(r: ApiResult): void {
+/** RFC 6750 §3.1: the challenge when a bearer token was presented but is not good. */
+export const INVALID_TOKEN = 'Bearer error="invalid_token"';
+
+/** 401 unauthorized with exactly the challenge API.md asks for: bare `Bearer` when no bearer token was presented. */
+export function expectUnauthorized(r: ApiResult, challenge = 'Bearer'): void {
   expectError(r, 401, 'unauthorized');
-  expect(r.headers.get('WWW-Authenticate')).toBe('Bearer');
+  expect(r.headers.get('WWW-Authenticate')).toBe(challenge);
 }

@@ -3,7 +3,7 @@ import { SignJWT } from 'jose';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { importJwtKey } from '../../src/crypto/keys';
 import { decodeJwtPayload, setNow, snapshot, useRealTime } from '../helpers';
-import { api, enrolled, expectError, expectUnauthorized, signIn } from './support';
+import { api, enrolled, expectError, expectUnauthorized, INVALID_TOKEN, signIn } from './support';
 
 /**
  * Bearer authentication as a client sees it: every refused token gets
@@ -43,11 +43,12 @@ describe('refused bearer tokens', () => {
   async function expectRefusedEverywhere(authorization: string | undefined): Promise<void> {
     const headers: Record<string, string> = authorization === undefined ? {} : { Authorization: authorization };
     const before = await snapshot();
-    expectUnauthorized(await api('/me', { headers }));
-    expectUnauthorized(await api('/create-otp', { method: 'POST', headers }));
-    expectUnauthorized(await api('/qrcode', { headers }));
-    expectUnauthorized(await api('/otp-verify', { headers, json: { code: '123456' } }));
-    expectUnauthorized(await api('/logout', { method: 'POST', headers }));
+    const challenge = authorization === undefined ? 'Bearer' : INVALID_TOKEN;
+    expectUnauthorized(await api('/me', { headers }), challenge);
+    expectUnauthorized(await api('/create-otp', { method: 'POST', headers }), challenge);
+    expectUnauthorized(await api('/qrcode', { headers }), challenge);
+    expectUnauthorized(await api('/otp-verify', { headers, json: { code: '123456' } }), challenge);
+    expectUnauthorized(await api('/logout', { method: 'POST', headers }), challenge);
     expect(await snapshot()).toBe(before);
   }
 
@@ -58,8 +59,15 @@ describe('refused bearer tokens', () => {
 
   it('malformed headers: another scheme, no token, the token without its scheme, trailing junk', async () => {
     setNow(T0 + 30);
-    for (const header of [`Basic ${btoa('a:b')}`, 'Bearer', 'Bearer ', user.fullToken, `Bearer ${user.fullToken} x`]) {
-      expectUnauthorized(await api('/me', { headers: { Authorization: header } }));
+    // RFC 6750 §3.1: another scheme, or none, is no bearer token at all (bare challenge); a broken one is invalid_token.
+    for (const [header, challenge] of [
+      [`Basic ${btoa('a:b')}`, 'Bearer'],
+      [user.fullToken, 'Bearer'],
+      ['Bearer', INVALID_TOKEN],
+      ['Bearer ', INVALID_TOKEN],
+      [`Bearer ${user.fullToken} x`, INVALID_TOKEN],
+    ] as const) {
+      expectUnauthorized(await api('/me', { headers: { Authorization: header } }), challenge);
     }
   });
 

@@ -45,8 +45,14 @@ export const TOKEN_ROUTES: { method: 'GET' | 'POST'; path: string; json?: unknow
   { method: 'POST', path: '/logout', json: { all: true } },
 ];
 
-/** API.md: 401 unauthorized with `WWW-Authenticate: Bearer` on every token route, and nothing stored. */
+/**
+ * API.md: 401 unauthorized with a Bearer challenge on every token route, and
+ * nothing stored. RFC 6750 §3.1: a bearer token that is not good gets
+ * `error="invalid_token"`; a header of another scheme (or none) is no bearer
+ * token at all and gets the bare challenge.
+ */
 export async function expectRefusedEverywhere(label: string, authorization: string): Promise<void> {
+  const challenge = /^bearer(\s|$)/i.test(authorization) ? 'Bearer error="invalid_token"' : 'Bearer';
   const before = await snapshot();
   for (const route of TOKEN_ROUTES) {
     const r = await call(route.path, { method: route.method, json: route.json, headers: { Authorization: authorization } });
@@ -55,7 +61,7 @@ export async function expectRefusedEverywhere(label: string, authorization: stri
       route.path,
       401,
       'unauthorized',
-      'Bearer',
+      challenge,
     ]);
   }
   expect(await snapshot(), label).toBe(before);

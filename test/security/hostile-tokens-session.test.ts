@@ -63,7 +63,7 @@ describe('jku, jwk and kid headers', () => {
         const response = await app.fetch(new Request('https://mfa.test/me', { headers: { Authorization: `Bearer ${token}` } }), env, ctx);
         await waitOnExecutionContext(ctx);
         expect(response.status).toBe(401);
-        expect(response.headers.get('WWW-Authenticate')).toBe('Bearer');
+        expect(response.headers.get('WWW-Authenticate')).toBe('Bearer error="invalid_token"');
         await expectRefusedEverywhere('key injection', `Bearer ${token}`);
       }
       expect(fetchSpy).not.toHaveBeenCalled();

@@ -23,7 +23,7 @@ describe('the code budget is spent only by a live session with something to chec
     for (let i = 0; i < 6; i++) {
       const r = await verifyWith(token, { code: wrong });
       expect(r.status).toBe(401);
-      expect(r.headers.get('WWW-Authenticate')).toBe('Bearer');
+      expect(r.headers.get('WWW-Authenticate')).toBe('Bearer error="invalid_token"');
     }
     const r = await verifyWith(token, { recoveryCode: 'AAAAA-BBBBB' });
     expect(r.status).toBe(401);
@@ -54,7 +54,7 @@ describe('one password-only session becomes at most one full session', () => {
     for (const body of [{ code: 'abc' }, {}]) {
       const r = await verifyWith(token, body);
       expect([r.status, r.body.error]).toEqual([401, 'unauthorized']);
-      expect(r.headers.get('WWW-Authenticate')).toBe('Bearer');
+      expect(r.headers.get('WWW-Authenticate')).toBe('Bearer error="invalid_token"');
     }
   });
 

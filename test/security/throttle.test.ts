@@ -88,8 +88,9 @@ describe('AuthQuake: failed codes lock the account, not the session', () => {
     expect(r.headers.get('Retry-After')).toBe('3600');
 
     // Far beyond: 100 rounds still lock for an hour (no shift overflow, no negative lock).
+    // Past 100 failures TOTP codes are factor-locked (factor-lock.test.ts); recovery codes still count.
     await env.DB.prepare('UPDATE throttles SET failures = 499, locked_until = ? WHERE key = ?').bind(now - 1, key).run();
-    expect((await verifyWith(token, { code: wrong })).status).toBe(401);
+    expect((await verifyWith(token, { recoveryCode: 'AAAAA-AAAAA' })).status).toBe(401);
     expect(await throttleRow(key)).toMatchObject({ failures: 500, locked_until: now + 3600 });
   });
 
