@@ -42,14 +42,21 @@ describe('the admin token', () => {
     expect(JSON.stringify(r.body)).not.toContain('short-admin-token');
   });
 
-  it('no token, a wrong token, another scheme or a user’s access token: 401 with the Bearer challenge', async () => {
+  it('no token, a wrong token, another scheme or a user’s access token: 401 with the RFC 6750 challenge', async () => {
     const user = await enrolledUser(T0 + 5);
     const headers = { 'CF-Connecting-IP': '198.51.100.10' };
-    for (const authorization of [undefined, 'Bearer wrong-token', `Basic ${ADMIN_TOKEN}`, `Bearer ${user.fullToken}`]) {
+    // RFC 6750 §3.1: no bearer credentials get a bare challenge; a presented bearer token that is wrong, invalid_token.
+    const cases: [string | undefined, string][] = [
+      [undefined, 'Bearer'],
+      [`Basic ${ADMIN_TOKEN}`, 'Bearer'],
+      ['Bearer wrong-token', 'Bearer error="invalid_token"'],
+      [`Bearer ${user.fullToken}`, 'Bearer error="invalid_token"'],
+    ];
+    for (const [authorization, challenge] of cases) {
       const r = await call('/admin/users?username=' + user.username, { headers: { ...headers, ...(authorization ? { Authorization: authorization } : {}) } });
       expect(r.status, authorization).toBe(401);
       expect(r.body).toMatchObject({ error: 'unauthorized' });
-      expect(r.headers.get('WWW-Authenticate')).toBe('Bearer');
+      expect(r.headers.get('WWW-Authenticate'), authorization).toBe(challenge);
     }
     // The right token, with the scheme in any case (RFC 9110 §11.1), is accepted.
     const ok = await call(`/admin/users?username=${user.username}`, { headers: { ...headers, Authorization: `bearer ${ADMIN_TOKEN}` } });
