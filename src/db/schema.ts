@@ -22,7 +22,11 @@ export const users = sqliteTable('users', {
   /** A secret shown by /create-otp and not yet confirmed by a code. */
   pendingSecret: text('pending_secret'),
   pendingExpiresAt: integer('pending_expires_at'),
-});
+},
+// Partial: only users with an enrollment in progress, so the cleanup finds the
+// expired ones without scanning every user, and other writes pay nothing.
+(t) => [index('users_pending_expires_idx').on(t.pendingExpiresAt).where(sql`${t.pendingExpiresAt} IS NOT NULL`)],
+);
 
 /** One row per issued token; verification checks the row is live, so revocation is immediate. */
 export const sessions = sqliteTable(
