@@ -24,13 +24,17 @@ export type SecurityEvent =
   | 'mfa_disabled'
   | 'logout'
   | 'token_refused'
-  | 'rate_limited';
+  | 'rate_limited'
+  /** D1 overloaded or briefly unreachable: answered 503 (src/db/transient.ts). */
+  | 'storage_unavailable';
 
 export interface EventFields {
   userId?: string;
   sessionId?: string;
   reason?: string;
   retryAfterSeconds?: number;
+  /** `METHOD /path`, never the query string (it may carry anything a client sent). */
+  route?: string;
 }
 
 export function logEvent(event: SecurityEvent, fields: EventFields = {}): void {

@@ -1,6 +1,7 @@
 import { and, eq, lt } from 'drizzle-orm';
 import { SESSION_TOUCH_INTERVAL_SECONDS } from '../config';
 import type { Db } from '../db/client';
+import { withReadRetry } from '../db/read-retry';
 import { sessions, users, type SessionRow, type UserRow } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
@@ -75,7 +76,7 @@ export function toAuthContext(row: LiveSessionRow | undefined, claims: TokenClai
  * once per SESSION_TOUCH_INTERVAL_SECONDS (guarded, so concurrent calls write once).
  */
 export async function authenticate(db: Db, claims: TokenClaims, level: 'any' | 'full', now: number, idleSeconds: number): Promise<AuthContext> {
-  const [row] = await liveSessionQuery(db, claims, now, idleSeconds);
+  const [row] = await withReadRetry(() => liveSessionQuery(db, claims, now, idleSeconds));
   const auth = toAuthContext(row, claims, level);
   if (auth.authorized && now - auth.session.lastUsedAt >= SESSION_TOUCH_INTERVAL_SECONDS) {
     await db
