@@ -11,6 +11,7 @@ import { gzipSync } from 'node:zlib';
 import http from 'node:http';
 import { load, median, outDir, percentile, root, rssBytes, runWrangler, send, sleep, startWorker, totpNow } from './lib.mjs';
 import { writeReport } from './report.mjs';
+import { insertRowsSection, rowsStep } from './rows.mjs';
 
 const QUICK = process.argv.includes('--quick');
 const ROUNDS = QUICK ? 3 : 7;
@@ -203,11 +204,16 @@ async function main() {
   };
 
   await bundle();
+  log('rows read and written per route (D1 meta), one journey');
+  const rows = await rowsStep();
+  results.rows = rows.summary;
   results.seconds = (Date.now() - started) / 1000;
   results.loadBefore = loadBefore;
   results.loadAfter = os.loadavg();
   writeFileSync(`${outDir}results.json`, JSON.stringify(results, (key, value) => (key === 'latencies' ? undefined : value), 2));
   writeReport(results);
+  // writeReport rewrites BENCHMARKS.md; put the rows section back.
+  insertRowsSection(rows.section);
 }
 
 /** Fairness, memory and /login under load, on the last app process. */
@@ -303,6 +309,18 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     await cleanup();
     process.exit(130);
   });
+}
+
+const only = process.argv.indexOf('--only');
+if (only !== -1) {
+  // One step alone; today only `rows` (a few seconds, no load generated).
+  const name = process.argv[only + 1];
+  if (name !== 'rows') {
+    console.error(`bench: --only takes "rows", not ${JSON.stringify(name)}`);
+    process.exit(2);
+  }
+  await rowsStep();
+  process.exit(0);
 }
 
 if (process.argv.includes('--report-only')) {

@@ -2,8 +2,9 @@ import { $, type OpenAPIHono } from '@hono/zod-openapi';
 import { cors } from 'hono/cors';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from './env';
+import { STORAGE_RETRY_AFTER_SECONDS, transientD1Kind } from './db/transient';
 import { ApiError, errorResponse } from './errors';
-import { logError } from './log';
+import { logError, logEvent } from './log';
 import { registerComponents } from './openapi/components';
 import { routeGroup } from './openapi/declare';
 import { account } from './routes/account';
@@ -72,6 +73,12 @@ app.notFound((c) => errorResponse(c, 'not_found'));
 
 app.onError((error, c) => {
   if (error instanceof ApiError) return errorResponse(c, error.code, error.extra);
+  // D1 overloaded or briefly unreachable: the client may retry, so 503, never 500 (API.md).
+  const transient = transientD1Kind(error);
+  if (transient) {
+    logEvent('storage_unavailable', { reason: transient, route: `${c.req.method} ${c.req.path}` });
+    return errorResponse(c, 'unavailable', { retryAfterSeconds: STORAGE_RETRY_AFTER_SECONDS });
+  }
   // Never the request, never a stack trace in the response: the class and message go to the log.
   logError(`${c.req.method} ${c.req.path}`, error);
   return errorResponse(c, 'internal');

@@ -29,13 +29,17 @@ export type SecurityEvent =
   | 'password_reset'
   | 'account_deleted'
   | 'admin_action'
-  | 'admin_token_refused';
+  | 'admin_token_refused'
+  /** D1 overloaded or briefly unreachable: answered 503 (src/db/transient.ts). */
+  | 'storage_unavailable';
 
 export interface EventFields {
   userId?: string;
   sessionId?: string;
   reason?: string;
   retryAfterSeconds?: number;
+  /** `METHOD /path`, never the query string (it may carry anything a client sent). */
+  route?: string;
 }
 
 export function logEvent(event: SecurityEvent, fields: EventFields = {}): void {

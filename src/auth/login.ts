@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { DUMMY_HASH, hashPassword, verifyPassword } from '../crypto/password';
 import type { Db } from '../db/client';
+import { withReadRetry } from '../db/read-retry';
 import { users } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
@@ -29,7 +30,7 @@ export async function login(
   client: ClientInfo = { userAgent: null, ip: null },
 ): Promise<LoginResult> {
   const usernameKey = foldForComparison(username);
-  const [user] = await db.select().from(users).where(eq(users.usernameKey, usernameKey)).limit(1);
+  const [user] = await withReadRetry(() => db.select().from(users).where(eq(users.usernameKey, usernameKey)).limit(1));
   const reservation = await reserveAttempt(db, 'pwd', usernameKey, now);
   if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user?.id, 'password');
   const check = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);

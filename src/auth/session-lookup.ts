@@ -1,6 +1,7 @@
 import { and, eq, lt } from 'drizzle-orm';
 import { SESSION_TOUCH_INTERVAL_SECONDS } from '../config';
 import type { Db } from '../db/client';
+import { withReadRetry } from '../db/read-retry';
 import { sessions, users, type SessionRow, type UserRow } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
@@ -71,7 +72,7 @@ export function toAuthContext(row: LiveSessionRow | undefined, claims: TokenClai
 
 /** The caller's live session, or 401/403 as `toAuthContext` says. */
 export async function authenticate(db: Db, claims: TokenClaims, level: 'any' | 'full', now: number, idleSeconds: number): Promise<AuthContext> {
-  const [row] = await liveSessionQuery(db, claims, now, idleSeconds);
+  const [row] = await withReadRetry(() => liveSessionQuery(db, claims, now, idleSeconds));
   return toAuthContext(row, claims, level);
 }
 

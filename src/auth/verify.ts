@@ -8,6 +8,7 @@ import { toAuthContext, type AuthContext } from './session-lookup';
 import type { TokenClaims } from '../tokens/jwt';
 import type { Settings } from '../settings';
 import { findRecoveryCode, generateRecoveryCodes, unusedRecoveryCodeCount, markRecoveryCodeUsed, replaceRecoveryCodes, unusedRecoveryCodeExists } from './recovery';
+import { commitGuardedBatch } from './commit-retry';
 import { issueSessionTokens, type SessionTokens } from './session-tokens';
 import {
   insertSessionIf,
@@ -250,21 +251,27 @@ async function verifyCode(
         revokeUserSessions(db, user.id, now, { keepSessionId: session.id, guard: won }),
       ]
     : [];
-  const [inserted] = await db.batch([
-    first(guard),
-    commit,
-    ...retire,
-    resetThrottle(db, 'otp', user.id, won),
-    ...afterEnrollment,
-    recordEvent(
-      db,
-      target.kind === 'pending' ? 'enrollment_confirmed' : purpose === 'verify' ? 'mfa_verified' : 'reauthenticated',
-      { userId: user.id, sessionId: session.id, client },
-      now,
-      won,
-    ),
-  ]);
-  if (inserted.meta.changes !== 1) {
+  // /otp-verify's new session id exists before the batch, so its commit may be retried (commit-retry.ts).
+  const newSessionId = purpose === 'verify' ? session.id : null;
+  const committed = await commitGuardedBatch(
+    db,
+    [
+      first(guard),
+      commit,
+      ...retire,
+      resetThrottle(db, 'otp', user.id, won),
+      ...afterEnrollment,
+      recordEvent(
+        db,
+        target.kind === 'pending' ? 'enrollment_confirmed' : purpose === 'verify' ? 'mfa_verified' : 'reauthenticated',
+        { userId: user.id, sessionId: session.id, client },
+        now,
+        won,
+      ),
+    ],
+    newSessionId,
+  );
+  if (!committed) {
     logEvent('replay_refused', { userId: user.id, reason: target.kind });
     logLockIfSet(reservation, user.id, 'otp');
     await recordCodeFailure(db, reservation, failure, now);
@@ -296,14 +303,18 @@ async function verifyRecoveryCode(
     throw new ApiError('invalid_code');
   }
   const { first, won, retire, session } = opening(db, settings, auth, purpose, now, ['pwd', 'rec'], client);
-  const [inserted] = await db.batch([
-    first(unusedRecoveryCodeExists(codeId)),
-    markRecoveryCodeUsed(db, codeId, now, won),
-    ...retire,
-    resetThrottle(db, 'otp', user.id, won),
-    recordEvent(db, 'recovery_code_used', { userId: user.id, sessionId: session.id, client }, now, won),
-  ]);
-  if (inserted.meta.changes !== 1) {
+  const committed = await commitGuardedBatch(
+    db,
+    [
+      first(unusedRecoveryCodeExists(codeId)),
+      markRecoveryCodeUsed(db, codeId, now, won),
+      ...retire,
+      resetThrottle(db, 'otp', user.id, won),
+      recordEvent(db, 'recovery_code_used', { userId: user.id, sessionId: session.id, client }, now, won),
+    ],
+    purpose === 'verify' ? session.id : null,
+  );
+  if (!committed) {
     logEvent('replay_refused', { userId: user.id, reason: 'recovery_code' });
     logLockIfSet(reservation, user.id, 'otp');
     await recordCodeFailure(db, reservation, failure, now);

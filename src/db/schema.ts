@@ -24,7 +24,11 @@ export const users = sqliteTable('users', {
   pendingExpiresAt: integer('pending_expires_at'),
   /** The session that made the pending secret: only it may read or confirm it (API.md, Enrollment). */
   pendingSessionId: text('pending_session_id'),
-});
+},
+// Partial: only users with an enrollment in progress, so the cleanup finds the
+// expired ones without scanning every user, and other writes pay nothing.
+(t) => [index('users_pending_expires_idx').on(t.pendingExpiresAt).where(sql`${t.pendingExpiresAt} IS NOT NULL`)],
+);
 
 /** One row per issued token; verification checks the row is live, so revocation is immediate. */
 export const sessions = sqliteTable(

@@ -1,4 +1,5 @@
 import { and, eq, isNull, lt, sql, type SQL } from 'drizzle-orm';
+import { withReadRetry } from '../db/read-retry';
 import type { Db } from '../db/client';
 import { signingKeys, type SigningKeyRow } from '../db/schema';
 import { generateSigningKey, sealPrivateKey, SIGNING_ALG } from './signing-key-crypto';
@@ -13,7 +14,7 @@ import { RETIRED_PUBLISH_SECONDS, type KeyWindow, type SuccessorPlan } from './s
 
 /** Every key not revoked. The table holds a handful of rows (one per 30 days, pruned). */
 export function loadSigningKeyRows(db: Db): Promise<SigningKeyRow[]> {
-  return db.select().from(signingKeys).where(isNull(signingKeys.revokedAt)).all();
+  return withReadRetry(() => db.select().from(signingKeys).where(isNull(signingKeys.revokedAt)).all());
 }
 
 /** A key not revoked signs at `now`. */

@@ -1,0 +1,1 @@
+CREATE INDEX `users_pending_expires_idx` ON `users` (`pending_expires_at`) WHERE "users"."pending_expires_at" IS NOT NULL;

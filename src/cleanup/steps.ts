@@ -1,0 +1,21 @@
+import { deleteExpiredResetTokens } from '../auth/password-reset';
+import { deleteExpiredEvents } from '../auth/security-events';
+import { pendingEnrollmentsStep } from './pending-enrollments';
+import { sessionsStep } from './sessions';
+import type { CleanupStep } from './step';
+import { throttlesStep } from './throttles';
+
+/**
+ * Every table's cleanup, run in this order by the daily Cron Trigger. A new
+ * table with rows that expire adds one entry here, e.g.
+ * `{ name: 'security_events', chunk: deleteExpiredEvents }`.
+ * Signing keys are not here: rotateSigningKeys prunes them itself.
+ */
+export const CLEANUP_STEPS: readonly CleanupStep[] = [
+  sessionsStep,
+  throttlesStep,
+  pendingEnrollmentsStep,
+  // API.md: security events are kept 90 days; reset tokens live one hour.
+  { name: 'security_events', chunk: deleteExpiredEvents },
+  { name: 'password_resets', chunk: deleteExpiredResetTokens },
+];
