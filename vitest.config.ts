@@ -19,6 +19,9 @@ export default defineConfig({
           // The suite's timelines were written for 15-minute full tokens; the
           // default of 300 (wrangler.toml, API.md) is tested in test/routes/config.test.ts.
           ACCESS_TOKEN_TTL_SECONDS: '900',
+          // The suite's BASE is https://mfa.test: passkeys for that site.
+          WEBAUTHN_RP_ID: 'mfa.test',
+          WEBAUTHN_ORIGINS: 'https://mfa.test',
         },
         // Tests only: the real flood filter (wrangler.toml, 60 per minute per
         // path and IP) is shared by every test file, all from one "IP", and the

@@ -5,12 +5,14 @@ import { users } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
 import type { Settings } from '../settings';
+import { methodsOf, passkeyCount, type Method } from './factors';
 import { foldForComparison } from './identity';
 import { lockedError, logLockIfSet, reserveAttempt, resetThrottle } from './throttle';
 import { insertSession, issuePasswordOnlyToken, newSession, type ClientInfo, type IssuedToken } from './sessions';
 
 export interface LoginResult extends IssuedToken {
   mfa: 'enroll' | 'verify';
+  methods: Method[];
 }
 
 /**
@@ -21,7 +23,8 @@ export interface LoginResult extends IssuedToken {
  */
 export async function login(db: Db, settings: Settings, username: string, password: string, now: number): Promise<LoginResult> {
   const usernameKey = foldForComparison(username);
-  const [user] = await db.select().from(users).where(eq(users.usernameKey, usernameKey)).limit(1);
+  const [row] = await db.select({ user: users, passkeys: passkeyCount(users.id) }).from(users).where(eq(users.usernameKey, usernameKey)).limit(1);
+  const user = row?.user;
   const reservation = await reserveAttempt(db, 'pwd', usernameKey, now);
   if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user?.id, 'password');
   const check = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
@@ -43,5 +46,6 @@ export async function login(db: Db, settings: Settings, username: string, passwo
   await db.batch([resetThrottle(db, 'pwd', usernameKey), insertSession(db, session), ...upgrade]);
   if (check.needsRehash) logEvent('password_rehashed', { userId: user.id });
   logEvent('login_succeeded', { userId: user.id, sessionId: session.id });
-  return { ...(await issuePasswordOnlyToken(settings, user, session)), mfa: user.totpSecret ? 'verify' : 'enroll' };
+  const methods = methodsOf(user, row.passkeys);
+  return { ...(await issuePasswordOnlyToken(settings, user, session)), mfa: methods.length > 0 ? 'verify' : 'enroll', methods };
 }

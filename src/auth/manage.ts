@@ -6,6 +6,7 @@ import { ApiError } from '../errors';
 import { logEvent } from '../log';
 import type { AuthContext } from './session-lookup';
 import type { Settings } from '../settings';
+import { hasSecondFactor, methodsOf, type Method } from './factors';
 import { generateRecoveryCodes, replaceRecoveryCodes } from './recovery';
 import { revokeUserSessions } from './sessions';
 import { lockedError, logLockIfSet, reserveAttempt, resetThrottle } from './throttle';
@@ -15,6 +16,8 @@ export interface Profile {
   id: string;
   username: string;
   mfaEnabled: boolean;
+  /** The second factors the account can verify with (API.md `methods`). */
+  methods: Method[];
   recoveryCodesRemaining: number;
   createdAt: string;
 }
@@ -25,7 +28,8 @@ export function profile(auth: AuthContext): Profile {
   return {
     id: user.id,
     username: user.username,
-    mfaEnabled: user.totpSecret !== null,
+    mfaEnabled: hasSecondFactor(user, auth.passkeyCount),
+    methods: methodsOf(user, auth.passkeyCount),
     recoveryCodesRemaining: auth.recoveryCodesRemaining,
     createdAt: new Date(user.createdAt * 1000).toISOString(),
   };
@@ -33,7 +37,7 @@ export function profile(auth: AuthContext): Profile {
 
 /** A new set of ten; the old set stops working in the same transaction. */
 export async function regenerateRecoveryCodes(db: Db, settings: Settings, auth: AuthContext, now: number): Promise<string[]> {
-  if (!auth.user.totpSecret) throw new ApiError('mfa_not_enrolled');
+  if (!hasSecondFactor(auth.user, auth.passkeyCount)) throw new ApiError('mfa_not_enrolled');
   const codes = generateRecoveryCodes();
   await db.batch(await replaceRecoveryCodes(db, settings.recoveryKey, auth.user.id, codes, now));
   logEvent('recovery_codes_regenerated', { userId: auth.user.id });

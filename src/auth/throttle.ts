@@ -11,11 +11,13 @@ import { ApiError } from '../errors';
 import { logEvent } from '../log';
 
 /** Which budget: passwords per username, codes (TOTP and recovery) per user id. */
-export type ThrottleKind = 'pwd' | 'otp';
+export type ThrottleKind = 'pwd' | 'otp' | 'webauthn';
 
 const FAILURES_PER_LOCK: Record<ThrottleKind, number> = {
   pwd: PASSWORD_FAILURES_PER_LOCK,
   otp: OTP_FAILURES_PER_LOCK,
+  // Passkey assertions (`webauthn:<user id>`): a budget of their own, never the code's.
+  webauthn: OTP_FAILURES_PER_LOCK,
 };
 
 export function throttleKey(kind: ThrottleKind, subject: string): string {
@@ -100,7 +102,7 @@ export function logLockIfSet(reservation: Reservation, userId: string | undefine
 }
 
 /** The 429 for an attempt refused during a lock, logged as a security event. */
-export function lockedError(retryAfterSeconds: number, userId: string | undefined, reason: 'otp' | 'password'): ApiError {
+export function lockedError(retryAfterSeconds: number, userId: string | undefined, reason: 'otp' | 'password' | 'webauthn'): ApiError {
   logEvent('throttled', { userId, reason, retryAfterSeconds });
   return new ApiError('too_many_requests', { retryAfterSeconds });
 }

@@ -17,12 +17,17 @@ const otpauthUri = z.string().meta({
   description: 'Key URI Format: `otpauth://totp/<Issuer>:<username>?secret=...&issuer=<Issuer>&algorithm=SHA1&digits=6&period=30`.',
 });
 
+const methods = z
+  .array(z.enum(['otp', 'webauthn']))
+  .meta({ description: 'The second factors this account can verify with: `otp` (TOTP), `webauthn` (a passkey); empty before enrollment.' });
+
 export const registerResponse = z.strictObject({ id: z.string(), username: z.string() });
 
 export const loginResponse = z.strictObject({
   token: jwt.meta({ description: 'A password-only token (at most 5 minutes), good only for the MFA routes.' }),
   authorized: z.literal(false),
-  mfa: z.enum(['enroll', 'verify']).meta({ description: '`enroll`: set up a TOTP secret first; `verify`: enter a code.' }),
+  mfa: z.enum(['enroll', 'verify']).meta({ description: '`enroll`: set up a second factor first; `verify`: prove one of `methods`.' }),
+  methods,
   expiresIn,
 });
 
@@ -86,6 +91,7 @@ export const meResponse = z.strictObject({
   id: z.string(),
   username: z.string(),
   mfaEnabled: z.boolean(),
+  methods,
   recoveryCodesRemaining: z.number().int().nonnegative(),
   createdAt: z.string().meta({ description: 'ISO 8601 instant, UTC.' }),
 });
