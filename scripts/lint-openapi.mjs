@@ -15,7 +15,7 @@ try {
   const entry = join(dir, 'document.mjs');
   await build({
     stdin: {
-      contents: "import app from './src/index.ts'; import { buildOpenApiDocument } from './src/openapi/document.ts'; export default buildOpenApiDocument(app);",
+      contents: "import { app } from './src/index.ts'; import { buildOpenApiDocument } from './src/openapi/document.ts'; export default buildOpenApiDocument(app);",
       resolveDir: root,
       loader: 'ts',
     },
