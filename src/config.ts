@@ -72,3 +72,11 @@ export const SESSION_IDLE_SECONDS_BOUNDS = { min: 60, max: 60 * 60, default: 60 
 export const SESSION_TOUCH_INTERVAL_SECONDS = 60;
 /** API.md refresh: the previous refresh token, presented this soon after its rotation, gets the same new pair. */
 export const REFRESH_GRACE_SECONDS = 30;
+
+/** WebAuthn challenges: 32 random bytes (L3 §13.4.3: at least 16), good for 5 minutes (API.md). */
+export const WEBAUTHN_CHALLENGE_BYTES = 32;
+export const WEBAUTHN_CHALLENGE_TTL_SECONDS = 5 * 60;
+/** A passkey's label, as the user typed it (or "Passkey"). */
+export const PASSKEY_NAME_MAX_CHARS = 64;
+/** Passkeys per account: bounds allowCredentials, excludeCredentials and the list. */
+export const PASSKEYS_PER_USER_MAX = 20;

@@ -24,7 +24,10 @@ export type SecurityEvent =
   | 'mfa_disabled'
   | 'logout'
   | 'token_refused'
-  | 'rate_limited';
+  | 'rate_limited'
+  | 'passkey_added'
+  | 'passkey_refused'
+  | 'passkey_removed';
 
 export interface EventFields {
   userId?: string;

@@ -99,3 +99,40 @@ export const meResponse = z.strictObject({
 export const recoveryCodesResponse = z.strictObject({ recoveryCodes });
 
 export const okResponse = z.strictObject({ ok: z.literal(true) });
+
+const challengeIdOut = z.string().meta({ description: 'Send it back with the response of the ceremony; good once, for 5 minutes, for this session only.' });
+
+export const webauthnCreationOptionsResponse = z.strictObject({
+  challengeId: challengeIdOut,
+  publicKey: z
+    .record(z.string(), z.unknown())
+    .meta({ description: 'PublicKeyCredentialCreationOptionsJSON (WebAuthn L3 §5.4), for `PublicKeyCredential.parseCreationOptionsFromJSON()`.' }),
+});
+
+export const webauthnRequestOptionsResponse = z.strictObject({
+  challengeId: challengeIdOut,
+  publicKey: z
+    .record(z.string(), z.unknown())
+    .meta({ description: 'PublicKeyCredentialRequestOptionsJSON (WebAuthn L3 §5.5), with this account’s passkeys only in `allowCredentials`.' }),
+});
+
+const passkey = { id: z.string().meta({ description: 'The credential id, base64url.' }), name: z.string(), createdAt: instant };
+
+export const webauthnRegisteredResponse = z.strictObject({
+  credential: z.strictObject(passkey),
+  token: accessToken.optional().meta({ description: 'Present when this registration completed a first enrollment.' }),
+  refreshToken: refreshToken.optional().meta({ description: 'Present when this registration completed a first enrollment.' }),
+  expiresIn: expiresIn.optional(),
+  authorized: z.literal(true).optional(),
+  recoveryCodes: recoveryCodes.optional().meta({ description: 'Present only when this registration completed a first enrollment.' }),
+});
+
+export const webauthnCredentialsResponse = z.strictObject({
+  credentials: z.array(
+    z.strictObject({
+      ...passkey,
+      lastUsedAt: instant.nullable(),
+      backedUp: z.boolean().meta({ description: 'The passkey is synced by its provider (the BS flag).' }),
+    }),
+  ),
+});
