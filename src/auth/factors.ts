@@ -2,14 +2,20 @@
  * Which second factors an account has: a TOTP secret, passkeys, or both. "A second
  * factor is active" means either; recovery codes are a fallback, not a factor.
  */
-import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import { users, webauthnCredentials, type UserRow } from '../db/schema';
 
 export type Method = 'otp' | 'webauthn';
 
-/** The number of the user's passkeys, as a column expression (rides along with a read). */
-export function passkeyCount(userId: SQL.Aliased | AnyColumn | string) {
-  return sql<number>`(SELECT count(*) FROM ${webauthnCredentials} WHERE ${webauthnCredentials.userId} = ${userId})`;
+/**
+ * The number of the user's passkeys, as a column expression (rides along with a read):
+ * of the user `userId`, or, without it, of the `users` row being read. The column is
+ * spelled out qualified: drizzle leaves columns unqualified in a one-table select,
+ * where "id" inside this subquery would mean the credential's.
+ */
+export function passkeyCount(userId?: string) {
+  const owner = userId === undefined ? sql.raw('"users"."id"') : sql`${userId}`;
+  return sql<number>`(SELECT count(*) FROM ${webauthnCredentials} WHERE ${webauthnCredentials.userId} = ${owner})`;
 }
 
 /** API.md `methods`: the second factors this account can verify with now. */

@@ -23,7 +23,7 @@ export interface LoginResult extends IssuedToken {
  */
 export async function login(db: Db, settings: Settings, username: string, password: string, now: number): Promise<LoginResult> {
   const usernameKey = foldForComparison(username);
-  const [row] = await db.select({ user: users, passkeys: passkeyCount(users.id) }).from(users).where(eq(users.usernameKey, usernameKey)).limit(1);
+  const [row] = await db.select({ user: users, passkeys: passkeyCount() }).from(users).where(eq(users.usernameKey, usernameKey)).limit(1);
   const user = row?.user;
   const reservation = await reserveAttempt(db, 'pwd', usernameKey, now);
   if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user?.id, 'password');

@@ -72,7 +72,7 @@ export async function verifyPasskey(
     reservationStatement(db, 'webauthn', claims.sub, now, liveSessionWithChallenge(claims, input.challengeId, purpose, now, idle)),
     db.select().from(sessions).where(and(eq(sessions.id, claims.sid), sessionLive(now, idle))).limit(1),
     db
-      .select({ user: users, recoveryCodesRemaining: unusedRecoveryCodeCount(users.id), passkeyCount: passkeyCount(users.id) })
+      .select({ user: users, recoveryCodesRemaining: unusedRecoveryCodeCount(claims.sub), passkeyCount: passkeyCount(claims.sub) })
       .from(users)
       .where(eq(users.id, claims.sub))
       .limit(1),

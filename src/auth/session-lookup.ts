@@ -40,7 +40,7 @@ export function liveSessionQuery(db: Db, claims: TokenClaims, now: number, idleS
       session: sessions,
       user: users,
       recoveryCodesRemaining: unusedRecoveryCodeCount(users.id),
-      passkeyCount: passkeyCount(users.id),
+      passkeyCount: passkeyCount(),
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))

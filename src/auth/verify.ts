@@ -102,7 +102,7 @@ async function authenticateAndReserve(
     reservationStatement(db, 'otp', claims.sub, now, liveSessionWithTarget(claims, now, settings.sessionIdleSeconds, proof, purpose)),
     db.select().from(sessions).where(and(eq(sessions.id, claims.sid), sessionLive(now, settings.sessionIdleSeconds))).limit(1),
     db
-      .select({ user: users, recoveryCodesRemaining: unusedRecoveryCodeCount(users.id), passkeyCount: passkeyCount(users.id) })
+      .select({ user: users, recoveryCodesRemaining: unusedRecoveryCodeCount(users.id), passkeyCount: passkeyCount(claims.sub) })
       .from(users)
       .where(eq(users.id, claims.sub))
       .limit(1),
