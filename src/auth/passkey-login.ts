@@ -21,6 +21,18 @@ import { sessionLive, type ClientInfo } from './sessions';
 import { issueSessionTokens, type SessionTokens } from './session-tokens';
 import { lockedError, logLockIfSet, readReservation, reservationStatement, resetThrottle } from './throttle';
 import { opening } from './verify';
+import { parseAuthData } from '../webauthn/authenticator-data';
+import { parseClientData } from '../webauthn/client-data';
+import type { AuthenticationResponse } from '../webauthn';
+
+/**
+ * The parts that do not parse (clientDataJSON, authenticatorData) make a malformed body,
+ * checked before an attempt is reserved: a 400 is not a guess and costs no budget.
+ */
+function wellFormed(response: AuthenticationResponse): boolean {
+  const authData = parseAuthData(response.authenticatorData);
+  return parseClientData(response.clientDataJSON) !== null && authData !== null && authData.credential === null;
+}
 
 /** Options for get(): this user's passkeys only. A full session gets a step-up challenge. */
 export async function assertionOptions(db: Db, settings: Settings, auth: AuthContext, now: number): Promise<{ challengeId: string; publicKey: RequestOptionsJSON }> {
@@ -62,7 +74,7 @@ export async function verifyPasskey(
 ): Promise<SessionTokens> {
   const idle = settings.sessionIdleSeconds;
   const parsed = parseAuthenticationResponse(input.response);
-  if (!parsed.ok) {
+  if (!parsed.ok || !wellFormed(parsed.response)) {
     // API.md order of checks: a dead session is 401 before a bad body is 400.
     await authenticate(db, claims, purpose === 'reauthenticate' ? 'full' : 'any', now, idle);
     throw new ApiError('validation_failed', { issues: [{ path: 'response', message: 'is not a WebAuthn authentication response' }] });

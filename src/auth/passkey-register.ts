@@ -108,6 +108,10 @@ export async function registerPasskey(
     rpId: settings.webauthn.rpId,
     origins: settings.webauthn.origins,
   });
+  if (!result.ok && result.reason === 'malformed') {
+    // CBOR or JSON inside the response that does not parse: a bad body, nothing burnt.
+    throw new ApiError('validation_failed', { issues: [{ path: 'response', message: 'is not a WebAuthn registration response' }] });
+  }
   if (!result.ok) {
     // A failed attempt burns the challenge: the next try needs new options.
     await deleteChallenge(db, challenge.id, auth.sessionId);
