@@ -35,6 +35,7 @@ export interface Registered {
 export interface LoggedIn {
   token: string;
   mfa: 'enroll' | 'verify';
+  methods: Array<'otp' | 'webauthn'>;
 }
 export interface OtpCreated {
   secret: string;
@@ -50,8 +51,22 @@ export interface Me {
   id: string;
   username: string;
   mfaEnabled: boolean;
+  methods: Array<'otp' | 'webauthn'>;
   recoveryCodesRemaining: number;
   createdAt: string;
+}
+
+export interface PasskeyOptions {
+  challengeId: string;
+  publicKey: Record<string, unknown>;
+}
+export interface PasskeyRegistered {
+  credential: { id: string; name: string };
+  token?: string;
+  recoveryCodes?: string[];
+}
+export interface PasskeyList {
+  credentials: Array<{ id: string; name: string; createdAt: string; lastUsedAt: string | null; backedUp: boolean }>;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -83,7 +98,7 @@ function failureOf(response: Response, data: Record<string, unknown> | null): Fa
  * the parsed body (null for 204) or rejects with a Failure. The body's type
  * is the server's promise in API.md; it is not checked here.
  */
-export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+export async function api<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (token) headers.Authorization = 'Bearer ' + token;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
