@@ -48,7 +48,7 @@ describe('GET / (the enrollment page)', () => {
     const { text } = await call('/');
     const labels = new Set(tags(text, 'label').map((label) => label.for));
     const inputs = tags(text, 'input');
-    expect(inputs.map((input) => input.id)).toEqual(['username', 'password', 'code', 'recovery-code']);
+    expect(inputs.map((input) => input.id)).toEqual(['username', 'password', 'code', 'recovery-code', 'passkey-name']);
     for (const input of inputs) expect(labels, `label for #${input.id}`).toContain(input.id);
     const code = inputs.find((input) => input.id === 'code')!;
     expect(code).toMatchObject({ autocomplete: 'one-time-code', inputmode: 'numeric' });
