@@ -21,6 +21,9 @@ export default defineConfig({
           ACCESS_TOKEN_TTL_SECONDS: '900',
           // The support desk's secret (issue 12); its absence is tested with a copy of env without it.
           ADMIN_TOKEN: 'test-admin-token-0123456789abcdef0123456789abcdef',
+          // The suite's BASE is https://mfa.test: passkeys for that site.
+          WEBAUTHN_RP_ID: 'mfa.test',
+          WEBAUTHN_ORIGINS: 'https://mfa.test',
         },
         // Tests only: the real flood filter (wrangler.toml, 60 per minute per
         // path and IP) is shared by every test file, all from one "IP", and the

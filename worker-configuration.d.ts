@@ -9,6 +9,8 @@ interface __BaseEnv_Env {
 	SESSION_MAX_SECONDS: string;
 	SESSION_IDLE_SECONDS: string;
 	CORS_ORIGINS: string;
+	WEBAUTHN_RP_ID: string;
+	WEBAUTHN_ORIGINS: string;
 	JWT_SECRET: string;
 	TOTP_ENCRYPTION_KEY: string;
 }
@@ -23,7 +25,7 @@ type StringifyValues<EnvType extends Record<string, unknown>> = {
 	[Binding in keyof EnvType]: EnvType[Binding] extends string ? EnvType[Binding] : string;
 };
 declare namespace NodeJS {
-	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "ISSUER" | "ACCESS_TOKEN_TTL_SECONDS" | "MFA_TOKEN_TTL_SECONDS" | "SESSION_MAX_SECONDS" | "SESSION_IDLE_SECONDS" | "CORS_ORIGINS" | "JWT_SECRET" | "TOTP_ENCRYPTION_KEY">> {}
+	interface ProcessEnv extends StringifyValues<Pick<Cloudflare.Env, "ISSUER" | "ACCESS_TOKEN_TTL_SECONDS" | "MFA_TOKEN_TTL_SECONDS" | "SESSION_MAX_SECONDS" | "SESSION_IDLE_SECONDS" | "CORS_ORIGINS" | "WEBAUTHN_RP_ID" | "WEBAUTHN_ORIGINS" | "JWT_SECRET" | "TOTP_ENCRYPTION_KEY">> {}
 }
 declare module "*.txt" {
 	const value: string;

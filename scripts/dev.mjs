@@ -31,6 +31,13 @@ const migrate = spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'appl
 });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
-const dev = spawn(process.execPath, [wrangler, 'dev', ...process.argv.slice(2)], { cwd: root, env, stdio: 'inherit' });
+// Passkeys: the browser's origin is http://localhost:<port> (WebAuthn refuses IP
+// addresses, so open localhost, not 127.0.0.1); follow whatever --port says.
+const args = process.argv.slice(2);
+const portAt = args.findIndex((arg) => arg === '--port' || arg.startsWith('--port='));
+const port = portAt < 0 ? '8787' : args[portAt].includes('=') ? args[portAt].split('=')[1] : args[portAt + 1];
+const webauthnVars = ['--var', 'WEBAUTHN_RP_ID:localhost', '--var', `WEBAUTHN_ORIGINS:http://localhost:${port}`];
+
+const dev = spawn(process.execPath, [wrangler, 'dev', ...webauthnVars, ...args], { cwd: root, env, stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => dev.kill(signal));
 dev.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

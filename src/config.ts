@@ -91,3 +91,11 @@ export const EVENT_CLEANUP_BATCH = 1000;
  * succeeds or an admin unlocks the account.
  */
 export const OTP_FACTOR_LOCK_FAILURES = 100;
+
+/** WebAuthn challenges: 32 random bytes (L3 §13.4.3: at least 16), good for 5 minutes (API.md). */
+export const WEBAUTHN_CHALLENGE_BYTES = 32;
+export const WEBAUTHN_CHALLENGE_TTL_SECONDS = 5 * 60;
+/** A passkey's label, as the user typed it (or "Passkey"). */
+export const PASSKEY_NAME_MAX_CHARS = 64;
+/** Passkeys per account: bounds allowCredentials, excludeCredentials and the list. */
+export const PASSKEYS_PER_USER_MAX = 20;

@@ -17,6 +17,7 @@ import { keys } from './routes/keys';
 import { sessionRoutes } from './routes/sessions';
 import { mfa } from './routes/mfa';
 import { page } from './routes/page';
+import { webauthn } from './routes/webauthn';
 import { scheduled } from './scheduled';
 import { getSettings } from './settings';
 
@@ -60,6 +61,7 @@ const app = $(routeGroup().use(securityHeaders, settings, corsForListedOrigins))
   .route('/', account)
   .route('/', mfa)
   .route('/', sessionRoutes)
+  .route('/', webauthn)
   .route('/', keys)
   .route('/', selfService)
   .route('/', admin)

@@ -31,7 +31,10 @@ export type SecurityEvent =
   | 'admin_action'
   | 'admin_token_refused'
   /** D1 overloaded or briefly unreachable: answered 503 (src/db/transient.ts). */
-  | 'storage_unavailable';
+  | 'storage_unavailable'
+  | 'passkey_added'
+  | 'passkey_refused'
+  | 'passkey_removed';
 
 export interface EventFields {
   userId?: string;

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { normalizeUsername, usernameProblem } from './auth/identity';
+import { hasInvisibleOrControl, normalizeUsername, usernameProblem } from './auth/identity';
 
 /**
  * Request bodies. Unknown fields are dropped by z.object, so nothing a client
@@ -98,11 +98,39 @@ export const refreshSchema = z.object({
   refreshToken: z.string().max(4096, 'must be a refresh token').meta({ description: 'The refresh token of the last answer.' }),
 });
 
-/** /reauthenticate proves a factor again: a TOTP code or a recovery code. */
+/**
+ * A browser's PublicKeyCredential.toJSON(): its shape and sizes are checked by the
+ * verifier's parser (src/webauthn/response.ts), which answers 400 for anything else.
+ */
+const webauthnResponse = z
+  .record(z.string(), z.unknown())
+  .meta({ description: 'The credential as `PublicKeyCredential.toJSON()` gives it (WebAuthn L3 §5.1: RegistrationResponseJSON or AuthenticationResponseJSON).' });
+
+const challengeId = z.string().min(1).max(64).meta({ description: 'The `challengeId` of the options this response answers.' });
+
+/** A passkey's label: trimmed, 1 to 64 characters, nothing invisible. */
+const passkeyName = z
+  .string()
+  .max(256, 'must be 1 to 64 characters')
+  .transform((value) => value.normalize('NFKC').trim())
+  .refine((value) => [...value].length >= 1 && [...value].length <= 64 && value.isWellFormed() && !hasInvisibleOrControl(value), 'must be 1 to 64 visible characters')
+  .meta({ description: 'A label for the passkey, 1 to 64 characters; default "Passkey".' });
+
+export const webauthnAssertionSchema = z.object({ challengeId, response: webauthnResponse });
+
+export const webauthnRegisterOptionsSchema = z.object({ name: passkeyName.optional() });
+
+export const webauthnRegisterVerifySchema = z.object({ challengeId, response: webauthnResponse, name: passkeyName.optional() });
+
+export const credentialIdParams = z.object({
+  id: z.string().max(1400).meta({ description: 'A passkey id (base64url) from GET /webauthn/credentials.', param: { name: 'id', in: 'path' } }),
+});
+
+/** /reauthenticate proves a factor again: a TOTP code, a recovery code or a passkey. */
 export const reauthenticateSchema = z
-  .object({ code: otpCode.optional(), recoveryCode: recoveryCodeInput.optional() })
-  .superRefine(exactlyOne(['code', 'recoveryCode']))
-  .meta({ description: 'Exactly one of `code` or `recoveryCode`.' });
+  .object({ code: otpCode.optional(), recoveryCode: recoveryCodeInput.optional(), webauthn: webauthnAssertionSchema.optional() })
+  .superRefine(exactlyOne(['code', 'recoveryCode', 'webauthn']))
+  .meta({ description: 'Exactly one of `code`, `recoveryCode` or `webauthn` (`{ challengeId, response }` from POST /webauthn/login/options with this token).' });
 
 export const sessionIdParams = z.object({
   id: z.string().max(64).meta({ description: 'A session id from GET /sessions.', param: { name: 'id', in: 'path' } }),

@@ -9,6 +9,7 @@ import {
 import { deriveAesGcmKey, deriveHmacKey, importJwtKey } from './crypto/keys';
 import { boundedSecondsVar, ConfigError, displayNameVar, originListVar } from './env-vars';
 import { deriveSigningKeyWrapKey } from './tokens/signing-key-crypto';
+import { webauthnSettingsFromEnv, type WebAuthnSettings } from './webauthn-settings';
 
 export { ConfigError } from './env-vars';
 
@@ -35,6 +36,8 @@ export interface Settings {
   refreshKey: CryptoKey;
   /** The support desk's bearer secret; null: the admin routes answer 404. */
   adminToken: string | null;
+  /** WEBAUTHN_RP_ID, WEBAUTHN_RP_NAME, WEBAUTHN_ORIGINS (passkeys). */
+  webauthn: WebAuthnSettings;
 }
 
 function requireSecret(env: Env, name: 'JWT_SECRET' | 'TOTP_ENCRYPTION_KEY'): string {
@@ -72,6 +75,7 @@ async function load(env: Env): Promise<Settings> {
   const sessionMaxSeconds = boundedSecondsVar(env, 'SESSION_MAX_SECONDS', SESSION_MAX_SECONDS_BOUNDS);
   const sessionIdleSeconds = boundedSecondsVar(env, 'SESSION_IDLE_SECONDS', SESSION_IDLE_SECONDS_BOUNDS);
   if (sessionIdleSeconds > sessionMaxSeconds) throw new ConfigError('SESSION_IDLE_SECONDS must not exceed SESSION_MAX_SECONDS');
+  const webauthn = webauthnSettingsFromEnv(env, issuer);
   const [jwtKey, totpKey, recoveryKey, signingKeyWrapKey, refreshKey] = await Promise.all([
     importJwtKey(jwtSecret),
     deriveAesGcmKey(encryptionSecret, 'edge-mfa totp secret v1'),
@@ -93,6 +97,7 @@ async function load(env: Env): Promise<Settings> {
     signingKeyWrapKey,
     refreshKey,
     adminToken,
+    webauthn,
   };
 }
 

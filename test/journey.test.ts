@@ -75,6 +75,7 @@ describe('the whole journey through the real app and D1', () => {
       id: registered.body.id,
       username,
       mfaEnabled: true,
+      methods: ['otp'],
       recoveryCodesRemaining: 10,
       createdAt: new Date((T0 + 5) * 1000).toISOString(),
     });

@@ -1,6 +1,7 @@
 import { and, eq, gt, inArray, or, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { recoveryCodes, throttles, users } from '../db/schema';
+import { recoveryCodes, throttles, users, webauthnChallenges, webauthnCredentials } from '../db/schema';
+import { methodsOf, passkeyCount } from './factors';
 import { logEvent } from '../log';
 import { foldForComparison } from './identity';
 import { recordEvent } from './security-events';
@@ -21,8 +22,9 @@ const FACTOR_LOCK_FAILURES = 100;
 
 /** GET /admin/users?username=: the account, found without regard to case; null when there is none. */
 export async function findUser(db: Db, username: string, now: number): Promise<AdminUserView | null> {
-  const [user] = await db.select().from(users).where(eq(users.usernameKey, foldForComparison(username))).limit(1);
-  if (!user) return null;
+  const [row] = await db.select({ user: users, passkeys: passkeyCount() }).from(users).where(eq(users.usernameKey, foldForComparison(username))).limit(1);
+  if (!row) return null;
+  const { user, passkeys } = row;
   const [lock] = await db
     .select({ key: throttles.key })
     .from(throttles)
@@ -37,8 +39,7 @@ export async function findUser(db: Db, username: string, now: number): Promise<A
     id: user.id,
     username: user.username,
     createdAt: new Date(user.createdAt * 1000).toISOString(),
-    // Passkeys join this list when their table exists.
-    methods: user.totpSecret ? ['otp'] : [],
+    methods: methodsOf(user, passkeys),
     locked: lock !== undefined,
   };
 }
@@ -49,9 +50,7 @@ export async function findUser(db: Db, username: string, now: number): Promise<A
  * go, every session is revoked, the code budget is cleared, and an
  * `admin_mfa_reset` event with support's reason is left where the user sees
  * it. The next login asks to enroll. One batch; the first statement finds the
- * user. false: no such user.
- *
- * HOOK for passkeys: delete the user's credentials in this batch too.
+ * user. false: no such user. Passkeys and their outstanding challenges go too.
  */
 export async function resetMfa(db: Db, userId: string, reason: string, now: number): Promise<boolean> {
   const [found] = await db.batch([
@@ -61,6 +60,9 @@ export async function resetMfa(db: Db, userId: string, reason: string, now: numb
       .where(eq(users.id, userId))
       .returning({ id: users.id }),
     db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)),
+    db.delete(webauthnCredentials).where(eq(webauthnCredentials.userId, userId)),
+    db.delete(webauthnChallenges).where(eq(webauthnChallenges.userId, userId)),
+    db.delete(throttles).where(eq(throttles.key, throttleKey('webauthn', userId))),
     revokeUserSessions(db, userId, now),
     db.delete(throttles).where(eq(throttles.key, throttleKey('otp', userId))),
     recordEvent(db, 'admin_mfa_reset', { userId, reason }, now),

@@ -1,6 +1,6 @@
 import { and, eq, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { passwordResets, recoveryCodes, sessions, throttles, users, type UserRow } from '../db/schema';
+import { passwordResets, recoveryCodes, sessions, throttles, users, webauthnChallenges, webauthnCredentials, type UserRow } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
 import { sessionStillLive, userGone } from './guards';
@@ -14,15 +14,14 @@ import { throttleKey } from './throttle';
  * Everything stored for a user, as statements that run only once `gone`
  * holds (the user row was deleted earlier in the same batch). The foreign
  * keys cascade too; these deletes do not depend on them.
- *
- * HOOK for the passkey tables: add their deletes here (credentials and any
- * pending challenges keyed by the user id), and the deletion test's table
- * list in test/account/delete.test.ts.
  */
 export function userDataDeletions(db: Db, user: Pick<UserRow, 'id' | 'usernameKey'>, gone: SQL) {
   return [
     db.delete(sessions).where(and(eq(sessions.userId, user.id), gone)),
     db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, user.id), gone)),
+    db.delete(webauthnChallenges).where(and(eq(webauthnChallenges.userId, user.id), gone)),
+    db.delete(webauthnCredentials).where(and(eq(webauthnCredentials.userId, user.id), gone)),
+    db.delete(throttles).where(and(eq(throttles.key, throttleKey('webauthn', user.id)), gone)),
     db.delete(passwordResets).where(and(eq(passwordResets.userId, user.id), gone)),
     deleteUserEvents(db, user.id, gone),
     // Both budgets: codes by user id, passwords by the folded username, so a

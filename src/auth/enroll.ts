@@ -31,7 +31,8 @@ export async function startEnrollment(
   client: ClientInfo = { userAgent: null, ip: null },
 ): Promise<Enrollment> {
   const { user } = auth;
-  if (user.totpSecret && !auth.authorized) throw new ApiError('mfa_already_enabled');
+  // A passkey counts as an active factor too: a password alone adds nothing beside it.
+  if ((user.totpSecret || auth.passkeyCount > 0) && !auth.authorized) throw new ApiError('mfa_already_enabled');
   // API.md step-up: a re-enrollment with a full token is a sensitive operation.
   if (auth.authorized) requireRecentAuthentication(auth, now);
   const secret = await createSecret(settings, user.id);

@@ -6,6 +6,7 @@ import { users } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
 import type { Settings } from '../settings';
+import { methodsOf, passkeyCount, type Method } from './factors';
 import { foldForComparison } from './identity';
 import { lockedError, logLockIfSet, reserveAttempt, resetThrottle } from './throttle';
 import { insertSessionIf, issuePasswordOnlyToken, newSession, sessionExists, type ClientInfo, type IssuedToken } from './sessions';
@@ -13,6 +14,7 @@ import { lockedEventIfSet, recordEvent } from './security-events';
 
 export interface LoginResult extends IssuedToken {
   mfa: 'enroll' | 'verify';
+  methods: Method[];
 }
 
 /**
@@ -30,7 +32,8 @@ export async function login(
   client: ClientInfo = { userAgent: null, ip: null },
 ): Promise<LoginResult> {
   const usernameKey = foldForComparison(username);
-  const [user] = await withReadRetry(() => db.select().from(users).where(eq(users.usernameKey, usernameKey)).limit(1));
+  const [row] = await withReadRetry(() => db.select({ user: users, passkeys: passkeyCount() }).from(users).where(eq(users.usernameKey, usernameKey)).limit(1));
+  const user = row?.user;
   const reservation = await reserveAttempt(db, 'pwd', usernameKey, now);
   if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user?.id, 'password');
   const check = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
@@ -64,5 +67,6 @@ export async function login(
   if (opened.meta.changes !== 1) throw new ApiError('invalid_credentials');
   if (check.needsRehash) logEvent('password_rehashed', { userId: user.id });
   logEvent('login_succeeded', { userId: user.id, sessionId: session.id });
-  return { ...(await issuePasswordOnlyToken(settings, user, session)), mfa: user.totpSecret ? 'verify' : 'enroll' };
+  const methods = methodsOf(user, row.passkeys);
+  return { ...(await issuePasswordOnlyToken(settings, user, session)), mfa: methods.length > 0 ? 'verify' : 'enroll', methods };
 }

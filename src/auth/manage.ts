@@ -7,6 +7,7 @@ import { logEvent } from '../log';
 import { refuseIfSessionEnded, sessionStillLive } from './guards';
 import type { AuthContext } from './session-lookup';
 import type { Settings } from '../settings';
+import { hasSecondFactor, methodsOf, type Method } from './factors';
 import { generateRecoveryCodes, replaceRecoveryCodes } from './recovery';
 import { revokeUserSessions } from './sessions';
 import { lockedError, logLockIfSet, refusal, reserveAttempt, resetThrottle } from './throttle';
@@ -18,6 +19,8 @@ export interface Profile {
   id: string;
   username: string;
   mfaEnabled: boolean;
+  /** The second factors the account can verify with (API.md `methods`). */
+  methods: Method[];
   recoveryCodesRemaining: number;
   createdAt: string;
 }
@@ -28,7 +31,8 @@ export function profile(auth: AuthContext): Profile {
   return {
     id: user.id,
     username: user.username,
-    mfaEnabled: user.totpSecret !== null,
+    mfaEnabled: hasSecondFactor(user, auth.passkeyCount),
+    methods: methodsOf(user, auth.passkeyCount),
     recoveryCodesRemaining: auth.recoveryCodesRemaining,
     createdAt: new Date(user.createdAt * 1000).toISOString(),
   };
@@ -42,7 +46,7 @@ export async function regenerateRecoveryCodes(
   now: number,
   client: ClientInfo = { userAgent: null, ip: null },
 ): Promise<string[]> {
-  if (!auth.user.totpSecret) throw new ApiError('mfa_not_enrolled');
+  if (!hasSecondFactor(auth.user, auth.passkeyCount)) throw new ApiError('mfa_not_enrolled');
   const codes = generateRecoveryCodes();
   // Both statements carry the guard: the presented session is still live and
   // MFA still on when the batch commits, so a logout or a disable landing

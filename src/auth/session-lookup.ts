@@ -6,6 +6,7 @@ import { sessions, users, type SessionRow, type UserRow } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
 import type { TokenClaims } from '../tokens/jwt';
+import { passkeyCount } from './factors';
 import { unusedRecoveryCodeCount } from './recovery';
 import { sessionLive } from './sessions';
 
@@ -19,6 +20,8 @@ export interface AuthContext {
   authorized: boolean;
   /** Unused recovery codes, read in the same query (for /me). */
   recoveryCodesRemaining: number;
+  /** The user's passkeys, read in the same query (methods, "a second factor is active"). */
+  passkeyCount: number;
   /** When a second factor was last proven in this session (null for a password-only session). */
   authTime: number | null;
   /** The session row as of this request. */
@@ -38,6 +41,7 @@ export function liveSessionQuery(db: Db, claims: TokenClaims, now: number, idleS
       session: sessions,
       user: users,
       recoveryCodesRemaining: unusedRecoveryCodeCount(users.id),
+      passkeyCount: passkeyCount(),
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
@@ -65,6 +69,7 @@ export function toAuthContext(row: LiveSessionRow | undefined, claims: TokenClai
     sessionId: row.session.id,
     authorized: row.session.authorized,
     recoveryCodesRemaining: row.recoveryCodesRemaining,
+    passkeyCount: row.passkeyCount,
     authTime: row.session.authTime,
     session: row.session,
   };

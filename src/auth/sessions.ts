@@ -20,8 +20,8 @@ export type NewSession = typeof sessions.$inferInsert & {
   revokedAt: null;
 };
 
-/** RFC 8176 authentication method references. `rec` (a recovery code) is our own value. */
-export type AuthMethods = ['pwd'] | ['pwd', 'otp'] | ['pwd', 'rec'];
+/** RFC 8176 authentication method references (`pop`: a passkey). `rec` (a recovery code) is our own value. */
+export type AuthMethods = ['pwd'] | ['pwd', 'otp'] | ['pwd', 'rec'] | ['pwd', 'pop'];
 
 /** Where a session began, as GET /sessions shows it. */
 export interface ClientInfo {

@@ -12,13 +12,15 @@ import { throttles } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
 
-/** Which budget: passwords per username, codes (TOTP and recovery) per user id, admin tokens per client network. */
-export type ThrottleKind = 'pwd' | 'otp' | 'admin';
+/** Which budget: passwords per username, codes (TOTP and recovery) and passkeys per user id, admin tokens per client network. */
+export type ThrottleKind = 'pwd' | 'otp' | 'webauthn' | 'admin';
 
 const FAILURES_PER_LOCK: Record<ThrottleKind, number> = {
   pwd: PASSWORD_FAILURES_PER_LOCK,
   otp: OTP_FAILURES_PER_LOCK,
   admin: ADMIN_FAILURES_PER_LOCK,
+  // Passkey assertions (`webauthn:<user id>`): a budget of their own, never the code's.
+  webauthn: OTP_FAILURES_PER_LOCK,
 };
 
 export function throttleKey(kind: ThrottleKind, subject: string): string {
@@ -142,7 +144,7 @@ export function logLockIfSet(reservation: Reservation, userId: string | undefine
 }
 
 /** The 429 for an attempt refused during a lock, logged as a security event. */
-export function lockedError(retryAfterSeconds: number, userId: string | undefined, reason: 'otp' | 'password'): ApiError {
+export function lockedError(retryAfterSeconds: number, userId: string | undefined, reason: 'otp' | 'password' | 'webauthn'): ApiError {
   logEvent('throttled', { userId, reason, retryAfterSeconds });
   return new ApiError('too_many_requests', { retryAfterSeconds });
 }

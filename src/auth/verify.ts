@@ -25,6 +25,7 @@ import {
 import { logLockIfSet, readReservation, refusal, reservationStatement, resetThrottle, type Reservation } from './throttle';
 import { checkCode, livePendingSecret } from './totp-secret';
 import { recordCodeFailure, recordEvent } from './security-events';
+import { passkeyCount, passkeyExists, secondFactorActive } from './factors';
 
 export interface Verified extends SessionTokens {
   /** Present when this call confirmed an enrollment. */
@@ -54,6 +55,8 @@ function chooseTarget(auth: AuthContext, now: number, purpose: Purpose): Target 
   const pending = livePendingSecret(user, now, auth.sessionId);
   if (!auth.authorized) {
     if (user.totpSecret) return { kind: 'active', sealed: user.totpSecret };
+    // A passkey is active: a password alone must not add a TOTP factor beside it.
+    if (auth.passkeyCount > 0) throw new ApiError('mfa_already_enabled');
     if (pending) return { kind: 'pending', sealed: pending };
     throw new ApiError('mfa_not_enrolled');
   }
@@ -70,7 +73,9 @@ function chooseTarget(auth: AuthContext, now: number, purpose: Purpose): Target 
 function liveSessionWithTarget(claims: TokenClaims, now: number, idleSeconds: number, proof: 'code' | 'recoveryCode', purpose: Purpose): SQL {
   const pendingLive = sql`(${users.pendingSecret} IS NOT NULL AND ${users.pendingExpiresAt} > ${now} AND ${users.pendingSessionId} = ${claims.sid})`;
   const target =
-    proof === 'recoveryCode' || purpose === 'reauthenticate'
+    proof === 'recoveryCode'
+      ? secondFactorActive(claims.sub)
+      : purpose === 'reauthenticate'
       ? sql`${users.totpSecret} IS NOT NULL`
       : sql`((${sessions.authorized} = 0 AND (${users.totpSecret} IS NOT NULL OR ${pendingLive})) OR (${sessions.authorized} = 1 AND ${pendingLive}))`;
   return sql`EXISTS (SELECT 1 FROM ${sessions} JOIN ${users} ON ${users.id} = ${sessions.userId}
@@ -99,7 +104,7 @@ async function authenticateAndReserve(
     reservationStatement(db, 'otp', claims.sub, now, liveSessionWithTarget(claims, now, settings.sessionIdleSeconds, proof, purpose), proof === 'code' ? 'totp' : 'other'),
     db.select().from(sessions).where(and(eq(sessions.id, claims.sid), sessionLive(now, settings.sessionIdleSeconds))).limit(1),
     db
-      .select({ user: users, recoveryCodesRemaining: unusedRecoveryCodeCount(users.id) })
+      .select({ user: users, recoveryCodesRemaining: unusedRecoveryCodeCount(users.id), passkeyCount: passkeyCount(claims.sub) })
       .from(users)
       .where(eq(users.id, claims.sub))
       .limit(1),
@@ -109,7 +114,7 @@ async function authenticateAndReserve(
   const auth = toAuthContext(session && row ? { session, ...row } : undefined, claims, purpose === 'reauthenticate' ? 'full' : 'any');
   let target: Target | null = null;
   if (proof === 'code') target = chooseTarget(auth, now, purpose);
-  else if (!auth.user.totpSecret) throw new ApiError('mfa_not_enrolled');
+  else if (!auth.user.totpSecret && auth.passkeyCount === 0) throw new ApiError('mfa_not_enrolled');
   const reservation = await readReservation(db, 'otp', auth.user.id, reserved, now, proof === 'code' ? 'totp' : 'other');
   if (!reservation.ok) throw refusal(reservation, auth.user.id, 'otp');
   return { auth, target, reservation };
@@ -120,7 +125,7 @@ async function authenticateAndReserve(
  * proof's guard), the marker that later statements test, and the full
  * session the tokens are issued for.
  */
-interface Opening {
+export interface Opening {
   first: (guard: SQL) => BatchItem<'sqlite'>;
   won: SQL;
   /** Retires the presented session when a new one replaces it. */
@@ -177,7 +182,7 @@ function renewSession(db: Db, settings: Settings, auth: AuthContext, now: number
   };
 }
 
-function opening(db: Db, settings: Settings, auth: AuthContext, purpose: Purpose, now: number, amr: AuthMethods, client: ClientInfo): Opening {
+export function opening(db: Db, settings: Settings, auth: AuthContext, purpose: Purpose, now: number, amr: AuthMethods, client: ClientInfo): Opening {
   return purpose === 'verify' ? openNewSession(db, settings, auth, now, amr, client) : renewSession(db, settings, auth, now, amr);
 }
 
@@ -234,7 +239,8 @@ async function verifyCode(
   const guard =
     target.kind === 'active'
       ? sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id} AND ${users.totpSecret} = ${target.sealed} AND ${users.totpLastStep} < ${step})`
-      : sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id} AND ${users.pendingSecret} = ${target.sealed} AND ${users.pendingExpiresAt} > ${now} AND ${users.pendingSessionId} = ${auth.sessionId})`;
+      : sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id} AND ${users.pendingSecret} = ${target.sealed} AND ${users.pendingExpiresAt} > ${now} AND ${users.pendingSessionId} = ${auth.sessionId})
+          AND (${auth.authorized ? 1 : 0} = 1 OR NOT ${passkeyExists(user.id)})`;
   const commit =
     target.kind === 'active'
       ? db.update(users).set({ totpLastStep: step }).where(and(eq(users.id, user.id), lt(users.totpLastStep, step), won))

@@ -168,3 +168,65 @@ export const passwordResets = sqliteTable(
 );
 
 export type SecurityEventRow = typeof securityEvents.$inferSelect;
+
+/**
+ * Passkeys (WebAuthn L3 §7.1 step 28): one row per registered credential. The id is
+ * the credential id, base64url, and the primary key, so it is unique across every
+ * user (§7.1 step 27): a second registration of it fails the insert.
+ */
+export const webauthnCredentials = sqliteTable(
+  'webauthn_credentials',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** SubjectPublicKeyInfo, base64url, for importKey('spki') with `algorithm`. */
+    publicKey: text('public_key').notNull(),
+    /** COSE algorithm: -7 ES256, -8 EdDSA (Ed25519), -257 RS256. */
+    algorithm: integer('algorithm').notNull(),
+    /** Never lowered: updated by compare-and-swap on the old value (§7.2 step 24). */
+    signCount: integer('sign_count').notNull().default(0),
+    /** BE, fixed at creation (§6.1.3): an assertion with another value is refused. */
+    backupEligible: integer('backup_eligible', { mode: 'boolean' }).notNull(),
+    /** BS as last seen: shown as `backedUp`. */
+    backupState: integer('backup_state', { mode: 'boolean' }).notNull(),
+    /** UV as last seen (preferred, not required). */
+    userVerified: integer('user_verified', { mode: 'boolean' }).notNull(),
+    /** getTransports(), space-separated, handed back in allowCredentials. */
+    transports: text('transports').notNull().default(''),
+    name: text('name').notNull(),
+    createdAt: integer('created_at').notNull(),
+    lastUsedAt: integer('last_used_at'),
+  },
+  (t) => [index('webauthn_credentials_user_idx').on(t.userId)],
+);
+
+/**
+ * Outstanding WebAuthn challenges: 32 random bytes, bound to the session that asked
+ * and to one purpose, good for 5 minutes and once. The commit that uses one deletes
+ * it in the same db.batch() whose guarded first statement required it.
+ */
+export const webauthnChallenges = sqliteTable(
+  'webauthn_challenges',
+  {
+    id: text('id').primaryKey(),
+    /** base64url of the 32 bytes sent in the options. */
+    challenge: text('challenge').notNull(),
+    sessionId: text('session_id')
+      .notNull()
+      .references(() => sessions.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** 'register' | 'login' | 'reauthenticate' */
+    purpose: text('purpose').notNull(),
+    /** The name asked for at register/options, if any. */
+    name: text('name'),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('webauthn_challenges_session_idx').on(t.sessionId)],
+);
+
+export type WebAuthnCredentialRow = typeof webauthnCredentials.$inferSelect;
+export type WebAuthnChallengeRow = typeof webauthnChallenges.$inferSelect;

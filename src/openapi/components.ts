@@ -15,6 +15,7 @@ export const TAGS = {
   account: 'Registration, the password step, the profile and logout.',
   mfa: 'TOTP enrollment, the second-factor step and the MFA lifecycle.',
   sessions: 'Access and refresh tokens, step-up, the signing keys and the list of sessions.',
+  passkeys: 'WebAuthn passkeys as a second factor: adding, using, listing and removing them.',
   service: 'Health, this document and the page for people.',
   admin: 'The support desk: look accounts up, reset MFA, unlock, issue password-reset tokens. Needs ADMIN_TOKEN; without it these routes answer 404.',
 } as const;

@@ -17,12 +17,17 @@ const otpauthUri = z.string().meta({
   description: 'Key URI Format: `otpauth://totp/<Issuer>:<username>?secret=...&issuer=<Issuer>&algorithm=SHA1&digits=6&period=30`.',
 });
 
+const methods = z
+  .array(z.enum(['otp', 'webauthn']))
+  .meta({ description: 'The second factors this account can verify with: `otp` (TOTP), `webauthn` (a passkey); empty before enrollment.' });
+
 export const registerResponse = z.strictObject({ id: z.string(), username: z.string() });
 
 export const loginResponse = z.strictObject({
   token: jwt.meta({ description: 'A password-only token (at most 5 minutes), good only for the MFA routes.' }),
   authorized: z.literal(false),
-  mfa: z.enum(['enroll', 'verify']).meta({ description: '`enroll`: set up a TOTP secret first; `verify`: enter a code.' }),
+  mfa: z.enum(['enroll', 'verify']).meta({ description: '`enroll`: set up a second factor first; `verify`: prove one of `methods`.' }),
+  methods,
   expiresIn,
 });
 
@@ -86,6 +91,7 @@ export const meResponse = z.strictObject({
   id: z.string(),
   username: z.string(),
   mfaEnabled: z.boolean(),
+  methods,
   recoveryCodesRemaining: z.number().int().nonnegative(),
   createdAt: z.string().meta({ description: 'ISO 8601 instant, UTC.' }),
 });
@@ -125,4 +131,41 @@ export const adminUserResponse = z.strictObject({
 export const resetTokenResponse = z.strictObject({
   resetToken: z.string().meta({ description: 'Single use; hand it to the user over a checked channel. Shown only this once.' }),
   expiresIn: z.number().int().positive().meta({ description: 'Seconds until the token expires (3600).' }),
+});
+
+const challengeIdOut = z.string().meta({ description: 'Send it back with the response of the ceremony; good once, for 5 minutes, for this session only.' });
+
+export const webauthnCreationOptionsResponse = z.strictObject({
+  challengeId: challengeIdOut,
+  publicKey: z
+    .record(z.string(), z.unknown())
+    .meta({ description: 'PublicKeyCredentialCreationOptionsJSON (WebAuthn L3 §5.4), for `PublicKeyCredential.parseCreationOptionsFromJSON()`.' }),
+});
+
+export const webauthnRequestOptionsResponse = z.strictObject({
+  challengeId: challengeIdOut,
+  publicKey: z
+    .record(z.string(), z.unknown())
+    .meta({ description: 'PublicKeyCredentialRequestOptionsJSON (WebAuthn L3 §5.5), with this account’s passkeys only in `allowCredentials`.' }),
+});
+
+const passkey = { id: z.string().meta({ description: 'The credential id, base64url.' }), name: z.string(), createdAt: instant };
+
+export const webauthnRegisteredResponse = z.strictObject({
+  credential: z.strictObject(passkey),
+  token: accessToken.optional().meta({ description: 'Present when this registration completed a first enrollment.' }),
+  refreshToken: refreshToken.optional().meta({ description: 'Present when this registration completed a first enrollment.' }),
+  expiresIn: expiresIn.optional(),
+  authorized: z.literal(true).optional(),
+  recoveryCodes: recoveryCodes.optional().meta({ description: 'Present only when this registration completed a first enrollment.' }),
+});
+
+export const webauthnCredentialsResponse = z.strictObject({
+  credentials: z.array(
+    z.strictObject({
+      ...passkey,
+      lastUsedAt: instant.nullable(),
+      backedUp: z.boolean().meta({ description: 'The passkey is synced by its provider (the BS flag).' }),
+    }),
+  ),
 });

@@ -75,7 +75,7 @@ export const account = routeGroup()
   .openapi(loginRoute, async (c) => {
     const { username, password } = c.req.valid('json');
     const result = await login(getDb(c.env.DB), c.get('settings'), username, password, nowSeconds(), clientInfo(c));
-    return c.json({ token: result.token, authorized: false as const, mfa: result.mfa, expiresIn: result.expiresIn }, 200);
+    return c.json({ token: result.token, authorized: false as const, mfa: result.mfa, methods: result.methods, expiresIn: result.expiresIn }, 200);
   })
   .openapi(meRoute, (c) => c.json(profile(c.get('auth')), 200))
   .openapi(logoutRoute, async (c) => {

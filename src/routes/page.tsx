@@ -34,7 +34,7 @@ function Page({ nonce }: { nonce: string }) {
       <body>
         <main>
           <h1>Two-step sign-in</h1>
-          <p class="lead">Create an account, then protect it with an authenticator app.</p>
+          <p class="lead">Create an account, then protect it with an authenticator app or a passkey.</p>
           <noscript>
             <p>This page needs JavaScript. The API is described at <a href="/openapi.json">/openapi.json</a>.</p>
           </noscript>
@@ -66,6 +66,10 @@ function Page({ nonce }: { nonce: string }) {
                 <p class="hint">Time-based, 6 digits, every 30 seconds.</p>
               </div>
             </div>
+            <form id="enroll-passkey-form" method="post" action="#">
+              <p>Or use a passkey instead of an app: your device's screen lock or a security key.</p>
+              <button type="submit">Add a passkey</button>
+            </form>
           </section>
 
           <section id="step-code" aria-labelledby="h-code" hidden>
@@ -76,6 +80,9 @@ function Page({ nonce }: { nonce: string }) {
               <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9 ]*" maxlength={7} required aria-describedby="code-hint" />
               <p id="code-hint" class="hint">A new code appears every 30 seconds; each works once.</p>
               <button type="submit">Verify</button>
+            </form>
+            <form id="passkey-form" method="post" action="#" hidden>
+              <button type="submit">Use a passkey</button>
             </form>
             <details id="recovery-option">
               <summary>Lost your phone? Use a recovery code</summary>
@@ -96,6 +103,15 @@ function Page({ nonce }: { nonce: string }) {
             </div>
             <h3>Your account</h3>
             <dl id="me"></dl>
+            <div id="passkeys">
+              <h3>Your passkeys</h3>
+              <ul id="passkey-list"></ul>
+              <form id="add-passkey-form" method="post" action="#">
+                <label for="passkey-name">Name for a new passkey</label>
+                <input id="passkey-name" name="name" autocomplete="off" maxlength={64} placeholder="Passkey" />
+                <button type="submit">Add a passkey</button>
+              </form>
+            </div>
             <button id="logout" type="button">Log out</button>
           </section>
 

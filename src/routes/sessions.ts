@@ -1,5 +1,6 @@
 import { refreshSession } from '../auth/refresh';
 import { endSession, listSessions } from '../auth/session-list';
+import { verifyPasskey } from '../auth/passkey-login';
 import { verifySecondFactor } from '../auth/verify';
 import { getDb } from '../db/client';
 import { clientInfo } from '../middleware/client-info';
@@ -27,7 +28,7 @@ const reauthenticateRoute = declareRoute({
   tag: 'sessions',
   summary: 'Prove a second factor again (step-up)',
   description:
-    'For the sensitive operations, which need a second factor proven within the last 300 s. Same session, a fresh `auth_time`, and a new pair; throttled by the same per-account budget as `/otp-verify`.',
+    'For the sensitive operations, which need a second factor proven within the last 300 s. Same session, a fresh `auth_time`, and a new pair. Codes are throttled by the same per-account budget as `/otp-verify`; a passkey (`webauthn`, with a challenge from POST /webauthn/login/options made with this token) by its own.',
   token: 'full',
   session: 'flow',
   body: reauthenticateSchema,
@@ -67,8 +68,14 @@ export const sessionRoutes = routeGroup()
   })
   .openapi(reauthenticateRoute, async (c) => {
     const body = c.req.valid('json');
-    const proof = body.code !== undefined ? { code: body.code } : { recoveryCode: body.recoveryCode! };
-    const result = await verifySecondFactor(getDb(c.env.DB), c.get('settings'), c.get('claims'), proof, nowSeconds(), { purpose: 'reauthenticate', client: clientInfo(c) });
+    const db = getDb(c.env.DB);
+    const client = clientInfo(c);
+    const result = body.webauthn
+      ? await verifyPasskey(db, c.get('settings'), c.get('claims'), body.webauthn, nowSeconds(), { purpose: 'reauthenticate', client })
+      : await verifySecondFactor(db, c.get('settings'), c.get('claims'), body.code !== undefined ? { code: body.code } : { recoveryCode: body.recoveryCode! }, nowSeconds(), {
+          purpose: 'reauthenticate',
+          client,
+        });
     return c.json({ token: result.token, refreshToken: result.refreshToken, authorized: true as const, expiresIn: result.expiresIn }, 200);
   })
   .openapi(listRoute, async (c) => {

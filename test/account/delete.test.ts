@@ -8,7 +8,7 @@ afterEach(async () => {
   await removeFault();
 });
 
-/** Every row stored for the user, table by table. Passkey tables join this list when they exist. */
+/** Every row stored for the user, table by table. */
 async function rowsOf(user: { id: string; username: string }) {
   const key = user.username.toLowerCase();
   return {
@@ -17,11 +17,13 @@ async function rowsOf(user: { id: string; username: string }) {
     recovery_codes: await countRows('recovery_codes', 'user_id = ?', user.id),
     security_events: await countRows('security_events', 'user_id = ?', user.id),
     password_resets: await countRows('password_resets', 'user_id = ?', user.id),
-    throttles: await countRows('throttles', 'key IN (?, ?)', `otp:${user.id}`, `pwd:${key}`),
+    throttles: await countRows('throttles', 'key IN (?, ?, ?)', `otp:${user.id}`, `pwd:${key}`, `webauthn:${user.id}`),
+    webauthn_credentials: await countRows('webauthn_credentials', 'user_id = ?', user.id),
+    webauthn_challenges: await countRows('webauthn_challenges', 'user_id = ?', user.id),
   };
 }
 
-const NOTHING = { users: 0, sessions: 0, recovery_codes: 0, security_events: 0, password_resets: 0, throttles: 0 };
+const NOTHING = { users: 0, sessions: 0, recovery_codes: 0, security_events: 0, password_resets: 0, throttles: 0, webauthn_credentials: 0, webauthn_challenges: 0 };
 
 describe('DELETE /me', () => {
   it('deletes the user and everything stored for it; old tokens are 401 at once; the name is free again', async () => {

@@ -50,6 +50,7 @@ describe('GET / (the enrollment page)', () => {
     const inputs = tags(text, 'input');
     // The sign-in steps' fields come first; the account view's and the step-up dialog's follow (own test below).
     expect(inputs.map((input) => input.id).slice(0, 4)).toEqual(['username', 'password', 'code', 'recovery-code']);
+    expect(inputs.map((input) => input.id)).toContain('passkey-name');
     for (const input of inputs) expect(labels, `label for #${input.id}`).toContain(input.id);
     const code = inputs.find((input) => input.id === 'code')!;
     expect(code).toMatchObject({ autocomplete: 'one-time-code', inputmode: 'numeric' });

@@ -20,7 +20,7 @@ describe('POST /login', () => {
         json: { username, password: PASSWORD },
       });
       expect(r.status).toBe(200);
-      expect(r.body).toEqual({ token: expect.any(String), authorized: false, mfa: 'enroll', expiresIn: 300 });
+      expect(r.body).toEqual({ token: expect.any(String), authorized: false, mfa: 'enroll', methods: [], expiresIn: 300 });
       const claims = decodeJwtPayload(r.body.token);
       expect(claims).toMatchObject({
         iss: 'edge-mfa',
@@ -42,7 +42,7 @@ describe('POST /login', () => {
     const user = await enrolled(T0 + 100);
     const r = await api('/login', { json: { username: user.username, password: PASSWORD } });
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ authorized: false, mfa: 'verify', expiresIn: 300 });
+    expect(r.body).toMatchObject({ authorized: false, mfa: 'verify', methods: ['otp'], expiresIn: 300 });
   });
 
   it('401 invalid_credentials with byte-identical bodies for an unknown user and a wrong password; no session made', async () => {
@@ -87,6 +87,7 @@ describe('GET /me', () => {
       id: user.id,
       username: user.username,
       mfaEnabled: true,
+      methods: ['otp'],
       recoveryCodesRemaining: 10,
       createdAt: new Date((T0 + 200) * 1000).toISOString(),
     });

@@ -45,6 +45,7 @@ export interface Registered {
 export interface LoggedIn {
   token: string;
   mfa: 'enroll' | 'verify';
+  methods: Array<'otp' | 'webauthn'>;
 }
 export interface OtpCreated {
   secret: string;
@@ -62,8 +63,22 @@ export interface Me {
   id: string;
   username: string;
   mfaEnabled: boolean;
+  methods: Array<'otp' | 'webauthn'>;
   recoveryCodesRemaining: number;
   createdAt: string;
+}
+
+export interface PasskeyOptions {
+  challengeId: string;
+  publicKey: Record<string, unknown>;
+}
+export interface PasskeyRegistered {
+  credential: { id: string; name: string };
+  token?: string;
+  recoveryCodes?: string[];
+}
+export interface PasskeyList {
+  credentials: Array<{ id: string; name: string; createdAt: string; lastUsedAt: string | null; backedUp: boolean }>;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

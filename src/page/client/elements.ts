@@ -27,6 +27,12 @@ export const ui = {
   recoveryList: byId('recovery-list', HTMLOListElement),
   me: byId('me', HTMLDListElement),
   logout: byId('logout', HTMLButtonElement),
+  enrollPasskeyForm: byId('enroll-passkey-form', HTMLFormElement),
+  passkeyForm: byId('passkey-form', HTMLFormElement),
+  passkeys: byId('passkeys', HTMLElement),
+  passkeyList: byId('passkey-list', HTMLUListElement),
+  addPasskeyForm: byId('add-passkey-form', HTMLFormElement),
+  passkeyName: byId('passkey-name', HTMLInputElement),
 };
 
 /** The page's steps (sections), in order. */

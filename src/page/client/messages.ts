@@ -4,6 +4,8 @@ const MESSAGES = {
   weak_password: 'Choose a password of 8 to 256 characters that is not your username.',
   username_taken: 'That username is already taken. Pick another one, or log in.',
   invalid_code: 'That code is wrong or was already used. Wait for the next code in your app and try again.',
+  passkey_refused: 'That passkey was not accepted for this account. Try again, or use another second factor.',
+  passkey_cancelled: 'No passkey was used: the request was cancelled, timed out, or no passkey for this account is on this device.',
   unauthorized: 'Your sign-in has expired or was ended. Please log in again.',
   mfa_required: 'This needs the second step: enter a code from your app first.',
   mfa_already_enabled: 'Two-step sign-in is already on for this account: enter a code from your app.',
@@ -13,6 +15,8 @@ const MESSAGES = {
   unsupported_media_type: 'The server could not read the request. Reload the page and try again.',
   payload_too_large: 'What you typed is too long.',
   not_found: 'The server does not know this request. Reload the page and try again.',
+  insufficient_user_authentication: 'For this, sign in again first: log out and log in with your second factor.',
+  last_factor: 'This passkey is your only second factor. Add another one (an authenticator app or a passkey) before removing it.',
   internal: 'Something went wrong on our side. Please try again in a moment.',
 } as const;
 

@@ -1,0 +1,293 @@
+#!/usr/bin/env node
+// `npm run test:e2e` (after enrollment.mjs): passkeys on the page in a real headless
+// Chromium, with the DevTools Protocol's virtual authenticators (WebAuthn.enable,
+// WebAuthn.addVirtualAuthenticator: ctap2, internal transport, resident keys, user
+// verification) through playwright-core's CDP session. The page is opened at
+// http://localhost:PORT (WebAuthn refuses IP addresses) and wrangler dev is given
+// WEBAUTHN_RP_ID=localhost and WEBAUTHN_ORIGINS=http://localhost:PORT, as `npm run dev` does.
+//
+// Journey: Bob enrolls with a passkey instead of an app (a first enrollment);
+// Alice enrolls TOTP, adds a passkey in the account view, logs out, logs in with her
+// password and the passkey; an authenticator holding only Bob's credential is refused
+// for Alice (in the browser, and by the server when its assertion is sent anyway);
+// Alice removes her passkey. Exits non-zero on any failure.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const wrangler = join(root, 'node_modules/wrangler/bin/wrangler.js');
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const outDir = join(root, 'e2e-output');
+const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' };
+
+let passed = 0;
+let failed = 0;
+function check(name, ok, detail = '') {
+  if (ok) {
+    passed += 1;
+    console.log(`  ✓ ${name}`);
+    return;
+  }
+  failed += 1;
+  console.log(`  ✗ ${name}${detail ? `: ${detail}` : ''}`);
+  throw new Error(`check failed: ${name}`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function base32Decode(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const char of text.replace(/[\s=]/g, '').toUpperCase()) {
+    value = (value << 5) | alphabet.indexOf(char);
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+/** RFC 6238 (SHA-1, 6 digits, 30 s), as an authenticator app computes it. */
+function totp(secret, unixSeconds) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
+  const mac = createHmac('sha1', base32Decode(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+async function waitForHealth(base, child, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${base}/health`)).status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error('wrangler dev did not answer /health in time');
+}
+
+async function main() {
+  if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: apt-get install -y chromium, or set CHROMIUM_PATH`);
+  mkdirSync(outDir, { recursive: true });
+  const work = mkdtempSync(join(tmpdir(), 'edge-mfa-e2e-passkeys-'));
+  const persist = join(work, 'state');
+  const envFile = join(work, 'secrets.env');
+  const secret = () => randomBytes(32).toString('hex');
+  writeFileSync(envFile, `JWT_SECRET=${secret()}\nTOTP_ENCRYPTION_KEY=${secret()}\n`, { mode: 0o600 });
+  const [port, inspectorPort] = [await freePort(), await freePort()];
+  // The browser's origin; node's own calls go to the same server over 127.0.0.1.
+  const origin = `http://localhost:${port}`;
+  const api = `http://127.0.0.1:${port}`;
+  const log = join(outDir, 'wrangler-passkeys.log');
+  let child;
+  let context;
+  try {
+    const migrate = spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { cwd: root, env, encoding: 'utf8' });
+    if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+    const logFd = openSync(log, 'w');
+    child = spawn(
+      process.execPath,
+      [
+        wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', persist, '--env-file', envFile,
+        '--var', 'WEBAUTHN_RP_ID:localhost', '--var', `WEBAUTHN_ORIGINS:${origin}`,
+        '--show-interactive-dev-session=false', '--live-reload=false',
+      ],
+      { cwd: root, env, stdio: ['ignore', logFd, logFd], detached: true },
+    );
+    console.log(`wrangler dev on ${origin} (log: e2e-output/wrangler-passkeys.log)`);
+    await waitForHealth(api, child);
+    context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
+      executablePath,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 900, height: 1200 },
+    });
+    await runJourney(context, origin, api);
+  } finally {
+    if (context) await context.close().catch(() => {});
+    if (child && child.exitCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // Already gone.
+      }
+      await new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          try {
+            process.kill(-child.pid, 'SIGKILL');
+          } catch {
+            // Already gone.
+          }
+          resolve();
+        }, 5000);
+        child.on('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function post(api, path, token, body) {
+  const headers = { 'Content-Type': 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const response = await fetch(`${api}${path}`, { method: 'POST', headers, body: JSON.stringify(body ?? {}) });
+  return { status: response.status, body: await response.json().catch(() => null) };
+}
+
+async function runJourney(context, origin, api) {
+  const page = context.pages()[0] ?? (await context.newPage());
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console error: ${message.text()}`);
+  });
+  page.on('request', (request) => {
+    const url = request.url();
+    if (!url.startsWith(origin) && !url.startsWith('data:')) problems.push(`request to another origin: ${url}`);
+  });
+  let shot = 0;
+  const screenshot = async (name) => {
+    shot += 1;
+    await page.screenshot({ path: join(outDir, `passkeys-${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+  };
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable', { enableUI: false });
+  const authenticatorOptions = { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true };
+  const addAuthenticator = async () => (await cdp.send('WebAuthn.addVirtualAuthenticator', { options: authenticatorOptions })).authenticatorId;
+  const password = 'correct horse battery staple';
+  const bob = `bob_${randomBytes(4).toString('hex')}`;
+  const alice = `alice_${randomBytes(4).toString('hex')}`;
+
+  const registerAndLogIn = async (username) => {
+    await page.fill('#username', username);
+    await page.fill('#password', password);
+    await page.click('#register-button');
+    await page.locator('#status').filter({ hasText: `Account “${username}” created` }).waitFor();
+    await page.fill('#password', password);
+    await page.click('#login-button');
+  };
+  const logOut = async () => {
+    await page.click('#logout');
+    await page.locator('#status').filter({ hasText: 'You are logged out.' }).waitFor();
+  };
+  const logIn = async (username) => {
+    await page.fill('#username', username);
+    await page.fill('#password', password);
+    await page.press('#password', 'Enter');
+    await page.locator('#step-code').waitFor({ state: 'visible' });
+  };
+
+  console.log('the page at a localhost origin');
+  const response = await page.goto(`${origin}/`);
+  check('GET / answers 200 with a strict CSP', response.status() === 200 && /default-src 'none'/.test(response.headers()['content-security-policy'] ?? ''));
+  check('WebAuthn is available (secure context, PublicKeyCredential)', await page.evaluate(() => window.isSecureContext && typeof PublicKeyCredential === 'function'));
+
+  console.log('Bob: a passkey instead of an app (first enrollment)');
+  const bobAuthenticator = await addAuthenticator();
+  await registerAndLogIn(bob);
+  await page.locator('#step-enroll').waitFor({ state: 'visible' });
+  check('the enrollment step offers "Add a passkey"', await page.locator('#enroll-passkey-form button').isVisible());
+  await page.click('#enroll-passkey-form button');
+  await page.locator('#step-done').waitFor({ state: 'visible' });
+  check('ten recovery codes are shown after a passkey enrollment', (await page.locator('#recovery-list li').count()) === 10);
+  check('the account view lists the passkey', (await page.locator('#passkey-list li').allInnerTexts()).some((t) => t.startsWith('Passkey')));
+  check('/me shows the passkey as the second factor', /Second factors\s+passkey/.test(await page.locator('#me').innerText()));
+  await screenshot('bob-enrolled');
+  await logOut();
+  const { credentials: bobCredentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId: bobAuthenticator });
+  check('the virtual authenticator holds Bob’s resident credential for rp localhost', bobCredentials.length === 1 && bobCredentials[0].rpId === 'localhost' && bobCredentials[0].isResidentCredential);
+  await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: bobAuthenticator });
+
+  console.log('Alice: TOTP, then a passkey in the account view');
+  const aliceAuthenticator = await addAuthenticator();
+  await registerAndLogIn(alice);
+  await page.locator('#step-enroll').waitFor({ state: 'visible' });
+  const secret = (await page.locator('#secret').innerText()).replace(/\s/g, '');
+  await page.fill('#code', totp(secret, Date.now() / 1000));
+  await page.press('#code', 'Enter');
+  await page.locator('#step-done').waitFor({ state: 'visible' });
+  check('no passkey yet', (await page.locator('#passkey-list').innerText()).includes('None yet.'));
+  await page.fill('#passkey-name', 'Laptop');
+  await page.click('#add-passkey-form button[type=submit]');
+  await page.locator('#status').filter({ hasText: 'Passkey “Laptop” added.' }).waitFor();
+  check('the new passkey is listed with its name', (await page.locator('#passkey-list li').allInnerTexts()).some((t) => t.startsWith('Laptop')));
+  await screenshot('alice-added');
+
+  console.log('log out, log in with the password and the passkey');
+  await logOut();
+  await logIn(alice);
+  check('the second step offers "Use a passkey" beside the code', (await page.locator('#passkey-form button').isVisible()) && (await page.locator('#code').isVisible()));
+  await screenshot('second-step');
+  await page.click('#passkey-form button');
+  await page.locator('#step-done').waitFor({ state: 'visible' });
+  check('signed in with the passkey', /Second factors\s+authenticator app, passkey/.test(await page.locator('#me').innerText()));
+  await logOut();
+
+  console.log('an authenticator with only another account’s credential is refused');
+  await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: aliceAuthenticator });
+  const strangerAuthenticator = await addAuthenticator();
+  await cdp.send('WebAuthn.addCredential', { authenticatorId: strangerAuthenticator, credential: bobCredentials[0] });
+  await logIn(alice);
+  await page.click('#passkey-form button');
+  await page.locator('#error').filter({ hasText: 'No passkey was used' }).waitFor();
+  check('the browser finds no passkey of Alice’s: the page says so and stays at the second step', await page.locator('#step-code').isVisible());
+  await screenshot('stranger-refused');
+  // Sent anyway: Bob's assertion against Alice's challenge, straight to the API.
+  const login = await post(api, '/login', null, { username: alice, password });
+  const options = await post(api, '/webauthn/login/options', login.body.token);
+  const stolen = await page.evaluate(async (publicKey) => {
+    const request = PublicKeyCredential.parseRequestOptionsFromJSON({ ...publicKey, allowCredentials: [] });
+    const credential = await navigator.credentials.get({ publicKey: request });
+    return credential.toJSON();
+  }, options.body.publicKey);
+  check('the browser signed with Bob’s discoverable credential', stolen.id !== undefined && stolen.response.userHandle !== undefined);
+  const refused = await post(api, '/webauthn/login/verify', login.body.token, { challengeId: options.body.challengeId, response: stolen });
+  check('the server refuses another account’s credential (401)', refused.status === 401, JSON.stringify(refused.body));
+  await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: strangerAuthenticator });
+
+  console.log('remove the passkey');
+  await page.fill('#code', totp(secret, Date.now() / 1000 + 30));
+  await page.press('#code', 'Enter');
+  await page.locator('#step-done').waitFor({ state: 'visible' });
+  await page.click('#passkey-list button');
+  await page.locator('#status').filter({ hasText: 'Passkey “Laptop” removed.' }).waitFor();
+  check('the list is empty again', (await page.locator('#passkey-list').innerText()).includes('None yet.'));
+  await screenshot('removed');
+
+  check('no page errors, CSP violations or requests to other origins', problems.length === 0, problems.join('; '));
+}
+
+main()
+  .catch((error) => {
+    console.error(error instanceof Error ? error.message : error);
+    if (failed === 0) failed = 1;
+  })
+  .finally(() => {
+    console.log(`e2e passkeys: ${passed} passed, ${failed} failed`);
+    process.exitCode = failed === 0 ? 0 : 1;
+  });
