@@ -1,5 +1,8 @@
 import { deleteExpiredResetTokens } from '../auth/password-reset';
 import { deleteExpiredEvents } from '../auth/security-events';
+import { sql } from 'drizzle-orm';
+import { webauthnChallenges } from '../db/schema';
+import { deleteChunk } from './chunk';
 import { pendingEnrollmentsStep } from './pending-enrollments';
 import { sessionsStep } from './sessions';
 import type { CleanupStep } from './step';
@@ -18,4 +21,6 @@ export const CLEANUP_STEPS: readonly CleanupStep[] = [
   // API.md: security events are kept 90 days; reset tokens live one hour.
   { name: 'security_events', chunk: deleteExpiredEvents },
   { name: 'password_resets', chunk: deleteExpiredResetTokens },
+  // A passkey challenge is good for 5 minutes; every reader already requires expires_at > now.
+  { name: 'webauthn_challenges', chunk: (db, now, limit) => deleteChunk(db, webauthnChallenges, sql`${webauthnChallenges.expiresAt} <= ${now}`, limit) },
 ];
