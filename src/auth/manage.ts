@@ -7,7 +7,7 @@ import { logEvent } from '../log';
 import { refuseIfSessionEnded, sessionStillLive } from './guards';
 import type { AuthContext } from './session-lookup';
 import type { Settings } from '../settings';
-import { hasSecondFactor, methodsOf, type Method } from './factors';
+import { hasSecondFactor, secondFactorActive, methodsOf, type Method } from './factors';
 import { generateRecoveryCodes, replaceRecoveryCodes } from './recovery';
 import { revokeUserSessions } from './sessions';
 import { lockedError, logLockIfSet, refusal, reserveAttempt, resetThrottle } from './throttle';
@@ -51,7 +51,7 @@ export async function regenerateRecoveryCodes(
   // Both statements carry the guard: the presented session is still live and
   // MFA still on when the batch commits, so a logout or a disable landing
   // meanwhile is not overtaken (the first deletes nothing, the second inserts nothing).
-  const guard = sql`(${sessionStillLive(auth.sessionId, auth.user.id, now)} AND EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${auth.user.id} AND ${users.totpSecret} IS NOT NULL))`;
+  const guard = sql`(${sessionStillLive(auth.sessionId, auth.user.id, now)} AND ${secondFactorActive(auth.user.id)})`;
   const [, inserted] = await db.batch([
     ...(await replaceRecoveryCodes(db, settings.recoveryKey, auth.user.id, codes, now, guard)),
     recordEvent(db, 'recovery_codes_regenerated', { userId: auth.user.id, sessionId: auth.sessionId, client }, now, guard),

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
-import { call, enrolledUser, loginUser, PASSWORD, registerUser, setNow, useRealTime } from '../helpers';
+import { call, decodeJwtPayload, enrolledUser, loginUser, PASSWORD, registerUser, setNow, useRealTime } from '../helpers';
 import { adminCall, countRows, fullLogin, injectFault, removeFault, storedEventTypes, T0 } from './support';
 
 afterEach(async () => {
@@ -35,6 +35,16 @@ describe('DELETE /me', () => {
     await call('/otp-verify', { token: pwdOnly, json: { code: '000000' } });
     await call('/login', { json: { username: user.username, password: 'wrong password' } });
     await adminCall(`/admin/users/${user.id}/password-reset`, { json: { reason: 'test' } });
+    // A passkey and an outstanding passkey challenge, stored as the ceremonies would (test/passkeys covers those).
+    const sid = String(decodeJwtPayload(user.fullToken).sid);
+    await env.DB.prepare(
+      "INSERT INTO webauthn_credentials (id, user_id, public_key, algorithm, sign_count, backup_eligible, backup_state, user_verified, transports, name, created_at) VALUES (?, ?, 'spki', -7, 0, 0, 0, 1, '', 'Passkey', ?)",
+    )
+      .bind(`cred-${user.id}`, user.id, start)
+      .run();
+    await env.DB.prepare("INSERT INTO webauthn_challenges (id, challenge, session_id, user_id, purpose, expires_at) VALUES (?, 'c', ?, ?, 'reauthenticate', ?)")
+      .bind(`challenge-${user.id}`, sid, user.id, start + 300)
+      .run();
     const before = await rowsOf(user);
     expect(Object.values(before).every((n) => n > 0), JSON.stringify(before)).toBe(true);
 
