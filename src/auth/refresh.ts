@@ -50,7 +50,13 @@ export async function refreshSession(db: Db, settings: Settings, refreshToken: s
   }
   const [current] = await db.select().from(sessions).where(and(eq(sessions.id, sessionId), eq(sessions.authorized, true), live)).limit(1);
   if (!current || !user || current.userId !== user.id) throw refused();
-  const withinGrace = current.generation === generation + 1 && current.rotatedAt !== null && now - current.rotatedAt <= REFRESH_GRACE_SECONDS;
+  const previous = current.generation === generation + 1 && current.rotatedAt !== null;
+  // The grace replays a refresh, never a /reauthenticate (which rotates with
+  // auth_time = rotated_at): the token before a step-up must not pick up the
+  // fresh auth_time. Refused without revoking: it may be the owner's own
+  // request that crossed the step-up.
+  if (previous && current.authTime === current.rotatedAt && current.generation > 0) throw refused();
+  const withinGrace = previous && now - current.rotatedAt! <= REFRESH_GRACE_SECONDS;
   if (withinGrace) return issueSessionTokens(db, settings, user, current, now);
   if (generation < current.generation) {
     await db.batch([

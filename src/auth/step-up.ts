@@ -2,9 +2,16 @@ import { STEP_UP_MAX_AGE_SECONDS } from '../config';
 import { ApiError } from '../errors';
 import type { AuthContext } from './session-lookup';
 
-/** True when a second factor was proven in this session within the last STEP_UP_MAX_AGE_SECONDS. */
+/**
+ * True when the second factor behind this very token was proven within the
+ * last STEP_UP_MAX_AGE_SECONDS: the token's own `auth_time`, not only the
+ * session's, so a token issued before a /reauthenticate (a stolen one, say)
+ * does not borrow the fresh proof made with another token of the session.
+ */
 export function isRecentlyAuthenticated(auth: AuthContext, now: number): boolean {
-  return auth.authTime !== null && now - auth.authTime <= STEP_UP_MAX_AGE_SECONDS;
+  const tokenAuthTime = auth.claims.authTime;
+  if (auth.authTime === null || tokenAuthTime === undefined) return false;
+  return now - Math.min(tokenAuthTime, auth.authTime) <= STEP_UP_MAX_AGE_SECONDS;
 }
 
 /**

@@ -19,8 +19,8 @@ async function verifiedClaims(c: Context<AppEnv>, token: string, now: number): P
   const verified = await verifyAnyToken(getDb(c.env.DB), c.get('settings'), token, now);
   if (!verified) return null;
   if (verified.kind === 'password-only') return verified.claims;
-  const { sub, username, sid, jti, amr, iat, exp } = verified.claims;
-  return { sub, username, sid, jti, authorized: true, amr, iat, exp };
+  const { sub, username, sid, jti, amr, iat, exp, auth_time } = verified.claims;
+  return { sub, username, sid, jti, authorized: true, amr, iat, exp, authTime: auth_time };
 }
 
 /**

@@ -16,6 +16,8 @@ export interface TokenClaims {
   amr: string[];
   iat: number;
   exp: number;
+  /** An access token's `auth_time`; a password-only token has none. */
+  authTime?: number;
 }
 
 export type NewToken = Pick<TokenClaims, 'sub' | 'username' | 'sid' | 'authorized' | 'amr'>;
