@@ -1,3 +1,4 @@
+import type { EventView } from '../../src/auth/security-events';
 import { env } from 'cloudflare:test';
 import { call, loginUser, setNow, totpAt, type ApiResult, type CallOptions } from '../helpers';
 
@@ -11,15 +12,8 @@ export function adminCall<T = Record<string, unknown>>(path: string, options: Ca
   return call<T>(path, { ...options, headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, ...options.headers } });
 }
 
-export interface EventJson {
-  id: string;
-  type: string;
-  at: string;
-  ip: string | null;
-  userAgent: string | null;
-  sessionId: string | null;
-  reason: string | null;
-}
+/** An event as GET /me/security-events answers it: the flow's own view type. */
+export type EventJson = EventView;
 
 /** The user's event types as stored, oldest first. */
 export async function storedEventTypes(userId: string): Promise<string[]> {

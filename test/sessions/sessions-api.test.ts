@@ -1,3 +1,4 @@
+import type { SessionView } from '../../src/auth/session-list';
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, decodeJwtPayload, enrolledUser, loginUser, setNow, totpAt, useRealTime } from '../helpers';
@@ -6,16 +7,6 @@ afterEach(useRealTime);
 
 const T0 = 1_970_000_000;
 
-interface SessionView {
-  id: string;
-  current: boolean;
-  createdAt: string;
-  lastUsedAt: string;
-  expiresAt: string;
-  amr: string[];
-  userAgent: string | null;
-  ip: string | null;
-}
 
 /** A second full session of the same user, from another device. */
 async function secondDevice(user: Awaited<ReturnType<typeof enrolledUser>>, at: number, headers: Record<string, string>) {
