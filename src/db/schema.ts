@@ -127,15 +127,21 @@ export type SigningKeyRow = typeof signingKeys.$inferSelect;
 /**
  * What happened to an account, as its owner sees it (GET /me/security-events).
  * Written in the same db.batch() as the change it records; kept 90 days.
- * `seq` orders the log (monotonic, never reused, so paging is stable under
- * inserts); `id` is the public, random name of an event. No secret is ever
- * stored here: `reason` is free text typed by support staff for admin actions.
+ * `seq` is the rowid and orders the log: SQLite gives each insert a seq above
+ * every row present, so paging is stable under inserts. `id` is the public,
+ * random name of an event (122 random bits; nothing looks an event up by it).
+ * No secret is ever stored here: `reason` is free text typed by support staff.
+ *
+ * Two rows written per event (D1 bills each index entry): the row and
+ * `security_events_user_idx`. No AUTOINCREMENT (its sqlite_sequence update is
+ * a third), no unique index on `id` (a fourth), and no index on `at` (a fifth):
+ * the retention cleanup walks the oldest seqs instead (deleteExpiredEvents).
  */
 export const securityEvents = sqliteTable(
   'security_events',
   {
-    seq: integer('seq').primaryKey({ autoIncrement: true }),
-    id: text('id').notNull().unique(),
+    seq: integer('seq').primaryKey(),
+    id: text('id').notNull(),
     userId: text('user_id').notNull(),
     type: text('type').notNull(),
     at: integer('at').notNull(),
@@ -145,7 +151,7 @@ export const securityEvents = sqliteTable(
     ip: text('ip'),
     reason: text('reason'),
   },
-  (t) => [index('security_events_user_idx').on(t.userId, t.at, t.seq), index('security_events_at_idx').on(t.at)],
+  (t) => [index('security_events_user_idx').on(t.userId, t.at, t.seq)],
 );
 
 /**
