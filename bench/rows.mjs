@@ -6,13 +6,17 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { outDir, root, runWrangler, startWorker, totpNow } from './lib.mjs';
+import { storageStep } from './storage.mjs';
 
 const START = '<!-- rows:start -->';
 const END = '<!-- rows:end -->';
 const PASSWORD = 'correct horse battery staple';
 
+// A browser's user agent, so the stored sessions and events have production's size (bench/storage.mjs).
+const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/143.0.0.0 Safari/537.36';
+
 async function step(base, label, path, { method = 'POST', token, json } = {}) {
-  const headers = {};
+  const headers = { 'User-Agent': USER_AGENT };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (json !== undefined) headers['Content-Type'] = 'application/json';
   const response = await fetch(base + path, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) });
@@ -103,10 +107,17 @@ export async function rowsStep() {
     console.log(breakdown(steps).join('\n'));
     insertRowsSection(section);
     const summary = steps.map(({ label, path: route, statements, rowsRead, rowsWritten }) => ({ label, route, statements: statements.length, rowsRead, rowsWritten }));
-    return { summary, section };
+    return { summary, section, steps };
   } finally {
     await worker.stop();
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await rowsStep();
+/** The rows step, then the storage step on the database it left (bench/storage.mjs). */
+export async function rowsAndStorageStep() {
+  const { summary, section, steps } = await rowsStep();
+  const storage = storageStep(`${outDir}rows-state`, steps);
+  return { summary, section, storage };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await rowsAndStorageStep();

@@ -11,7 +11,8 @@ import { gzipSync } from 'node:zlib';
 import http from 'node:http';
 import { load, median, outDir, percentile, root, rssBytes, runWrangler, send, sleep, startWorker, totpNow } from './lib.mjs';
 import { writeReport } from './report.mjs';
-import { insertRowsSection, rowsStep } from './rows.mjs';
+import { insertRowsSection, rowsAndStorageStep } from './rows.mjs';
+import { insertStorageSection } from './storage.mjs';
 
 const QUICK = process.argv.includes('--quick');
 const ROUNDS = QUICK ? 3 : 7;
@@ -205,15 +206,16 @@ async function main() {
 
   await bundle();
   log('rows read and written per route (D1 meta), one journey');
-  const rows = await rowsStep();
+  const rows = await rowsAndStorageStep();
   results.rows = rows.summary;
   results.seconds = (Date.now() - started) / 1000;
   results.loadBefore = loadBefore;
   results.loadAfter = os.loadavg();
   writeFileSync(`${outDir}results.json`, JSON.stringify(results, (key, value) => (key === 'latencies' ? undefined : value), 2));
   writeReport(results);
-  // writeReport rewrites BENCHMARKS.md; put the rows section back.
+  // writeReport rewrites BENCHMARKS.md; put the rows and storage sections back.
   insertRowsSection(rows.section);
+  insertStorageSection(rows.storage.section);
 }
 
 /** Fairness, memory and /login under load, on the last app process. */
@@ -319,7 +321,7 @@ if (only !== -1) {
     console.error(`bench: --only takes "rows", not ${JSON.stringify(name)}`);
     process.exit(2);
   }
-  await rowsStep();
+  await rowsAndStorageStep();
   process.exit(0);
 }
 
