@@ -1,4 +1,5 @@
 import { env } from 'cloudflare:test';
+import { budgetRow } from '../budget';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, decodeJwtPayload, enrolledUser, loginUser, PASSWORD, registerUser, setNow, useRealTime } from '../helpers';
 import { adminCall, countRows, fullLogin, injectFault, removeFault, storedEventTypes, T0 } from './support';
@@ -73,7 +74,7 @@ describe('DELETE /me', () => {
     expect(r.status).toBe(401);
     expect(r.body).toMatchObject({ error: 'invalid_credentials' });
     expect(await countRows('users', 'id = ?', user.id)).toBe(1);
-    expect(await countRows('throttles', 'key = ?', `pwd:${user.username.toLowerCase()}`)).toBe(1);
+    expect(await budgetRow(`pwd:${user.username.toLowerCase()}`)).toMatchObject({ failures: 1 });
     expect((await call('/me', { token: user.fullToken })).status).toBe(200);
   });
 

@@ -92,7 +92,7 @@ describe('overloaded or briefly unreachable D1', () => {
   it('does not retry a write: a failed /login reservation is 503 and writes nothing', async () => {
     const user = await enrolledUser(T);
     const before = await snapshot();
-    const { response, thrown } = await send('/login', { on: /insert into "throttles"/, message: 'D1 DB is overloaded', times: 1 }, { json: { username: user.username, password: user.password } });
+    const { response, thrown } = await send('/login', { on: /update "users" set "pwd_failures"/, message: 'D1 DB is overloaded', times: 1 }, { json: { username: user.username, password: user.password } });
     // One failure only: had the write been retried, it would have passed.
     expect(response.status).toBe(503);
     expect(thrown).toBe(1);

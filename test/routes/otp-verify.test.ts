@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeJwtPayload, setNow, snapshot, totpAt, useRealTime } from '../helpers';
+import { budgetRow } from '../budget';
 import { accountRows, api, enrolled, expectError, expectUnauthorized, INVALID_TOKEN, signIn, signUp, storedUser } from './support';
 
 const T0 = 1_800_000_000; // a 30 s step boundary: T0 + 15 is the middle of a step
@@ -15,7 +16,7 @@ interface VerifiedBody {
 }
 
 async function otpFailures(userId: string): Promise<number> {
-  const row = await env.DB.prepare('SELECT failures FROM throttles WHERE key = ?').bind(`otp:${userId}`).first<{ failures: number }>();
+  const row = await budgetRow(`otp:${userId}`);
   return row?.failures ?? 0;
 }
 
