@@ -8,7 +8,8 @@ import { faultyD1, type Fault } from './faulty-d1';
 
 const T = 1_800_000_010;
 const LOOKUP = /from "sessions" inner join "users"/;
-const COMMIT = /insert into "sessions"/;
+// The /otp-verify commit: its first statement promotes the password-only session in place.
+const COMMIT = /update "sessions" set "authorized"/;
 
 afterEach(() => {
   vi.restoreAllMocks();
