@@ -250,11 +250,12 @@ export async function verifySecondFactor(
 
 /**
  * Checks a TOTP code and, in one db.batch() (one transaction), records the
- * matched step, retires the presented session and opens a full one. The
- * first statement inserts the new session only if the step is newer than any
- * accepted before (RFC 6238 §5.2) and the secret is still the one checked;
- * every later statement is conditional on that row, so a replay, or the
- * loser of two simultaneous requests with one code, changes nothing.
+ * matched step (clearing the code budget in the same UPDATE) and makes the
+ * full session (`opening`). The first statement promotes (or inserts) the
+ * session only if the step is newer than any accepted before (RFC 6238 §5.2)
+ * and the secret is still the one checked; every later statement is
+ * conditional on it, so a replay, or the loser of two simultaneous requests
+ * with one code, changes nothing.
  */
 async function verifyCode(
   db: Db,
