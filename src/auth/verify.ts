@@ -185,7 +185,7 @@ function promoteSession(db: Db, settings: Settings, auth: AuthContext, now: numb
   };
 }
 
-/** True inside a batch once this commit's promotion (its `commit_id`) has landed. */
+/** True inside a batch once this commit's promotion or renewal (its `commit_id`) has landed. */
 function promotedBy(sessionId: string, commitId: string): SQL {
   return sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${sessionId} AND ${sessions.commitId} = ${commitId})`;
 }
@@ -208,15 +208,18 @@ function renewSession(db: Db, settings: Settings, auth: AuthContext, now: number
     generation: current.generation + 1,
     rotatedAt: now,
     lastUsedAt: now,
+    // Marks this renewal: a concurrent one that lost (same second, same next
+    // generation) must not pass the later statements' `won` (its event, its step).
+    commitId: randomId(),
   };
-  const { authTime, expiresAt, generation, rotatedAt, lastUsedAt } = session;
+  const { authTime, expiresAt, generation, rotatedAt, lastUsedAt, commitId } = session;
   return {
     first: (guard) =>
       db
         .update(sessions)
-        .set({ authTime, expiresAt, amr: session.amr, generation, rotatedAt, lastUsedAt })
+        .set({ authTime, expiresAt, amr: session.amr, generation, rotatedAt, lastUsedAt, commitId })
         .where(and(eq(sessions.id, current.id), eq(sessions.generation, current.generation), sessionLive(now, settings.sessionIdleSeconds), guard)),
-    won: sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${current.id} AND ${sessions.generation} = ${generation} AND ${sessions.rotatedAt} = ${now})`,
+    won: promotedBy(current.id, commitId!),
     retire: [],
     session,
     landed: null,

@@ -75,9 +75,10 @@ export const sessions = sqliteTable(
     /** The client IP truncated to /24 (IPv4) or /48 (IPv6). */
     ip: text('ip'),
     /**
-     * The random id of the commit that promoted this password-only session to a
-     * full one (src/auth/verify.ts): the batch's later statements, and a retried
-     * commit, test for it, so each knows whether its own promotion won.
+     * The random id of the commit that last promoted (password-only to full) or
+     * renewed (/reauthenticate) this session (src/auth/verify.ts): the batch's
+     * later statements, and a retried commit, test for it, so each knows whether
+     * its own commit won.
      */
     commitId: text('commit_id'),
   },

@@ -18,7 +18,10 @@ async function rowsOf(user: { id: string; username: string }) {
     recovery_codes: await countRows('recovery_codes', 'user_id = ?', user.id),
     security_events: await countRows('security_events', 'user_id = ?', user.id),
     password_resets: await countRows('password_resets', 'user_id = ?', user.id),
-    throttles: await countRows('throttles', 'key IN (?, ?, ?)', `otp:${user.id}`, `pwd:${key}`, `webauthn:${user.id}`),
+    // Counted failures, wherever they are stored: throttle rows, and the users row's counters.
+    throttles:
+      (await countRows('throttles', 'key IN (?, ?, ?)', `otp:${user.id}`, `pwd:${key}`, `webauthn:${user.id}`)) +
+      (await countRows('users', 'id = ? AND (otp_failures > 0 OR pwd_failures > 0)', user.id)),
     webauthn_credentials: await countRows('webauthn_credentials', 'user_id = ?', user.id),
     webauthn_challenges: await countRows('webauthn_challenges', 'user_id = ?', user.id),
   };

@@ -171,3 +171,25 @@ describe('a password-only session promoted in place', () => {
     expect(await eventCount(user.id, 'refresh_token_reused')).toBe(1);
   });
 });
+
+describe('/reauthenticate, renewed in place', () => {
+  /**
+   * A race of two step-ups with two valid codes (two steps of the window) in
+   * the same second: both would renew to the same next generation at the same
+   * time. Only the winner's statements may follow: one 200, one
+   * `reauthenticated` event, the step of the winner recorded.
+   */
+  it('two parallel /reauthenticate with different valid codes: exactly one 200 and one event', async () => {
+    const user = await enrolledUser(T0 + 8000);
+    const now = T0 + 8000 + 400;
+    setNow(now);
+    const codes = [await totpAt(user.secret, now - 30), await totpAt(user.secret, now)];
+    const results = await Promise.all(codes.map((code) => call<{ token: string }>('/reauthenticate', { token: user.fullToken, json: { code } })));
+    expect(statusCounts(results)[200]).toBe(1);
+    expect(await eventCount(user.id, 'reauthenticated')).toBe(1);
+    const winner = results.findIndex((r) => r.status === 200);
+    const step = await env.DB.prepare('SELECT totp_last_step AS step FROM users WHERE id = ?').bind(user.id).first<{ step: number }>();
+    expect(step!.step).toBe(Math.floor((now - 30 * (1 - winner)) / 30));
+    expect((await call('/me', { token: results[winner]!.body.token })).status).toBe(200);
+  });
+});
