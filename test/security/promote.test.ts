@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, decodeJwtPayload, enrolledUser, loginUser, setNow, totpAt, useRealTime } from '../helpers';
+import { fetchWith, interleavedDb } from './interleave';
 import { statusCounts, T0, verifyWith } from './support';
 
 afterEach(useRealTime);
@@ -175,21 +176,30 @@ describe('a password-only session promoted in place', () => {
 describe('/reauthenticate, renewed in place', () => {
   /**
    * A race of two step-ups with two valid codes (two steps of the window) in
-   * the same second: both would renew to the same next generation at the same
-   * time. Only the winner's statements may follow: one 200, one
-   * `reauthenticated` event, the step of the winner recorded.
+   * the same second: B renews the session between A's read and A's commit, to
+   * the very generation and rotation time A would write. A's commit then loses
+   * its compare-and-swap, and none of its later statements may pass as if it
+   * had won: no second `reauthenticated` event, no step of its own recorded.
    */
-  it('two parallel /reauthenticate with different valid codes: exactly one 200 and one event', async () => {
+  it('a renewal that lost its compare-and-swap leaves no event and no step', async () => {
     const user = await enrolledUser(T0 + 8000);
     const now = T0 + 8000 + 400;
     setNow(now);
-    const codes = [await totpAt(user.secret, now - 30), await totpAt(user.secret, now)];
-    const results = await Promise.all(codes.map((code) => call<{ token: string }>('/reauthenticate', { token: user.fullToken, json: { code } })));
-    expect(statusCounts(results)[200]).toBe(1);
+    let b: Awaited<ReturnType<typeof call>> | null = null;
+    const db = interleavedDb(async ({ kind, sql }) => {
+      if (kind === 'batch' && /^update "sessions" set "expires_at"/i.test(sql[0] ?? '') && b === null) {
+        b = await call('/reauthenticate', { token: user.fullToken, json: { code: await totpAt(user.secret, now) } });
+      }
+    });
+    const a = await fetchWith(db, '/reauthenticate', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${user.fullToken}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ code: await totpAt(user.secret, now - 30) }),
+    });
+    expect(b!.status).toBe(200);
+    expect(a.status).toBe(401);
     expect(await eventCount(user.id, 'reauthenticated')).toBe(1);
-    const winner = results.findIndex((r) => r.status === 200);
     const step = await env.DB.prepare('SELECT totp_last_step AS step FROM users WHERE id = ?').bind(user.id).first<{ step: number }>();
-    expect(step!.step).toBe(Math.floor((now - 30 * (1 - winner)) / 30));
-    expect((await call('/me', { token: results[winner]!.body.token })).status).toBe(200);
+    expect(step!.step).toBe(Math.floor(now / 30));
   });
 });
