@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, or, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { recoveryCodes, throttles, users, webauthnChallenges, webauthnCredentials } from '../db/schema';
 import { methodsOf, passkeyCount } from './factors';
@@ -7,6 +7,7 @@ import { foldForComparison } from './identity';
 import { recordEvent } from './security-events';
 import { revokeUserSessions } from './sessions';
 import { throttleKey } from './throttle';
+import { clearedBudget, userLocked } from './user-throttle';
 
 /** What support sees of an account: never a hash, a secret or a code. */
 export interface AdminUserView {
@@ -17,30 +18,17 @@ export interface AdminUserView {
   locked: boolean;
 }
 
-/** Consecutive code failures after which codes are refused until an unlock (API.md, NIST SP 800-63B-4 §3.2.2). */
-const FACTOR_LOCK_FAILURES = 100;
-
 /** GET /admin/users?username=: the account, found without regard to case; null when there is none. */
 export async function findUser(db: Db, username: string, now: number): Promise<AdminUserView | null> {
   const [row] = await db.select({ user: users, passkeys: passkeyCount() }).from(users).where(eq(users.usernameKey, foldForComparison(username))).limit(1);
   if (!row) return null;
   const { user, passkeys } = row;
-  const [lock] = await db
-    .select({ key: throttles.key })
-    .from(throttles)
-    .where(
-      and(
-        inArray(throttles.key, [throttleKey('otp', user.id), throttleKey('pwd', user.usernameKey)]),
-        or(gt(throttles.lockedUntil, now), sql`${throttles.failures} >= ${FACTOR_LOCK_FAILURES}`),
-      ),
-    )
-    .limit(1);
   return {
     id: user.id,
     username: user.username,
     createdAt: new Date(user.createdAt * 1000).toISOString(),
     methods: methodsOf(user, passkeys),
-    locked: lock !== undefined,
+    locked: userLocked(user, now),
   };
 }
 
@@ -56,7 +44,7 @@ export async function resetMfa(db: Db, userId: string, reason: string, now: numb
   const [found] = await db.batch([
     db
       .update(users)
-      .set({ totpSecret: null, totpLastStep: 0, pendingSecret: null, pendingExpiresAt: null })
+      .set({ totpSecret: null, totpLastStep: 0, pendingSecret: null, pendingExpiresAt: null, ...clearedBudget('otp') })
       .where(eq(users.id, userId))
       .returning({ id: users.id }),
     db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)),
@@ -64,7 +52,6 @@ export async function resetMfa(db: Db, userId: string, reason: string, now: numb
     db.delete(webauthnChallenges).where(eq(webauthnChallenges.userId, userId)),
     db.delete(throttles).where(eq(throttles.key, throttleKey('webauthn', userId))),
     revokeUserSessions(db, userId, now),
-    db.delete(throttles).where(eq(throttles.key, throttleKey('otp', userId))),
     recordEvent(db, 'admin_mfa_reset', { userId, reason }, now),
   ]);
   if (found.length !== 1) return false;
@@ -77,15 +64,15 @@ export async function resetMfa(db: Db, userId: string, reason: string, now: numb
  * any lock, including the factor lock after 100 failures). false: no such user.
  */
 export async function unlockUser(db: Db, userId: string, reason: string, now: number): Promise<boolean> {
-  const [user] = await db.select({ id: users.id, usernameKey: users.usernameKey }).from(users).where(eq(users.id, userId)).limit(1);
-  if (!user) return false;
-  const [, , event] = await db.batch([
-    db.delete(throttles).where(eq(throttles.key, throttleKey('otp', user.id))),
-    db.delete(throttles).where(eq(throttles.key, throttleKey('pwd', user.usernameKey))),
+  const [cleared] = await db.batch([
+    db
+      .update(users)
+      .set({ ...clearedBudget('otp'), ...clearedBudget('pwd') })
+      .where(eq(users.id, userId))
+      .returning({ id: users.id }),
     recordEvent(db, 'admin_unlock', { userId, reason }, now),
   ]);
-  // Deleted meanwhile: the event's own guard (the user exists) refused it.
-  if (event.meta.changes !== 1) return false;
+  if (cleared.length !== 1) return false;
   logEvent('admin_action', { userId, reason: 'unlock' });
   return true;
 }

@@ -1,21 +1,32 @@
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from '../db/client';
 import { withReadRetry } from '../db/read-retry';
 import { isTransientD1Error } from '../db/transient';
 import { sessions } from '../db/schema';
 
-async function sessionRowExists(db: Db, sessionId: string): Promise<boolean> {
-  const rows = await withReadRetry(() => db.select({ id: sessions.id }).from(sessions).where(eq(sessions.id, sessionId)).limit(1));
+/**
+ * What a commit leaves that no other commit can: the row of the session it
+ * inserts (its id chosen before the batch), or, for a promotion in place, that
+ * row carrying this commit's own `commit_id`.
+ */
+export interface Landed {
+  sessionId: string;
+  commitId?: string;
+}
+
+async function sessionRowExists(db: Db, landed: Landed): Promise<boolean> {
+  const mark = landed.commitId === undefined ? undefined : eq(sessions.commitId, landed.commitId);
+  const rows = await withReadRetry(() => db.select({ id: sessions.id }).from(sessions).where(and(eq(sessions.id, landed.sessionId), mark)).limit(1));
   return rows.length === 1;
 }
 
 /**
  * Runs a commit batch whose first statement is guarded, and says whether that
- * statement changed its row (the commit won). With `newSessionId` (the id of
- * the session the first statement inserts, chosen before the batch) the commit
+ * statement changed its row (the commit won). With `landed` (the session the
+ * first statement inserts or promotes, and its marks, chosen before the batch) the commit
  * is idempotent by construction and survives one transient D1 error: a batch
- * is one transaction, so the session row exists exactly when the commit
+ * is one transaction, so the marked session row exists exactly when the commit
  * landed, even if its answer was lost. Absent, the batch runs once more; its
  * guard makes a late first attempt and the retry exclusive, and a second
  * look catches the first attempt landing in between. Without an id (any
@@ -24,7 +35,7 @@ async function sessionRowExists(db: Db, sessionId: string): Promise<boolean> {
 export async function commitGuardedBatch(
   db: Db,
   statements: readonly [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]],
-  newSessionId: string | null,
+  landed: Landed | null,
 ): Promise<boolean> {
   const run = async () => {
     const [first] = (await db.batch(statements)) as unknown as [D1Result];
@@ -33,8 +44,8 @@ export async function commitGuardedBatch(
   try {
     return await run();
   } catch (error) {
-    if (newSessionId === null || !isTransientD1Error(error)) throw error;
-    if (await sessionRowExists(db, newSessionId)) return true;
-    return (await run()) || (await sessionRowExists(db, newSessionId));
+    if (landed === null || !isTransientD1Error(error)) throw error;
+    if (await sessionRowExists(db, landed)) return true;
+    return (await run()) || (await sessionRowExists(db, landed));
   }
 }

@@ -8,7 +8,8 @@ import { logEvent } from '../log';
 import type { Settings } from '../settings';
 import { methodsOf, passkeyCount, type Method } from './factors';
 import { foldForComparison } from './identity';
-import { lockedError, logLockIfSet, reserveAttempt, resetThrottle } from './throttle';
+import { lockedError, logLockIfSet } from './throttle';
+import { reservePasswordAttempt, resetUserBudget } from './user-throttle';
 import { insertSessionIf, issuePasswordOnlyToken, newSession, sessionExists, type ClientInfo, type IssuedToken } from './sessions';
 import { lockedEventIfSet, recordEvent } from './security-events';
 
@@ -19,9 +20,9 @@ export interface LoginResult extends IssuedToken {
 
 /**
  * Password step. Unknown usernames take the same path as known ones: the same
- * throttle row (keyed by the folded username, whether or not it exists), the
- * same scrypt work against a dummy hash, the same 401. Only a correct password
- * resets the count.
+ * budget schedule (an account's on its users row, an unknown username's in its
+ * `pwd:` throttle row: one statement either way), the same scrypt work against
+ * a dummy hash, the same 401. Only a correct password resets the count.
  */
 export async function login(
   db: Db,
@@ -34,7 +35,7 @@ export async function login(
   const usernameKey = foldForComparison(username);
   const [row] = await withReadRetry(() => db.select({ user: users, passkeys: passkeyCount() }).from(users).where(eq(users.usernameKey, usernameKey)).limit(1));
   const user = row?.user;
-  const reservation = await reserveAttempt(db, 'pwd', usernameKey, now);
+  const reservation = await reservePasswordAttempt(db, user, usernameKey, now);
   if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user?.id, 'password');
   const check = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
   if (!user || !check.ok) {
@@ -60,7 +61,7 @@ export async function login(
   const won = sessionExists(session.id);
   const [opened] = await db.batch([
     insertSessionIf(db, session, sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id})`),
-    resetThrottle(db, 'pwd', usernameKey, won),
+    resetUserBudget(db, 'pwd', user.id, won),
     ...upgrade,
     recordEvent(db, 'login', { userId: user.id, sessionId: session.id, client }, now, won),
   ]);

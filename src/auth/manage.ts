@@ -10,7 +10,8 @@ import type { Settings } from '../settings';
 import { hasSecondFactor, secondFactorActive, methodsOf, type Method } from './factors';
 import { generateRecoveryCodes, replaceRecoveryCodes } from './recovery';
 import { revokeUserSessions } from './sessions';
-import { lockedError, logLockIfSet, refusal, reserveAttempt, resetThrottle } from './throttle';
+import { lockedError, logLockIfSet, refusal } from './throttle';
+import { reserveUserAttempt, resetUserBudget } from './user-throttle';
 import { checkCode } from './totp-secret';
 import { lockedEventIfSet, recordCodeFailure, recordEvent, sessionEndedEvent } from './security-events';
 import type { ClientInfo } from './sessions';
@@ -84,7 +85,7 @@ export async function disableMfa(
   // (no replay, no race); the later ones need its effect (MFA off).
   let clear;
   if ('code' in proof) {
-    const reservation = await reserveAttempt(db, 'otp', user.id, now, 'totp');
+    const reservation = await reserveUserAttempt(db, 'otp', user.id, now, 'totp');
     if (!reservation.ok) throw refusal(reservation, user.id, 'otp');
     const step = await checkCode(settings, user.id, user.totpSecret, proof.code, now);
     if (step === null) {
@@ -95,7 +96,7 @@ export async function disableMfa(
     }
     clear = and(eq(users.id, user.id), eq(users.totpSecret, user.totpSecret), lt(users.totpLastStep, step), sessionStillLive(auth.sessionId, auth.user.id, now));
   } else {
-    const reservation = await reserveAttempt(db, 'pwd', user.usernameKey, now);
+    const reservation = await reserveUserAttempt(db, 'pwd', user.id, now);
     if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user.id, 'password');
     const check = await verifyPassword(proof.password, user.passwordHash);
     if (!check.ok) {
@@ -119,7 +120,7 @@ export async function disableMfa(
       .returning({ id: users.id }),
     db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, user.id), disabled)),
     revokeUserSessions(db, user.id, now, { guard: disabled }),
-    resetThrottle(db, 'code' in proof ? 'otp' : 'pwd', 'code' in proof ? user.id : user.usernameKey, disabled),
+    resetUserBudget(db, 'code' in proof ? 'otp' : 'pwd', user.id, disabled),
   ]);
   if (cleared.length !== 1) {
     // The presented session ended meanwhile (a logout landed): 401.

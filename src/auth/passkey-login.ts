@@ -1,6 +1,6 @@
 /**
  * A passkey as the second factor (WebAuthn L3 §7.2): at the second step of a login
- * (a password-only session becomes a new full one, amr ["pwd","pop"]) and at
+ * (the password-only session is promoted to a full one in place, amr ["pwd","pop"]) and at
  * /reauthenticate (a full session renewed in place). The same commit as a TOTP code
  * (src/auth/verify.ts `opening`), guarded by the challenge, which the batch burns.
  */

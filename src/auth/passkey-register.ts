@@ -130,7 +130,7 @@ export async function registerPasskey(
     logEvent('passkey_added', { userId: user.id, sessionId: auth.sessionId });
     return { credential: created };
   }
-  // The first enrollment: a new full session, only while no factor became active
+  // The first enrollment: the session becomes a full one, only while no factor became active
   // meanwhile (a concurrent TOTP confirmation or another passkey) and the challenge lives.
   const { first, won, retire, session } = opening(db, settings, auth, 'verify', now, ['pwd', 'pop'], client);
   const recoveryCodes = generateRecoveryCodes();

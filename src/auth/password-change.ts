@@ -10,7 +10,7 @@ import { checkCurrentPassword } from './password-check';
 import { recordEvent } from './security-events';
 import type { AuthContext } from './session-lookup';
 import { revokeUserSessions, type ClientInfo } from './sessions';
-import { resetThrottle } from './throttle';
+import { resetUserBudget } from './user-throttle';
 
 /**
  * POST /password (after step-up). The new password meets the registration
@@ -44,7 +44,7 @@ export async function changePassword(
       .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash), sessionStillLive(auth.sessionId, user.id, now)))
       .returning({ id: users.id }),
     revokeUserSessions(db, user.id, now, { keepSessionId: auth.sessionId, guard: changed }),
-    resetThrottle(db, 'pwd', user.usernameKey, changed),
+    resetUserBudget(db, 'pwd', user.id, changed),
     db.delete(passwordResets).where(and(eq(passwordResets.userId, user.id), changed)),
     recordEvent(db, 'password_changed', { userId: user.id, sessionId: auth.sessionId, client }, now, changed),
   ]);

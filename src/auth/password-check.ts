@@ -5,12 +5,13 @@ import { ApiError } from '../errors';
 import { logEvent } from '../log';
 import type { ClientInfo } from './sessions';
 import { lockedEventIfSet } from './security-events';
-import { lockedError, logLockIfSet, reserveAttempt } from './throttle';
+import { lockedError, logLockIfSet } from './throttle';
+import { reserveUserAttempt } from './user-throttle';
 
 /**
  * The current password, re-checked for a sensitive change (/password,
- * DELETE /me): the same per-account budget as /login (the `pwd:` row of the
- * folded username), reserved before scrypt runs, so the change routes give an
+ * DELETE /me): the same per-account budget as /login (on the users row),
+ * reserved before scrypt runs, so the change routes give an
  * attacker with a stolen session no extra guesses. Wrong: 401
  * invalid_credentials, counted; locked: 429.
  */
@@ -21,7 +22,7 @@ export async function checkCurrentPassword(
   context: { sessionId: string; client: ClientInfo; reason: string },
   now: number,
 ): Promise<void> {
-  const reservation = await reserveAttempt(db, 'pwd', user.usernameKey, now);
+  const reservation = await reserveUserAttempt(db, 'pwd', user.id, now);
   if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user.id, 'password');
   const check = await verifyPassword(password, user.passwordHash);
   if (check.ok) return;

@@ -10,7 +10,7 @@ import { passwordHashIs } from './guards';
 import { passwordProblem } from './common-passwords';
 import { recordEvent } from './security-events';
 import { revokeUserSessions, type ClientInfo } from './sessions';
-import { resetThrottle } from './throttle';
+import { resetUserBudget } from './user-throttle';
 
 const encoder = new TextEncoder();
 
@@ -94,7 +94,7 @@ export async function resetPassword(db: Db, resetToken: string, newPassword: str
     db.update(passwordResets).set({ usedAt: now }).where(and(live, changed)),
     // Whoever held the old password (or its sessions) is out: see README, "Support desk".
     revokeUserSessions(db, user.id, now, { guard: changed }),
-    resetThrottle(db, 'pwd', user.usernameKey, changed),
+    resetUserBudget(db, 'pwd', user.id, changed),
     recordEvent(db, 'password_reset', { userId: user.id, client }, now, changed),
   ]);
   if (consumed.length !== 1) {

@@ -1,4 +1,5 @@
-import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { and, eq, sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import { THROTTLE_IDLE_SECONDS, THROTTLE_KEEP_FAILURES } from '../cleanup/policy';
 import {
   ADMIN_FAILURES_PER_LOCK,
   LOCK_BASE_SECONDS,
@@ -8,7 +9,7 @@ import {
   PASSWORD_FAILURES_PER_LOCK,
 } from '../config';
 import type { Db } from '../db/client';
-import { throttles } from '../db/schema';
+import { throttles, users } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
 
@@ -64,10 +65,7 @@ export async function reserveAttempt(db: Db, kind: ThrottleKind, subject: string
  */
 export function reservationStatement(db: Db, kind: ThrottleKind, subject: string, now: number, guard?: SQL, guess: Guess = 'other') {
   const key = throttleKey(kind, subject);
-  const perLock = sql.raw(String(FAILURES_PER_LOCK[kind]));
-  const next = sql`${throttles.failures} + 1`;
-  // 30 << (rounds - 1), capped; the inner min keeps the shift from overflowing.
-  const lockSeconds = sql`min(${sql.raw(String(LOCK_BASE_SECONDS))} << min((${next}) / ${perLock} - 1, 20), ${sql.raw(String(LOCK_MAX_SECONDS))})`;
+  const step = counterStep(kind, throttles, now, guess);
   const firstLock = FAILURES_PER_LOCK[kind] === 1 ? now + LOCK_BASE_SECONDS : 0;
   // INSERT ... SELECT ... WHERE so the guard covers the first attempt too; the
   // columns are the table's, in order: key, failures, locked_until, updated_at.
@@ -76,19 +74,51 @@ export function reservationStatement(db: Db, kind: ThrottleKind, subject: string
     .select(sql`SELECT ${key}, 1, ${firstLock}, ${now} WHERE ${guard ?? sql`1`}`)
     .onConflictDoUpdate({
       target: throttles.key,
-      set: {
-        failures: next,
-        lockedUntil: sql`CASE WHEN (${next}) % ${perLock} = 0 THEN ${now} + ${lockSeconds} ELSE ${throttles.lockedUntil} END`,
-        updatedAt: now,
-      },
+      set: { failures: step.failures, lockedUntil: step.lockedUntil, updatedAt: now },
       // A TOTP code after the hard cap is not reserved either: refused before
       // it is looked at, and not counted.
-      setWhere:
-        guess === 'totp'
-          ? sql`${throttles.lockedUntil} <= ${now} AND ${throttles.failures} < ${sql.raw(String(OTP_FACTOR_LOCK_FAILURES))}`
-          : sql`${throttles.lockedUntil} <= ${now}`,
+      setWhere: step.open,
     })
     .returning({ failures: throttles.failures, lockedUntil: throttles.lockedUntil });
+}
+
+/** The three columns of one budget, in the `throttles` table or on the users row. */
+export interface CounterColumns {
+  failures: AnyColumn;
+  lockedUntil: AnyColumn;
+  updatedAt: AnyColumn;
+}
+
+/**
+ * One attempt taken from a budget, as SQL over its columns: the new
+ * `failures` and `lockedUntil`, and `open`, the condition under which the
+ * attempt may be taken at all (no lock in force; for a TOTP code, short of the
+ * hard cap). A counter idle as long as the cleanup's THROTTLE_IDLE_SECONDS
+ * counts as zero, so a budget forgets at the same moment wherever it is
+ * stored, whether or not the cron has pruned its row yet: a username's lock
+ * and its timing say nothing about whether the account exists.
+ */
+export function counterStep(kind: ThrottleKind, columns: CounterColumns, now: number, guess: Guess) {
+  const perLock = sql.raw(String(FAILURES_PER_LOCK[kind]));
+  const idleBefore = now - THROTTLE_IDLE_SECONDS;
+  // The cleanup's own predicate (src/cleanup/throttles.ts), read as "counts as zero".
+  const current = sql`(CASE WHEN ${columns.lockedUntil} < ${idleBefore} AND ${columns.updatedAt} < ${idleBefore} AND ${columns.failures} < ${sql.raw(String(THROTTLE_KEEP_FAILURES))} THEN 0 ELSE ${columns.failures} END)`;
+  const next = sql`${current} + 1`;
+  // 30 << (rounds - 1), capped; the inner min keeps the shift from overflowing.
+  const lockSeconds = sql`min(${sql.raw(String(LOCK_BASE_SECONDS))} << min((${next}) / ${perLock} - 1, 20), ${sql.raw(String(LOCK_MAX_SECONDS))})`;
+  return {
+    failures: next,
+    lockedUntil: sql`CASE WHEN (${next}) % ${perLock} = 0 THEN ${now} + ${lockSeconds} ELSE ${columns.lockedUntil} END`,
+    open:
+      guess === 'totp'
+        ? sql`${columns.lockedUntil} <= ${now} AND ${current} < ${sql.raw(String(OTP_FACTOR_LOCK_FAILURES))}`
+        : sql`${columns.lockedUntil} <= ${now}`,
+  };
+}
+
+/** How many attempts make one lock round, per budget. */
+export function failuresPerLock(kind: ThrottleKind): number {
+  return FAILURES_PER_LOCK[kind];
 }
 
 /**
@@ -132,10 +162,10 @@ export function refusal(reservation: { retryAfterSeconds: number; factorLocked?:
 
 /**
  * Lifts the factor lock (and any lock in force) on a user's codes: the admin
- * unlock. A successful recovery code does the same through resetThrottle.
+ * unlock. A successful recovery code does the same in its commit (user-throttle.ts).
  */
 export async function clearFactorLock(db: Db, userId: string): Promise<void> {
-  await resetThrottle(db, 'otp', userId);
+  await db.update(users).set({ otpFailures: 0, otpLockedUntil: 0 }).where(eq(users.id, userId));
 }
 
 /** After a failed guess: logs the lock its reservation set, if any (a security event with the user and budget). */

@@ -8,7 +8,7 @@ import { toAuthContext, type AuthContext } from './session-lookup';
 import type { TokenClaims } from '../tokens/jwt';
 import type { Settings } from '../settings';
 import { findRecoveryCode, generateRecoveryCodes, unusedRecoveryCodeCount, markRecoveryCodeUsed, replaceRecoveryCodes, unusedRecoveryCodeExists } from './recovery';
-import { commitGuardedBatch } from './commit-retry';
+import { commitGuardedBatch, type Landed } from './commit-retry';
 import { issueSessionTokens, type SessionTokens } from './session-tokens';
 import {
   insertSessionIf,
@@ -22,7 +22,9 @@ import {
   type ClientInfo,
   type NewSession,
 } from './sessions';
-import { logLockIfSet, readReservation, refusal, reservationStatement, resetThrottle, type Reservation } from './throttle';
+import { logLockIfSet, refusal, type Reservation } from './throttle';
+import { clearedBudget, readUserReservation, userReservationStatement } from './user-throttle';
+import { randomId } from '../crypto/random';
 import { checkCode, livePendingSecret } from './totp-secret';
 import { recordCodeFailure, recordEvent } from './security-events';
 import { passkeyCount, passkeyExists, secondFactorActive } from './factors';
@@ -33,8 +35,8 @@ export interface Verified extends SessionTokens {
 }
 
 /**
- * `verify`: /otp-verify, which opens a new full session and retires the
- * presented one. `reauthenticate`: a full session proves its factor again and
+ * `verify`: /otp-verify, which promotes the presented password-only session to
+ * a full one (or, with a full token, opens a new one and retires it). `reauthenticate`: a full session proves its factor again and
  * is renewed in place (a fresh auth_time, the next refresh generation).
  */
 export type Purpose = 'verify' | 'reauthenticate';
@@ -101,7 +103,7 @@ async function authenticateAndReserve(
   // drizzle maps D1's rows by column name, and a JOIN's duplicate names (id,
   // created_at) would collide.
   const [reserved, sessionRows, userRows] = await db.batch([
-    reservationStatement(db, 'otp', claims.sub, now, liveSessionWithTarget(claims, now, settings.sessionIdleSeconds, proof, purpose), proof === 'code' ? 'totp' : 'other'),
+    userReservationStatement(db, 'otp', claims.sub, now, liveSessionWithTarget(claims, now, settings.sessionIdleSeconds, proof, purpose), proof === 'code' ? 'totp' : 'other'),
     db.select().from(sessions).where(and(eq(sessions.id, claims.sid), sessionLive(now, settings.sessionIdleSeconds))).limit(1),
     db
       .select({ user: users, recoveryCodesRemaining: unusedRecoveryCodeCount(users.id), passkeyCount: passkeyCount(claims.sub) })
@@ -115,7 +117,7 @@ async function authenticateAndReserve(
   let target: Target | null = null;
   if (proof === 'code') target = chooseTarget(auth, now, purpose);
   else if (!auth.user.totpSecret && auth.passkeyCount === 0) throw new ApiError('mfa_not_enrolled');
-  const reservation = await readReservation(db, 'otp', auth.user.id, reserved, now, proof === 'code' ? 'totp' : 'other');
+  const reservation = await readUserReservation(db, 'otp', auth.user.id, reserved, now, proof === 'code' ? 'totp' : 'other');
   if (!reservation.ok) throw refusal(reservation, auth.user.id, 'otp');
   return { auth, target, reservation };
 }
@@ -131,13 +133,15 @@ export interface Opening {
   /** Retires the presented session when a new one replaces it. */
   retire: BatchItem<'sqlite'>[];
   session: NewSession;
+  /** How a retried commit tells that its first attempt landed (commit-retry.ts); null: not retried. */
+  landed: Landed | null;
 }
 
 /**
- * /otp-verify: a new full session, only while the presented session is still
- * live at commit time: a logout that landed meanwhile, or a concurrent success
- * with another valid code (two steps of the window, or two recovery codes),
- * already retired it, and one password-only session never becomes two full ones.
+ * /otp-verify with a full token (a re-enrollment confirmed): a new full
+ * session, only while the presented session is still live at commit time (a
+ * logout or a concurrent success already retired it), and the presented one
+ * retired.
  */
 function openNewSession(db: Db, settings: Settings, auth: AuthContext, now: number, amr: AuthMethods, client: ClientInfo): Opening {
   const session = newSession(settings, auth.user.id, true, now, amr, client);
@@ -147,7 +151,43 @@ function openNewSession(db: Db, settings: Settings, auth: AuthContext, now: numb
     won,
     retire: [revokeSession(db, auth.sessionId, now, won)],
     session,
+    landed: { sessionId: session.id },
   };
+}
+
+/**
+ * The second step of a login (/otp-verify, a recovery code, a passkey, a first
+ * enrollment): the password-only session row becomes the full session in place,
+ * by one UPDATE guarded on it being still password-only and live. Its columns
+ * are those a new full session would have (API.md: a session begins when a
+ * second factor is verified), generation 0 included, and a `commit_id` chosen
+ * before the batch that the later statements test. So a logout that landed
+ * first, or a concurrent success with another valid code (two steps of the
+ * window, two recovery codes, a passkey), leaves this one nothing to promote:
+ * one password-only session never becomes two full ones. The password-only
+ * token keeps naming the row, and is refused there from now on: its
+ * `authorized: false` no longer matches the row (session-lookup.ts), and the
+ * full-token routes take access tokens only.
+ */
+function promoteSession(db: Db, settings: Settings, auth: AuthContext, now: number, amr: AuthMethods, client: ClientInfo): Opening {
+  const session: NewSession = { ...newSession(settings, auth.user.id, true, now, amr, client), id: auth.sessionId, commitId: randomId() };
+  const { createdAt, expiresAt, authTime, generation, rotatedAt, lastUsedAt, userAgent, ip, commitId } = session;
+  return {
+    first: (guard) =>
+      db
+        .update(sessions)
+        .set({ authorized: true, createdAt, expiresAt, authTime, amr: session.amr, generation, rotatedAt, lastUsedAt, userAgent, ip, commitId })
+        .where(and(eq(sessions.id, auth.sessionId), eq(sessions.userId, auth.user.id), eq(sessions.authorized, false), sessionLive(now, settings.sessionIdleSeconds), guard)),
+    won: promotedBy(session.id, commitId!),
+    retire: [],
+    session,
+    landed: { sessionId: session.id, commitId: commitId! },
+  };
+}
+
+/** True inside a batch once this commit's promotion or renewal (its `commit_id`) has landed. */
+function promotedBy(sessionId: string, commitId: string): SQL {
+  return sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${sessionId} AND ${sessions.commitId} = ${commitId})`;
 }
 
 /**
@@ -168,22 +208,27 @@ function renewSession(db: Db, settings: Settings, auth: AuthContext, now: number
     generation: current.generation + 1,
     rotatedAt: now,
     lastUsedAt: now,
+    // Marks this renewal: a concurrent one that lost (same second, same next
+    // generation) must not pass the later statements' `won` (its event, its step).
+    commitId: randomId(),
   };
-  const { authTime, expiresAt, generation, rotatedAt, lastUsedAt } = session;
+  const { authTime, expiresAt, generation, rotatedAt, lastUsedAt, commitId } = session;
   return {
     first: (guard) =>
       db
         .update(sessions)
-        .set({ authTime, expiresAt, amr: session.amr, generation, rotatedAt, lastUsedAt })
+        .set({ authTime, expiresAt, amr: session.amr, generation, rotatedAt, lastUsedAt, commitId })
         .where(and(eq(sessions.id, current.id), eq(sessions.generation, current.generation), sessionLive(now, settings.sessionIdleSeconds), guard)),
-    won: sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${current.id} AND ${sessions.generation} = ${generation} AND ${sessions.rotatedAt} = ${now})`,
+    won: promotedBy(current.id, commitId!),
     retire: [],
     session,
+    landed: null,
   };
 }
 
 export function opening(db: Db, settings: Settings, auth: AuthContext, purpose: Purpose, now: number, amr: AuthMethods, client: ClientInfo): Opening {
-  return purpose === 'verify' ? openNewSession(db, settings, auth, now, amr, client) : renewSession(db, settings, auth, now, amr);
+  if (purpose === 'reauthenticate') return renewSession(db, settings, auth, now, amr);
+  return auth.authorized ? openNewSession(db, settings, auth, now, amr, client) : promoteSession(db, settings, auth, now, amr, client);
 }
 
 /**
@@ -208,11 +253,12 @@ export async function verifySecondFactor(
 
 /**
  * Checks a TOTP code and, in one db.batch() (one transaction), records the
- * matched step, retires the presented session and opens a full one. The
- * first statement inserts the new session only if the step is newer than any
- * accepted before (RFC 6238 §5.2) and the secret is still the one checked;
- * every later statement is conditional on that row, so a replay, or the
- * loser of two simultaneous requests with one code, changes nothing.
+ * matched step (clearing the code budget in the same UPDATE) and makes the
+ * full session (`opening`). The first statement promotes (or inserts) the
+ * session only if the step is newer than any accepted before (RFC 6238 §5.2)
+ * and the secret is still the one checked; every later statement is
+ * conditional on it, so a replay, or the loser of two simultaneous requests
+ * with one code, changes nothing.
  */
 async function verifyCode(
   db: Db,
@@ -234,7 +280,7 @@ async function verifyCode(
     await recordCodeFailure(db, reservation, failure, now);
     throw new ApiError('invalid_code');
   }
-  const { first, won, retire, session } = opening(db, settings, auth, purpose, now, ['pwd', 'otp'], client);
+  const { first, won, retire, session, landed } = opening(db, settings, auth, purpose, now, ['pwd', 'otp'], client);
   const recoveryCodes = target.kind === 'pending' ? generateRecoveryCodes() : undefined;
   const guard =
     target.kind === 'active'
@@ -243,12 +289,13 @@ async function verifyCode(
           AND (${auth.authorized ? 1 : 0} = 1 OR NOT ${passkeyExists(user.id)})`;
   const commit =
     target.kind === 'active'
-      ? db.update(users).set({ totpLastStep: step }).where(and(eq(users.id, user.id), lt(users.totpLastStep, step), won))
+      ? // The success clears the code budget in the same UPDATE: no statement of its own.
+        db.update(users).set({ totpLastStep: step, ...clearedBudget('otp') }).where(and(eq(users.id, user.id), lt(users.totpLastStep, step), won))
       : // The swap: the confirmed secret becomes the active one, with the
         // enrollment code's step already spent.
         db
           .update(users)
-          .set({ totpSecret: target.sealed, totpLastStep: step, pendingSecret: null, pendingExpiresAt: null, pendingSessionId: null })
+          .set({ totpSecret: target.sealed, totpLastStep: step, pendingSecret: null, pendingExpiresAt: null, pendingSessionId: null, ...clearedBudget('otp') })
           .where(and(eq(users.id, user.id), won));
   const afterEnrollment = recoveryCodes
     ? [
@@ -257,15 +304,12 @@ async function verifyCode(
         revokeUserSessions(db, user.id, now, { keepSessionId: session.id, guard: won }),
       ]
     : [];
-  // /otp-verify's new session id exists before the batch, so its commit may be retried (commit-retry.ts).
-  const newSessionId = purpose === 'verify' ? session.id : null;
   const committed = await commitGuardedBatch(
     db,
     [
       first(guard),
       commit,
       ...retire,
-      resetThrottle(db, 'otp', user.id, won),
       ...afterEnrollment,
       recordEvent(
         db,
@@ -275,7 +319,8 @@ async function verifyCode(
         won,
       ),
     ],
-    newSessionId,
+    // /otp-verify's session id and commit id exist before the batch, so its commit may be retried.
+    landed,
   );
   if (!committed) {
     logEvent('replay_refused', { userId: user.id, reason: target.kind });
@@ -308,17 +353,18 @@ async function verifyRecoveryCode(
     await recordCodeFailure(db, reservation, failure, now);
     throw new ApiError('invalid_code');
   }
-  const { first, won, retire, session } = opening(db, settings, auth, purpose, now, ['pwd', 'rec'], client);
+  const { first, won, retire, session, landed } = opening(db, settings, auth, purpose, now, ['pwd', 'rec'], client);
   const committed = await commitGuardedBatch(
     db,
     [
       first(unusedRecoveryCodeExists(codeId)),
       markRecoveryCodeUsed(db, codeId, now, won),
       ...retire,
-      resetThrottle(db, 'otp', user.id, won),
+      // A recovery code clears the code budget, the factor lock included (API.md).
+      db.update(users).set(clearedBudget('otp')).where(and(eq(users.id, user.id), won)),
       recordEvent(db, 'recovery_code_used', { userId: user.id, sessionId: session.id, client }, now, won),
     ],
-    purpose === 'verify' ? session.id : null,
+    landed,
   );
   if (!committed) {
     logEvent('replay_refused', { userId: user.id, reason: 'recovery_code' });

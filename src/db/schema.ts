@@ -24,6 +24,18 @@ export const users = sqliteTable('users', {
   pendingExpiresAt: integer('pending_expires_at'),
   /** The session that made the pending secret: only it may read or confirm it (API.md, Enrollment). */
   pendingSessionId: text('pending_session_id'),
+  /**
+   * The code budget (TOTP and recovery codes share it), on the user's row so a
+   * reservation is one UPDATE and the reset rides in the commit's UPDATE
+   * (src/auth/user-throttle.ts). Same schedule as a `throttles` row.
+   */
+  otpFailures: integer('otp_failures').notNull().default(0),
+  otpLockedUntil: integer('otp_locked_until').notNull().default(0),
+  otpUpdatedAt: integer('otp_updated_at').notNull().default(0),
+  /** The password budget of an existing account (unknown usernames keep their `pwd:` throttle row). */
+  pwdFailures: integer('pwd_failures').notNull().default(0),
+  pwdLockedUntil: integer('pwd_locked_until').notNull().default(0),
+  pwdUpdatedAt: integer('pwd_updated_at').notNull().default(0),
 },
 // Partial: only users with an enrollment in progress, so the cleanup finds the
 // expired ones without scanning every user, and other writes pay nothing.
@@ -62,6 +74,13 @@ export const sessions = sqliteTable(
     userAgent: text('user_agent'),
     /** The client IP truncated to /24 (IPv4) or /48 (IPv6). */
     ip: text('ip'),
+    /**
+     * The random id of the commit that last promoted (password-only to full) or
+     * renewed (/reauthenticate) this session (src/auth/verify.ts): the batch's
+     * later statements, and a retried commit, test for it, so each knows whether
+     * its own commit won.
+     */
+    commitId: text('commit_id'),
   },
   (t) => [index('sessions_user_idx').on(t.userId)],
 );
@@ -82,9 +101,11 @@ export const recoveryCodes = sqliteTable(
 );
 
 /**
- * Consecutive-failure counters, one row per key: `pwd:<username key>` (kept for
- * unknown usernames too, so a lock says nothing about whether an account
- * exists) and `otp:<user id>` (TOTP and recovery codes share one budget).
+ * Consecutive-failure counters, one row per key: `pwd:<username key>` for
+ * usernames that do not exist (an account's own budget is on its users row;
+ * the same schedule, so a lock says nothing about whether an account exists),
+ * `webauthn:<user id>` and `admin:<network>`. `otp:` rows and the `pwd:` rows of
+ * existing accounts are from before migration 0009 and no longer read.
  */
 export const throttles = sqliteTable('throttles', {
   key: text('key').primaryKey(),

@@ -61,7 +61,7 @@ const loginVerifyRoute = declareRoute({
   tag: 'passkeys',
   summary: 'The second step with a passkey; get an access and a refresh token',
   description:
-    'With the password-only token. A new full session (`amr: ["pwd","pop"]`) replaces the password-only one. Failed assertions have their own per-account budget: after 5 the account’s passkey step is locked for 30 s, doubling up to 1 hour.',
+    'With the password-only token. The password-only session becomes a full one (`amr: ["pwd","pop"]`); its password-only token stops working. Failed assertions have their own per-account budget: after 5 the account’s passkey step is locked for 30 s, doubling up to 1 hour.',
   token: 'any',
   session: 'flow',
   body: webauthnAssertionSchema,

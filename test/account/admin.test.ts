@@ -1,4 +1,5 @@
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import { budgetRow } from '../budget';
 import { afterEach, describe, expect, it } from 'vitest';
 import app from '../../src/index';
 import { BASE, call, enrolledUser, loginUser, PASSWORD, setNow, totpAt, useRealTime } from '../helpers';
@@ -101,7 +102,7 @@ describe('POST /admin/users/{id}/reset-mfa', () => {
     const second = await fullLogin(user.username, user.secret, start + 30);
     const pwd = (await loginUser(user.username)).token;
     await call('/otp-verify', { token: pwd, json: { code: '000000' } });
-    expect(await countRows('throttles', 'key = ?', `otp:${user.id}`)).toBe(1);
+    expect(await budgetRow(`otp:${user.id}`)).toMatchObject({ failures: 1 });
 
     const r = await adminCall(`/admin/users/${user.id}/reset-mfa`, { json: { reason: 'Lost phone and codes; ID checked by ticket 4711' } });
     expect(r.status, r.text).toBe(200);
@@ -110,7 +111,7 @@ describe('POST /admin/users/{id}/reset-mfa', () => {
     for (const token of [user.fullToken, second, pwd]) expect((await call('/me', { token })).status).toBe(401);
     expect(await countRows('sessions', 'user_id = ? AND revoked_at IS NULL', user.id)).toBe(0);
     expect(await countRows('recovery_codes', 'user_id = ?', user.id)).toBe(0);
-    expect(await countRows('throttles', 'key = ?', `otp:${user.id}`)).toBe(0);
+    expect(await budgetRow(`otp:${user.id}`)).toBeNull();
     const row = await env.DB.prepare('SELECT totp_secret, pending_secret FROM users WHERE id = ?').bind(user.id).first();
     expect(row).toEqual({ totp_secret: null, pending_secret: null });
 

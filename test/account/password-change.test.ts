@@ -1,4 +1,5 @@
 import { env } from 'cloudflare:test';
+import { budgetRow } from '../budget';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, enrolledUser, loginUser, PASSWORD, setNow, useRealTime } from '../helpers';
 import { countRows, fullLogin, storedEventTypes, T0 } from './support';
@@ -39,7 +40,7 @@ describe('POST /password', () => {
     const r = await call('/password', { token: user.fullToken, json: { currentPassword: 'not the password', newPassword: NEW_PASSWORD } });
     expect(r.status).toBe(401);
     expect(r.body).toMatchObject({ error: 'invalid_credentials' });
-    const throttle = await env.DB.prepare('SELECT failures FROM throttles WHERE key = ?').bind(key).first<{ failures: number }>();
+    const throttle = await budgetRow(key);
     expect(throttle?.failures).toBe(1);
     expect((await call('/login', { json: { username: user.username, password: PASSWORD } })).status).toBe(200);
     expect(await storedEventTypes(user.id)).not.toContain('password_changed');
@@ -66,7 +67,7 @@ describe('POST /password', () => {
       expect(r.status).toBe(400);
       expect(r.body).toMatchObject({ error: 'weak_password' });
     }
-    expect(await countRows('throttles', 'key = ?', `pwd:${user.username.toLowerCase()}`)).toBe(0);
+    expect(await budgetRow(`pwd:${user.username.toLowerCase()}`)).toBeNull();
   });
 
   it('a stale auth_time is 401 insufficient_user_authentication with the RFC 9470 challenge', async () => {

@@ -102,13 +102,16 @@ describe('security events: each action leaves exactly its event', () => {
     const start = T0 + 905;
     const user = await enrolledUser(start);
     const before = await storedEventTypes(user.id);
-    // The new session cannot be inserted: the whole /otp-verify batch rolls back.
+    // The session cannot be promoted: the whole /otp-verify batch rolls back.
     setNow(start + 30);
     const pwd = (await loginUser(user.username)).token;
     const afterLogin = await storedEventTypes(user.id);
     expect(afterLogin).toEqual([...before, 'login']);
-    await injectFault('BEFORE INSERT ON sessions');
+    await injectFault('BEFORE UPDATE OF authorized ON sessions');
     expect((await call('/otp-verify', { token: pwd, json: { code: await totpAt(user.secret, start + 30) } })).status).toBe(500);
+    await removeFault();
+    // Nor can a login's session be inserted.
+    await injectFault('BEFORE INSERT ON sessions');
     expect((await call('/login', { json: { username: user.username, password: PASSWORD } })).status).toBe(500);
     expect(await storedEventTypes(user.id)).toEqual(afterLogin);
     await removeFault();

@@ -88,12 +88,12 @@ describe('recovery codes: use', () => {
     // Each is good once, in whatever spelling it comes back.
     const pwd = await loginUser(user.username);
     for (const again of [first, second.toLowerCase(), third.replace('-', '')]) {
-      const before = await snapshot();
+      const before = await snapshot(undefined, true);
       const replay = await useRecoveryCode(pwd.token, again);
       expect(replay.status).toBe(401);
       expect(replay.body).toMatchObject({ error: 'invalid_code' });
-      // Only the throttle counter moved.
-      const after = JSON.parse(await snapshot()) as unknown[];
+      // Only the throttle counter moved (on the users row: left out of both snapshots).
+      const after = JSON.parse(await snapshot(undefined, true)) as unknown[];
       expect(after.slice(0, 3)).toEqual((JSON.parse(before) as unknown[]).slice(0, 3));
     }
     expect(await throttleRow(`otp:${user.id}`)).toMatchObject({ failures: 3 });

@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:test';
 import { expect } from 'vitest';
-import { call, loginUser, PASSWORD, setNow, totpAt } from '../helpers';
+import { call, loginUser, PASSWORD, setNow, snapshot, totpAt } from '../helpers';
+import { budgetRow } from '../budget';
 
 /** A fixed instant at the start of a 30 s step; tests add offsets to pick steps. */
 export const T0 = 1_800_000_000;
@@ -51,17 +52,14 @@ export async function sessionRows(userId: string) {
   return results as Array<{ id: string; authorized: number; revoked_at: number | null }>;
 }
 
-/** Every table except the throttle counters, which a refused attempt is allowed to change. */
+/** Every table except the failure counters, which a refused attempt is allowed to change. */
 export async function snapshotWithoutThrottles(): Promise<string> {
-  const tables = ['users', 'sessions', 'recovery_codes'];
-  const parts = await Promise.all(tables.map((t) => env.DB.prepare(`SELECT * FROM ${t} ORDER BY 1`).all()));
-  return JSON.stringify(parts.map((p) => p.results));
+  return snapshot(['users', 'sessions', 'recovery_codes'], true);
 }
 
+/** A budget by its throttle key, wherever it is stored (test/budget.ts). */
 export async function throttleRow(key: string) {
-  return env.DB.prepare('SELECT failures, locked_until FROM throttles WHERE key = ?')
-    .bind(key)
-    .first<{ failures: number; locked_until: number }>();
+  return budgetRow(key);
 }
 
 /** A code for the same six digits that is certainly not `code`. */

@@ -8,7 +8,8 @@ import { faultyD1, type Fault } from './faulty-d1';
 
 const T = 1_800_000_010;
 const LOOKUP = /from "sessions" inner join "users"/;
-const COMMIT = /insert into "sessions"/;
+// The /otp-verify commit: its first statement promotes the password-only session in place.
+const COMMIT = /update "sessions" set "authorized"/;
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -92,7 +93,7 @@ describe('overloaded or briefly unreachable D1', () => {
   it('does not retry a write: a failed /login reservation is 503 and writes nothing', async () => {
     const user = await enrolledUser(T);
     const before = await snapshot();
-    const { response, thrown } = await send('/login', { on: /insert into "throttles"/, message: 'D1 DB is overloaded', times: 1 }, { json: { username: user.username, password: user.password } });
+    const { response, thrown } = await send('/login', { on: /update "users" set "pwd_failures"/, message: 'D1 DB is overloaded', times: 1 }, { json: { username: user.username, password: user.password } });
     // One failure only: had the write been retried, it would have passed.
     expect(response.status).toBe(503);
     expect(thrown).toBe(1);

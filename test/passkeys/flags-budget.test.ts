@@ -1,4 +1,5 @@
 /** Counter, backup flags, the passkey budget, and hostile bodies on the /webauthn routes. */
+import { budgetRow } from '../budget';
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, enrolledUser, loginUser, registerUser, setNow, snapshot, totpAt, useRealTime } from '../helpers';
@@ -8,7 +9,7 @@ import { addPasskey, assertionResponse, credentialRow, loginVerify, options, pas
 const T0 = 1_900_000_000;
 afterEach(() => useRealTime());
 
-const throttleRow = (key: string) => env.DB.prepare('SELECT failures, locked_until FROM throttles WHERE key = ?').bind(key).first<{ failures: number; locked_until: number }>();
+const throttleRow = (key: string) => budgetRow(key);
 
 describe('passkeys: signature counter (§7.2 step 24)', () => {
   it('a synced passkey reporting 0 every time keeps working', async () => {

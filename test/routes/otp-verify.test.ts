@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeJwtPayload, setNow, snapshot, totpAt, useRealTime } from '../helpers';
+import { budgetRow } from '../budget';
 import { accountRows, api, enrolled, expectError, expectUnauthorized, INVALID_TOKEN, signIn, signUp, storedUser } from './support';
 
 const T0 = 1_800_000_000; // a 30 s step boundary: T0 + 15 is the middle of a step
@@ -15,12 +16,12 @@ interface VerifiedBody {
 }
 
 async function otpFailures(userId: string): Promise<number> {
-  const row = await env.DB.prepare('SELECT failures FROM throttles WHERE key = ?').bind(`otp:${userId}`).first<{ failures: number }>();
+  const row = await budgetRow(`otp:${userId}`);
   return row?.failures ?? 0;
 }
 
 describe('POST /otp-verify', () => {
-  it('200 { token, authorized: true, expiresIn } for a login code; the password-only token is retired, the full one opens /me', async () => {
+  it('200 { token, authorized: true, expiresIn } for a login code; the password-only session becomes the full one and its token is refused from then on', async () => {
     const user = await enrolled(T0 + 15);
     setNow(T0 + 15 + 2 * STEP);
     const { token: pwdToken } = await signIn(user.username);
@@ -29,7 +30,8 @@ describe('POST /otp-verify', () => {
     expect(r.body).toEqual({ token: expect.any(String), refreshToken: expect.stringMatching(/^rt1\./), authorized: true, expiresIn: 900 });
     const claims = decodeJwtPayload(r.body.token);
     expect(claims).toMatchObject({ sub: user.id, authorized: true, amr: ['pwd', 'otp'], exp: T0 + 15 + 2 * STEP + 900 });
-    expect(claims.sid).not.toBe(decodeJwtPayload(pwdToken).sid);
+    // Promoted in place (src/auth/verify.ts): the same session id, now a full session.
+    expect(claims.sid).toBe(decodeJwtPayload(pwdToken).sid);
     expectUnauthorized(await api('/otp-verify', { token: pwdToken, json: { code: '123456' } }), INVALID_TOKEN);
     expect((await api('/me', { token: r.body.token })).status).toBe(200);
   });

@@ -1,4 +1,5 @@
 import { env } from 'cloudflare:test';
+import { setBudget } from '../budget';
 import { afterEach, describe, expect, it } from 'vitest';
 import { clearFactorLock } from '../../src/auth/throttle';
 import { getDb } from '../../src/db/client';
@@ -9,9 +10,7 @@ afterEach(useRealTime);
 
 /** Seeds the account's code budget as if `failures` consecutive codes had failed, no lock in force. */
 async function seedFailures(userId: string, failures: number, now: number): Promise<void> {
-  await env.DB.prepare('INSERT OR REPLACE INTO throttles (key, failures, locked_until, updated_at) VALUES (?, ?, ?, ?)')
-    .bind(`otp:${userId}`, failures, now - 1, now - 1)
-    .run();
+  await setBudget(`otp:${userId}`, failures, now - 1, now - 1);
 }
 
 /**

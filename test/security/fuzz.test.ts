@@ -70,6 +70,7 @@ async function keepTokensUsable() {
   await env.DB.batch([
     env.DB.prepare(`UPDATE sessions SET revoked_at = NULL WHERE id IN (?, ?, ?)`).bind(...sids),
     env.DB.prepare('DELETE FROM throttles'),
+    env.DB.prepare('UPDATE users SET otp_failures = 0, otp_locked_until = 0, pwd_failures = 0, pwd_locked_until = 0'),
   ]);
   return tables();
 }

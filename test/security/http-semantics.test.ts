@@ -1,4 +1,5 @@
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import { setBudget } from '../budget';
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ERRORS, errorResponse, type ErrorCode } from '../../src/errors';
@@ -175,9 +176,7 @@ describe('CORS for a listed origin: DELETE allowed, Retry-After and WWW-Authenti
     const user = await enrolledUser(T0 + 3000);
     const now = T0 + 3060;
     setNow(now);
-    await env.DB.prepare('INSERT OR REPLACE INTO throttles (key, failures, locked_until, updated_at) VALUES (?, 5, ?, ?)')
-      .bind(`otp:${user.id}`, now + 30, now)
-      .run();
+    await setBudget(`otp:${user.id}`, 5, now + 30, now);
     const { token } = await loginUser(user.username);
     const r = await direct(
       '/otp-verify',

@@ -51,10 +51,10 @@ describe('a pending enrollment is bound to the session that created it', () => {
     const owner = await loginUser(user.username);
     const created = await call<{ secret: string }>('/create-otp', { method: 'POST', token: owner.token });
     const code = await totpAt(created.body.secret, T0 + 600);
-    // Lands right before /otp-verify's commit batch (its first statement inserts the new session).
+    // Lands right before /otp-verify's commit batch (its first statement promotes the session).
     let injected = false;
     const db = interleavedDb(async ({ kind, sql }) => {
-      if (kind === 'batch' && /^insert into "sessions"/i.test(sql[0] ?? '') && !injected) {
+      if (kind === 'batch' && /^update "sessions" set "authorized"/i.test(sql[0] ?? '') && !injected) {
         injected = true;
         await env.DB.prepare("UPDATE users SET pending_session_id = 'another-session' WHERE id = ?").bind(user.id).run();
       }

@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:test';
 import { call, totpAt } from '../helpers';
+import { budgetRow, type BudgetRow } from '../budget';
 
 /** A fixed instant in the middle of a 30 s step, so ±1 step stays predictable. */
 export const T0 = 1_800_000_000 + 10;
@@ -13,14 +14,11 @@ export async function wrongCode(secret: string, now: number): Promise<string> {
   }
 }
 
-export interface ThrottleRow {
-  key: string;
-  failures: number;
-  locked_until: number;
-}
+export type ThrottleRow = BudgetRow;
 
+/** A budget by its throttle key, wherever it is stored (test/budget.ts). */
 export async function throttleRow(key: string): Promise<ThrottleRow | null> {
-  return env.DB.prepare('SELECT key, failures, locked_until FROM throttles WHERE key = ?').bind(key).first<ThrottleRow>();
+  return budgetRow(key);
 }
 
 export async function verifyWith(token: string, body: Record<string, unknown>) {

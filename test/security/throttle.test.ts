@@ -1,4 +1,5 @@
 import { env } from 'cloudflare:test';
+import { setBudget } from '../budget';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { call, enrolledUser, loginUser, PASSWORD, registerUser, setNow, totpAt, uniqueName, useRealTime } from '../helpers';
 import { T0, throttleRow, verifyWith, wrongCode } from './support';
@@ -76,9 +77,7 @@ describe('AuthQuake: failed codes lock the account, not the session', () => {
     const { token } = await loginUser(user.username);
     const key = `otp:${user.id}`;
     // Seven rounds already failed (locks of 30 s ... 1920 s), the last one over.
-    await env.DB.prepare('INSERT INTO throttles (key, failures, locked_until, updated_at) VALUES (?, 35, ?, ?)')
-      .bind(key, now - 1, now - 1)
-      .run();
+    await setBudget(key, 35, now - 1, now - 1);
     const wrong = await wrongCode(user.secret, now);
     for (let i = 1; i <= 5; i++) expect((await verifyWith(token, { code: wrong })).status).toBe(401);
     // Round 8 would be 30 << 7 = 3840 s: capped at 3600.
@@ -89,7 +88,7 @@ describe('AuthQuake: failed codes lock the account, not the session', () => {
 
     // Far beyond: 100 rounds still lock for an hour (no shift overflow, no negative lock).
     // Past 100 failures TOTP codes are factor-locked (factor-lock.test.ts); recovery codes still count.
-    await env.DB.prepare('UPDATE throttles SET failures = 499, locked_until = ? WHERE key = ?').bind(now - 1, key).run();
+    await setBudget(key, 499, now - 1, now - 1);
     expect((await verifyWith(token, { recoveryCode: 'AAAAA-AAAAA' })).status).toBe(401);
     expect(await throttleRow(key)).toMatchObject({ failures: 500, locked_until: now + 3600 });
   });

@@ -1,4 +1,5 @@
 import { env } from 'cloudflare:test';
+import { budgetRow } from '../budget';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, decodeJwtPayload, enrolledUser, setNow, totpAt, useRealTime } from '../helpers';
 
@@ -248,7 +249,7 @@ describe('step-up: sensitive routes need a second factor within 300 s (RFC 9470)
     setNow(T0 + 400);
     const wrong = await call('/reauthenticate', { token: user.fullToken, json: { code: await totpAt(user.secret, T0 - 600) } });
     expect(wrong.body).toMatchObject({ error: 'invalid_code' });
-    const failures = await env.DB.prepare("SELECT failures FROM throttles WHERE key = ?").bind(`otp:${user.id}`).first<{ failures: number }>();
+    const failures = await budgetRow(`otp:${user.id}`);
     expect(failures!.failures).toBe(1);
     const login = await call<{ token: string }>('/login', { json: { username: user.username, password: user.password } });
     expect((await call('/reauthenticate', { token: login.body.token, json: { code: '123456' } })).status).toBe(403);
