@@ -35,7 +35,7 @@ export function idShardDbOr(c: Context<AppEnv>, id: string, code: ErrorCode): Db
 export function sessionShardDb(c: Context<AppEnv>, sessionId: string): Db {
   const db = idShardDb(c, sessionId);
   if (!db) {
-    logEvent('token_refused', { reason: 'session_not_live' });
+    logEvent('token_refused', { sessionId, reason: 'session_not_live' });
     throw new ApiError('unauthorized');
   }
   return db;
