@@ -148,8 +148,9 @@ export function shardsSection(results) {
     lines.push('');
     lines.push(
       `The ${bad5xx} other 5xx: each is in bench/out/shards-N.log with the runtime's reason; bench/findings.md`,
-      '("Shards, measured") has the one seen so far: a request awaiting a D1 read that another request started',
-      "and cached for the isolate (the signing-key rows), cancelled as hung when that request ended first.",
+      '("Shards, measured") has the one seen so far: a request awaiting only a D1 read that another request',
+      'started and cached for the isolate (the signing-key rows), cancelled by the runtime as hung while that',
+      'read waited in an overloaded queue.',
     );
   }
   if (overloads.length > 0) {
