@@ -25,6 +25,9 @@ export default defineConfig({
           WEBAUTHN_RP_ID: 'mfa.test',
           WEBAUTHN_ORIGINS: 'https://mfa.test',
         },
+        // Shards 1 to 3 (issue 13): the suite runs with SHARD_COUNT unset (one
+        // shard, DB); test/shards/ runs the app with a copy of env asking for 2 or 4.
+        d1Databases: { DB_SHARD_1: 'edge-mfa-shard-1', DB_SHARD_2: 'edge-mfa-shard-2', DB_SHARD_3: 'edge-mfa-shard-3' },
         // Tests only: the real flood filter (wrangler.toml, 60 per minute per
         // path and IP) is shared by every test file, all from one "IP", and the
         // suite logs in far more often than that. Its wiring is tested with a

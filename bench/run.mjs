@@ -315,13 +315,14 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 const only = process.argv.indexOf('--only');
 if (only !== -1) {
-  // One step alone; today only `rows` (a few seconds, no load generated).
+  // One step alone: `rows` (a few seconds, no load generated) or `shards` (bench/shards.mjs, minutes).
   const name = process.argv[only + 1];
-  if (name !== 'rows') {
-    console.error(`bench: --only takes "rows", not ${JSON.stringify(name)}`);
+  if (name !== 'rows' && name !== 'shards') {
+    console.error(`bench: --only takes "rows" or "shards", not ${JSON.stringify(name)}`);
     process.exit(2);
   }
-  await rowsAndStorageStep();
+  if (name === 'shards') await (await import('./shards.mjs')).shardsStep();
+  else await rowsAndStorageStep();
   process.exit(0);
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run dev [-- wrangler dev flags]`: makes .dev.vars with fresh random
-// secrets when there is none, applies the local D1 migrations, then serves
+// secrets when there is none, applies the local D1 migrations (to every
+// shard), then serves
 // with `wrangler dev` (http://localhost:8787 unless flags say otherwise).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,7 +25,8 @@ if (!existsSync(devVars)) {
   console.log('Created .dev.vars with fresh random JWT_SECRET, TOTP_ENCRYPTION_KEY and ADMIN_TOKEN.');
 }
 
-const migrate = spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local'], {
+// Every D1 binding of wrangler.toml: DB, and each shard when shards are configured.
+const migrate = spawnSync(process.execPath, [fileURLToPath(new URL('./migrate.mjs', import.meta.url)), '--local'], {
   cwd: root,
   env: { ...env, CI: 'true' },
   stdio: 'inherit',

@@ -99,3 +99,10 @@ export const WEBAUTHN_CHALLENGE_TTL_SECONDS = 5 * 60;
 export const PASSKEY_NAME_MAX_CHARS = 64;
 /** Passkeys per account: bounds allowCredentials, excludeCredentials and the list. */
 export const PASSKEYS_PER_USER_MAX = 20;
+
+/**
+ * Issue 13, shards: SHARD_COUNT D1 databases (DB, then DB_SHARD_1 ...). The
+ * shard is the top four bits of an id's first byte (its first hex digit), so
+ * 16 is the most one id can name.
+ */
+export const SHARD_COUNT_MAX = 16;

@@ -104,3 +104,38 @@ export function displayNameVar(env: Env, name: string, bounds: TextBounds): stri
   }
   return value;
 }
+
+/** The D1 binding of shard `shard` (src/db/shards.ts): shard 0 is `DB`, then `DB_SHARD_1` ... */
+export function shardBindingName(shard: number): string {
+  return shard === 0 ? 'DB' : `DB_SHARD_${shard}`;
+}
+
+function isD1Binding(value: unknown): value is D1Database {
+  if (typeof value !== 'object' || value === null) return false;
+  const binding = value as Record<string, unknown>;
+  return typeof binding.prepare === 'function' && typeof binding.batch === 'function';
+}
+
+/**
+ * SHARD_COUNT: "1" to `max` in plain decimal digits, 1 when unset, and every
+ * binding it asks for present (DB, DB_SHARD_1 ... DB_SHARD_{N-1}); a missing
+ * one fails loudly by name, so a deployment never sends a user to a shard
+ * that is not there.
+ */
+export function shardCountVar(env: Env, max: number): number {
+  const value = rawVar(env, 'SHARD_COUNT');
+  let count = 1;
+  if (value !== undefined) {
+    if (typeof value !== 'string' || !DECIMAL_INTEGER.test(value) || Number(value) < 1 || Number(value) > max) {
+      throw new ConfigError(`SHARD_COUNT must be a quoted whole number from 1 to ${max} in plain decimal digits, such as "4"`);
+    }
+    count = Number(value);
+  }
+  for (let shard = 0; shard < count; shard++) {
+    const name = shardBindingName(shard);
+    if (!isD1Binding(rawVar(env, name))) {
+      throw new ConfigError(`SHARD_COUNT is ${count} but the D1 binding ${name} is missing: add a [[d1_databases]] entry with binding = "${name}" to wrangler.toml`);
+    }
+  }
+  return count;
+}

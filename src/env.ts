@@ -22,5 +22,7 @@ declare global {
   interface Env {
     /** Optional secret of the support desk (issue 12); not in wrangler.toml, so not generated. */
     ADMIN_TOKEN?: string;
+    /** D1 shards (src/db/shards.ts): "1" to "16", unset = "1"; commented out in wrangler.toml, so not generated. */
+    SHARD_COUNT?: string;
   }
 }

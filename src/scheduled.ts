@@ -1,5 +1,5 @@
 import { runCleanup } from './cleanup/run';
-import { getDb } from './db/client';
+import { allShardDbs, primaryDb } from './db/shards';
 import { logError } from './log';
 import { rotateSigningKeys } from './tokens/signing-keys';
 import { getSettings } from './settings';
@@ -10,14 +10,15 @@ import { getSettings } from './settings';
  * bounded chunks. Idempotent and safe to overlap with another run or with
  * requests (every write is guarded), so a retried or doubled run changes
  * nothing. The time is the trigger's scheduled time, not the wall clock, so a
- * run that starts late still acts for the moment it was meant for.
+ * run that starts late still acts for the moment it was meant for. The keys
+ * live on the primary shard, so they rotate there only; the cleanup runs on
+ * every shard (src/db/shards.ts), each with its own bounded budget, at once.
  */
 export async function scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
   const nowSeconds = Math.floor(controller.scheduledTime / 1000);
-  const db = getDb(env.DB);
   let failure: unknown;
   try {
-    const result = await rotateSigningKeys(db, await getSettings(env), nowSeconds);
+    const result = await rotateSigningKeys(primaryDb(env), await getSettings(env), nowSeconds);
     // Key ids are public (they are in the JWKS); nothing secret is logged.
     console.log(JSON.stringify({ level: 'info', event: 'signing_keys_rotated', ...result }));
   } catch (error) {
@@ -25,8 +26,9 @@ export async function scheduled(controller: ScheduledController, env: Env, _ctx:
     failure = error;
   }
   // A failed rotation does not stop the cleanup, nor one failed step the others.
-  const { reports, errors } = await runCleanup(db, nowSeconds);
-  console.log(JSON.stringify({ level: 'info', event: 'cleanup_ran', steps: reports }));
+  const runs = await Promise.all(allShardDbs(env).map((db) => runCleanup(db, nowSeconds)));
+  const errors = runs.flatMap((run) => run.errors);
+  runs.forEach(({ reports }, shard) => console.log(JSON.stringify({ level: 'info', event: 'cleanup_ran', shard, steps: reports })));
   for (const error of errors) logError('scheduled cleanup', error);
   // Rethrown so the Cron Trigger records the run as failed.
   if (failure !== undefined) throw failure;

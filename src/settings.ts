@@ -7,6 +7,7 @@ import {
   SESSION_MAX_SECONDS_BOUNDS,
 } from './config';
 import { deriveAesGcmKey, deriveHmacKey, importJwtKey } from './crypto/keys';
+import { shardCount } from './db/shards';
 import { boundedSecondsVar, ConfigError, displayNameVar, originListVar } from './env-vars';
 import { deriveSigningKeyWrapKey } from './tokens/signing-key-crypto';
 import { webauthnSettingsFromEnv, type WebAuthnSettings } from './webauthn-settings';
@@ -76,6 +77,8 @@ async function load(env: Env): Promise<Settings> {
   const sessionIdleSeconds = boundedSecondsVar(env, 'SESSION_IDLE_SECONDS', SESSION_IDLE_SECONDS_BOUNDS);
   if (sessionIdleSeconds > sessionMaxSeconds) throw new ConfigError('SESSION_IDLE_SECONDS must not exceed SESSION_MAX_SECONDS');
   const webauthn = webauthnSettingsFromEnv(env, issuer);
+  // SHARD_COUNT and every D1 binding it names, checked here so a missing one fails the first request.
+  shardCount(env);
   const [jwtKey, totpKey, recoveryKey, signingKeyWrapKey, refreshKey] = await Promise.all([
     importJwtKey(jwtSecret),
     deriveAesGcmKey(encryptionSecret, 'edge-mfa totp secret v1'),

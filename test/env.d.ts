@@ -4,6 +4,10 @@ declare global {
   namespace Cloudflare {
     interface Env {
       TEST_MIGRATIONS: D1Migration[];
+      /** Extra shards of the test pool (vitest.config.ts); the app uses them only when SHARD_COUNT asks. */
+      DB_SHARD_1: D1Database;
+      DB_SHARD_2: D1Database;
+      DB_SHARD_3: D1Database;
     }
   }
 }

@@ -3,6 +3,7 @@ import { PASSWORD_RESET_TTL_SECONDS } from '../config';
 import { hashPassword } from '../crypto/password';
 import { randomBytes } from '../crypto/random';
 import type { Db } from '../db/client';
+import { markShard, shardDigitOf } from '../db/shard-ids';
 import { passwordResets, users } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
@@ -41,7 +42,8 @@ export interface IssuedReset {
  * removal of older tokens follow only if it did. null: no such user.
  */
 export async function issuePasswordReset(db: Db, userId: string, reason: string, now: number): Promise<IssuedReset | null> {
-  const resetToken = base64url(randomBytes(32));
+  // On the user's shard, so POST /password/reset routes there (src/db/shard-ids.ts).
+  const resetToken = base64url(markShard(randomBytes(32), shardDigitOf(userId)));
   const tokenHash = await hashResetToken(resetToken);
   const userExists = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${userId})`;
   const issued = sql`EXISTS (SELECT 1 FROM ${passwordResets} WHERE ${passwordResets.tokenHash} = ${tokenHash})`;

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { hashPassword } from '../crypto/password';
-import { randomId } from '../crypto/random';
 import type { Db } from '../db/client';
+import { shardedId } from '../db/shard-ids';
 import { users } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
@@ -13,8 +13,12 @@ export interface Registered {
   username: string;
 }
 
-/** `username` is already normalized and validated by the request schema. */
-export async function register(db: Db, username: string, password: string, now: number): Promise<Registered> {
+/**
+ * `username` is already normalized and validated by the request schema. `db`
+ * is the shard its key hashes to, and `shard` that shard's number, which the
+ * new id carries (src/db/shards.ts).
+ */
+export async function register(db: Db, username: string, password: string, now: number, shard = 0): Promise<Registered> {
   const problem = await passwordProblem(db, username, password);
   if (problem) throw new ApiError('weak_password', { message: problem });
   const usernameKey = foldForComparison(username);
@@ -24,7 +28,7 @@ export async function register(db: Db, username: string, password: string, now: 
   const passwordHash = await hashPassword(password);
   const inserted = await db
     .insert(users)
-    .values({ id: randomId(), username, usernameKey, passwordHash, createdAt: now })
+    .values({ id: shardedId(shard), username, usernameKey, passwordHash, createdAt: now })
     .onConflictDoNothing({ target: users.usernameKey })
     .returning({ id: users.id, username: users.username });
   const user = inserted[0];

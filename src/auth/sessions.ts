@@ -1,7 +1,7 @@
 import { and, eq, getTableColumns, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { sessions, type UserRow } from '../db/schema';
-import { randomId } from '../crypto/random';
+import { idOnShardOf } from '../db/shard-ids';
 import type { Settings } from '../settings';
 import { signToken } from '../tokens/jwt';
 
@@ -36,7 +36,8 @@ export interface ClientInfo {
 export function newSession(settings: Settings, userId: string, authorized: boolean, now: number, amr: AuthMethods = authorized ? ['pwd', 'otp'] : ['pwd'], client: ClientInfo = { userAgent: null, ip: null }): NewSession {
   const ttl = authorized ? settings.sessionMaxSeconds : settings.mfaTokenTtlSeconds;
   return {
-    id: randomId(),
+    // On the user's shard (src/db/shard-ids.ts), so the token's sid routes there.
+    id: idOnShardOf(userId),
     userId,
     authorized,
     createdAt: now,

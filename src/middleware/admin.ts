@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory';
 import { reservationStatement, readReservation, resetThrottle } from '../auth/throttle';
-import { getDb } from '../db/client';
+import { primaryDb } from '../db/shards';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
@@ -42,7 +42,8 @@ export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
     logEvent('admin_token_refused', { reason: 'missing_token' });
     throw new ApiError('unauthorized');
   }
-  const db = getDb(c.env.DB);
+  // Per client network, not per account: shard-wide, so on the primary.
+  const db = primaryDb(c.env);
   const now = nowSeconds();
   const network = truncateIp(c.req.header('CF-Connecting-IP')) ?? 'unknown';
   const rows = await reservationStatement(db, 'admin', network, now);

@@ -2,13 +2,14 @@ import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { authenticate, touchSession } from '../auth/session-lookup';
 import { requireRecentAuthentication } from '../auth/step-up';
-import { getDb } from '../db/client';
+import { primaryDb } from '../db/shards';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
 import { nowSeconds } from '../time';
 import type { TokenClaims } from '../tokens/jwt';
 import { verifyAnyToken } from '../tokens/verify-any';
+import { sessionShardDb } from './shard';
 
 // RFC 9110 §11.1: the scheme name is case-insensitive. Two Authorization
 // headers arrive joined by a comma, which the token syntax refuses.
@@ -16,7 +17,8 @@ const BEARER = /^Bearer +([A-Za-z0-9_\-.]+)$/i;
 
 /** What a route needs of either kind of token, whose session is then checked against it. */
 async function verifiedClaims(c: Context<AppEnv>, token: string, now: number): Promise<TokenClaims | null> {
-  const verified = await verifyAnyToken(getDb(c.env.DB), c.get('settings'), token, now);
+  // The signing keys live on the primary shard.
+  const verified = await verifyAnyToken(primaryDb(c.env), c.get('settings'), token, now);
   if (!verified) return null;
   if (verified.kind === 'password-only') return verified.claims;
   const { sub, username, sid, jti, amr, iat, exp, auth_time } = verified.claims;
@@ -46,7 +48,8 @@ export function requireAuth(level: 'any' | 'full') {
   return createMiddleware<AppEnv>(async (c, next) => {
     const now = nowSeconds();
     const claims = await verifyBearer(c, now);
-    const db = getDb(c.env.DB);
+    // The session's shard, named by its verified id.
+    const db = sessionShardDb(c, claims.sid);
     const auth = await authenticate(db, claims, level, now, c.get('settings').sessionIdleSeconds);
     c.set('auth', auth);
     await next();
@@ -72,6 +75,6 @@ export const requireBearer = createMiddleware<AppEnv>(async (c, next) => {
  */
 export async function ensureSessionBeforeBodyError(c: Context<AppEnv>, error: unknown): Promise<never> {
   const claims = c.get('claims');
-  if (claims && !c.get('auth')) await authenticate(getDb(c.env.DB), claims, 'any', nowSeconds(), c.get('settings').sessionIdleSeconds);
+  if (claims && !c.get('auth')) await authenticate(sessionShardDb(c, claims.sid), claims, 'any', nowSeconds(), c.get('settings').sessionIdleSeconds);
   throw error;
 }

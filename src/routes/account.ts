@@ -2,9 +2,9 @@ import { login } from '../auth/login';
 import { profile } from '../auth/manage';
 import { logout } from '../auth/session-list';
 import { register } from '../auth/register';
-import { getDb } from '../db/client';
 import type { AppEnv } from '../env';
 import { clientInfo } from '../middleware/client-info';
+import { callerDb, usernameShard } from '../middleware/shard';
 import { ipFloodFilter } from '../middleware/rate-limit';
 import { declareRoute, routeGroup } from '../openapi/declare';
 import { loginResponse, meResponse, registerResponse } from '../openapi/responses';
@@ -69,17 +69,19 @@ const logoutRoute = declareRoute({
 export const account = routeGroup()
   .openapi(registerRoute, async (c) => {
     const { username, password } = c.req.valid('json');
-    const user = await register(getDb(c.env.DB), username, password, nowSeconds());
+    // The shard of the username's key: `Alice` and `ＡＬＩＣＥ` meet one unique index.
+    const { db, shard } = usernameShard(c, username);
+    const user = await register(db, username, password, nowSeconds(), shard);
     return c.json(user, 201);
   })
   .openapi(loginRoute, async (c) => {
     const { username, password } = c.req.valid('json');
-    const result = await login(getDb(c.env.DB), c.get('settings'), username, password, nowSeconds(), clientInfo(c));
+    const result = await login(usernameShard(c, username).db, c.get('settings'), username, password, nowSeconds(), clientInfo(c));
     return c.json({ token: result.token, authorized: false as const, mfa: result.mfa, methods: result.methods, expiresIn: result.expiresIn }, 200);
   })
   .openapi(meRoute, (c) => c.json(profile(c.get('auth')), 200))
   .openapi(logoutRoute, async (c) => {
     const { scope, all } = c.req.valid('json');
-    await logout(getDb(c.env.DB), c.get('auth'), scope ?? (all === true ? 'all' : 'current'), nowSeconds(), clientInfo(c));
+    await logout(callerDb(c), c.get('auth'), scope ?? (all === true ? 'all' : 'current'), nowSeconds(), clientInfo(c));
     return c.body(null, 204);
   });

@@ -1,7 +1,7 @@
 import { findUser, resetMfa, unlockUser } from '../auth/admin';
 import { issuePasswordReset } from '../auth/password-reset';
-import { getDb } from '../db/client';
 import { ApiError } from '../errors';
+import { idShardDbOr, usernameShard } from '../middleware/shard';
 import { declareRoute, routeGroup } from '../openapi/declare';
 import { adminUserResponse, okResponse, resetTokenResponse } from '../openapi/responses';
 import { adminReasonSchema, adminUserQuery, userIdParams } from '../schemas';
@@ -63,22 +63,24 @@ const passwordResetIssueRoute = declareRoute({
 /** The support desk (issue 12), behind ADMIN_TOKEN. */
 export const admin = routeGroup()
   .openapi(findUserRoute, async (c) => {
-    const user = await findUser(getDb(c.env.DB), c.req.valid('query').username, nowSeconds());
+    // The shard of the username's key; by id below, the shard the id names (else 404, like an unknown id).
+    const { username } = c.req.valid('query');
+    const user = await findUser(usernameShard(c, username).db, username, nowSeconds());
     if (!user) throw new ApiError('not_found');
     return c.json(user, 200);
   })
   .openapi(resetMfaRoute, async (c) => {
-    const found = await resetMfa(getDb(c.env.DB), c.req.valid('param').id, c.req.valid('json').reason, nowSeconds());
+    const found = await resetMfa(idShardDbOr(c, c.req.valid('param').id, 'not_found'), c.req.valid('param').id, c.req.valid('json').reason, nowSeconds());
     if (!found) throw new ApiError('not_found');
     return c.json({ ok: true as const }, 200);
   })
   .openapi(unlockRoute, async (c) => {
-    const found = await unlockUser(getDb(c.env.DB), c.req.valid('param').id, c.req.valid('json').reason, nowSeconds());
+    const found = await unlockUser(idShardDbOr(c, c.req.valid('param').id, 'not_found'), c.req.valid('param').id, c.req.valid('json').reason, nowSeconds());
     if (!found) throw new ApiError('not_found');
     return c.json({ ok: true as const }, 200);
   })
   .openapi(passwordResetIssueRoute, async (c) => {
-    const issued = await issuePasswordReset(getDb(c.env.DB), c.req.valid('param').id, c.req.valid('json').reason, nowSeconds());
+    const issued = await issuePasswordReset(idShardDbOr(c, c.req.valid('param').id, 'not_found'), c.req.valid('param').id, c.req.valid('json').reason, nowSeconds());
     if (!issued) throw new ApiError('not_found');
     return c.json(issued, 201);
   });

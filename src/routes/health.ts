@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { getDb } from '../db/client';
+import { allShardDbs } from '../db/shards';
 import type { AppEnv } from '../env';
 import { declareRoute, routeGroup } from '../openapi/declare';
 import { okResponse } from '../openapi/responses';
@@ -9,13 +9,14 @@ const healthRoute = declareRoute({
   path: '/health',
   tag: 'service',
   summary: 'Liveness and storage check',
-  description: 'Answers 200 only when D1 answers a query.',
+  description: 'Answers 200 only when every D1 shard answers a query.',
   token: 'none',
   success: { status: 200, description: 'Storage answers.', schema: okResponse },
   errors: [],
 });
 
 export const health = routeGroup().openapi(healthRoute, async (c) => {
-  await getDb(c.env.DB).run(sql`SELECT 1`);
+  // Every shard: a user on a shard that does not answer cannot log in.
+  await Promise.all(allShardDbs(c.env).map((db) => db.run(sql`SELECT 1`)));
   return c.json({ ok: true as const }, 200);
 });

@@ -1,4 +1,4 @@
-import { getDb } from '../db/client';
+import { primaryDb } from '../db/shards';
 import { declareRoute, routeGroup } from '../openapi/declare';
 import { jwksResponse } from '../openapi/responses';
 import { ifNoneMatchMatches, jwks, JWKS_HEADERS } from '../tokens/jwks';
@@ -26,7 +26,7 @@ const jwksRoute = declareRoute({
 });
 
 export const keys = routeGroup().openapi(jwksRoute, async (c) => {
-  const { document, etag } = await jwks(getDb(c.env.DB), nowSeconds());
+  const { document, etag } = await jwks(primaryDb(c.env), nowSeconds());
   const headers = { ...JWKS_HEADERS, ETag: etag };
   // RFC 9110 §15.4.5: a 304 carries the validators and caching headers a 200 would have.
   if (ifNoneMatchMatches(c.req.header('If-None-Match'), etag)) return c.body(null, 304, headers);

@@ -2,10 +2,10 @@ import { pendingEnrollment, startEnrollment } from '../auth/enroll';
 import { disableMfa, regenerateRecoveryCodes } from '../auth/manage';
 import { qrSvg, svgDataUrl } from '../auth/qr';
 import { verifySecondFactor } from '../auth/verify';
-import { getDb } from '../db/client';
 import { negotiate } from '../http/accept';
 import type { AppEnv } from '../env';
 import { clientInfo } from '../middleware/client-info';
+import { callerDb } from '../middleware/shard';
 import { declareRoute, routeGroup } from '../openapi/declare';
 import { createOtpResponse, okResponse, otpVerifyResponse, qrcodeResponse, recoveryCodesResponse } from '../openapi/responses';
 import { disableOtpSchema, otpVerifySchema } from '../schemas';
@@ -83,7 +83,7 @@ const disableOtpRoute = declareRoute({
 /** Enrollment, the second-factor step and the MFA lifecycle. */
 export const mfa = routeGroup()
   .openapi(createOtpRoute, async (c) => {
-    const enrollment = await startEnrollment(getDb(c.env.DB), c.get('settings'), c.get('auth'), nowSeconds(), clientInfo(c));
+    const enrollment = await startEnrollment(callerDb(c), c.get('settings'), c.get('auth'), nowSeconds(), clientInfo(c));
     return c.json({ ok: true as const, secret: enrollment.secret, uri: enrollment.uri }, 201);
   })
   .openapi(qrcodeRoute, async (c) => {
@@ -99,7 +99,7 @@ export const mfa = routeGroup()
     const body = c.req.valid('json');
     const code = body.code ?? body.token;
     const proof = code !== undefined ? { code } : { recoveryCode: body.recoveryCode! };
-    const result = await verifySecondFactor(getDb(c.env.DB), c.get('settings'), c.get('claims'), proof, nowSeconds(), { client: clientInfo(c) });
+    const result = await verifySecondFactor(callerDb(c), c.get('settings'), c.get('claims'), proof, nowSeconds(), { client: clientInfo(c) });
     return c.json(
       {
         token: result.token,
@@ -112,12 +112,12 @@ export const mfa = routeGroup()
     );
   })
   .openapi(recoveryCodesRoute, async (c) => {
-    const codes = await regenerateRecoveryCodes(getDb(c.env.DB), c.get('settings'), c.get('auth'), nowSeconds(), clientInfo(c));
+    const codes = await regenerateRecoveryCodes(callerDb(c), c.get('settings'), c.get('auth'), nowSeconds(), clientInfo(c));
     return c.json({ recoveryCodes: codes }, 201);
   })
   .openapi(disableOtpRoute, async (c) => {
     const body = c.req.valid('json');
     const proof = body.code !== undefined ? { code: body.code } : { password: body.password! };
-    await disableMfa(getDb(c.env.DB), c.get('settings'), c.get('auth'), proof, nowSeconds(), clientInfo(c));
+    await disableMfa(callerDb(c), c.get('settings'), c.get('auth'), proof, nowSeconds(), clientInfo(c));
     return c.json({ ok: true as const }, 200);
   });

@@ -2,9 +2,9 @@ import { deleteAccount } from '../auth/delete-account';
 import { changePassword } from '../auth/password-change';
 import { resetPassword } from '../auth/password-reset';
 import { decodeCursor, listEvents } from '../auth/security-events';
-import { getDb } from '../db/client';
 import { ApiError } from '../errors';
 import { clientInfo } from '../middleware/client-info';
+import { callerDb, resetTokenShardDb } from '../middleware/shard';
 import { ipFloodFilter } from '../middleware/rate-limit';
 import { declareRoute, routeGroup } from '../openapi/declare';
 import { okResponse, securityEventsResponse } from '../openapi/responses';
@@ -72,12 +72,12 @@ const passwordResetRoute = declareRoute({
 export const selfService = routeGroup()
   .openapi(passwordRoute, async (c) => {
     const { currentPassword, newPassword } = c.req.valid('json');
-    await changePassword(getDb(c.env.DB), c.get('auth'), currentPassword, newPassword, clientInfo(c), nowSeconds());
+    await changePassword(callerDb(c), c.get('auth'), currentPassword, newPassword, clientInfo(c), nowSeconds());
     return c.json({ ok: true as const }, 200);
   })
   .openapi(deleteMeRoute, async (c) => {
     const { password } = c.req.valid('json');
-    await deleteAccount(getDb(c.env.DB), c.get('auth'), password, clientInfo(c), nowSeconds());
+    await deleteAccount(callerDb(c), c.get('auth'), password, clientInfo(c), nowSeconds());
     return c.body(null, 204);
   })
   .openapi(securityEventsRoute, async (c) => {
@@ -86,11 +86,11 @@ export const selfService = routeGroup()
     if (before !== undefined && cursor === null) {
       throw new ApiError('validation_failed', { issues: [{ path: 'before', message: 'must be the `next` value of an earlier page' }] });
     }
-    const page = await listEvents(getDb(c.env.DB), c.get('auth').user.id, limit ?? DEFAULT_EVENTS_PER_PAGE, cursor);
+    const page = await listEvents(callerDb(c), c.get('auth').user.id, limit ?? DEFAULT_EVENTS_PER_PAGE, cursor);
     return c.json(page, 200);
   })
   .openapi(passwordResetRoute, async (c) => {
     const { resetToken, newPassword } = c.req.valid('json');
-    await resetPassword(getDb(c.env.DB), resetToken, newPassword, clientInfo(c), nowSeconds());
+    await resetPassword(resetTokenShardDb(c, resetToken), resetToken, newPassword, clientInfo(c), nowSeconds());
     return c.json({ ok: true as const }, 200);
   });

@@ -2,12 +2,14 @@ import { refreshSession } from '../auth/refresh';
 import { endSession, listSessions } from '../auth/session-list';
 import { verifyPasskey } from '../auth/passkey-login';
 import { verifySecondFactor } from '../auth/verify';
-import { getDb } from '../db/client';
+import { ApiError } from '../errors';
 import { clientInfo } from '../middleware/client-info';
+import { callerDb, idShardDb } from '../middleware/shard';
 import { declareRoute, routeGroup } from '../openapi/declare';
 import { sessionsResponse, tokensResponse } from '../openapi/responses';
 import { reauthenticateSchema, refreshSchema, sessionIdParams } from '../schemas';
 import { nowSeconds } from '../time';
+import { sessionIdOfRefreshToken } from '../tokens/refresh-token';
 
 const refreshRoute = declareRoute({
   method: 'post',
@@ -63,12 +65,16 @@ const endRoute = declareRoute({
 export const sessionRoutes = routeGroup()
   .openapi(refreshRoute, async (c) => {
     const { refreshToken } = c.req.valid('json');
-    const tokens = await refreshSession(getDb(c.env.DB), c.get('settings'), refreshToken, nowSeconds(), clientInfo(c));
+    // The token names its session, whose id names the shard; a token naming none is refused like any unknown one.
+    const sessionId = sessionIdOfRefreshToken(refreshToken);
+    const db = sessionId === null ? null : idShardDb(c, sessionId);
+    if (!db) throw new ApiError('invalid_refresh_token');
+    const tokens = await refreshSession(db, c.get('settings'), refreshToken, nowSeconds(), clientInfo(c));
     return c.json({ ...tokens, authorized: true as const }, 200);
   })
   .openapi(reauthenticateRoute, async (c) => {
     const body = c.req.valid('json');
-    const db = getDb(c.env.DB);
+    const db = callerDb(c);
     const client = clientInfo(c);
     const result = body.webauthn
       ? await verifyPasskey(db, c.get('settings'), c.get('claims'), body.webauthn, nowSeconds(), { purpose: 'reauthenticate', client })
@@ -79,10 +85,10 @@ export const sessionRoutes = routeGroup()
     return c.json({ token: result.token, refreshToken: result.refreshToken, authorized: true as const, expiresIn: result.expiresIn }, 200);
   })
   .openapi(listRoute, async (c) => {
-    const sessions = await listSessions(getDb(c.env.DB), c.get('settings'), c.get('auth'), nowSeconds());
+    const sessions = await listSessions(callerDb(c), c.get('settings'), c.get('auth'), nowSeconds());
     return c.json({ sessions }, 200);
   })
   .openapi(endRoute, async (c) => {
-    await endSession(getDb(c.env.DB), c.get('auth'), c.req.valid('param').id, nowSeconds(), clientInfo(c));
+    await endSession(callerDb(c), c.get('auth'), c.req.valid('param').id, nowSeconds(), clientInfo(c));
     return c.body(null, 204);
   });

@@ -1,8 +1,8 @@
 import { listPasskeys, removePasskey } from '../auth/passkey-credentials';
 import { assertionOptions, verifyPasskey } from '../auth/passkey-login';
 import { registerPasskey, registrationOptions } from '../auth/passkey-register';
-import { getDb } from '../db/client';
 import { clientInfo } from '../middleware/client-info';
+import { callerDb } from '../middleware/shard';
 import { declareRoute, routeGroup } from '../openapi/declare';
 import {
   tokensResponse,
@@ -97,12 +97,12 @@ const removeRoute = declareRoute({
 export const webauthn = routeGroup()
   .openapi(registerOptionsRoute, async (c) => {
     const { name } = c.req.valid('json');
-    const options = await registrationOptions(getDb(c.env.DB), c.get('settings'), c.get('auth'), name, nowSeconds());
+    const options = await registrationOptions(callerDb(c), c.get('settings'), c.get('auth'), name, nowSeconds());
     return c.json(options, 200);
   })
   .openapi(registerVerifyRoute, async (c) => {
     const body = c.req.valid('json');
-    const created = await registerPasskey(getDb(c.env.DB), c.get('settings'), c.get('auth'), body, nowSeconds(), clientInfo(c));
+    const created = await registerPasskey(callerDb(c), c.get('settings'), c.get('auth'), body, nowSeconds(), clientInfo(c));
     const { enrollment } = created;
     return c.json(
       {
@@ -115,19 +115,19 @@ export const webauthn = routeGroup()
     );
   })
   .openapi(loginOptionsRoute, async (c) => {
-    const options = await assertionOptions(getDb(c.env.DB), c.get('settings'), c.get('auth'), nowSeconds());
+    const options = await assertionOptions(callerDb(c), c.get('settings'), c.get('auth'), nowSeconds());
     return c.json(options, 200);
   })
   .openapi(loginVerifyRoute, async (c) => {
     const body = c.req.valid('json');
-    const tokens = await verifyPasskey(getDb(c.env.DB), c.get('settings'), c.get('claims'), body, nowSeconds(), { purpose: 'login', client: clientInfo(c) });
+    const tokens = await verifyPasskey(callerDb(c), c.get('settings'), c.get('claims'), body, nowSeconds(), { purpose: 'login', client: clientInfo(c) });
     return c.json({ ...tokens, authorized: true as const }, 200);
   })
   .openapi(listRoute, async (c) => {
-    const credentials = await listPasskeys(getDb(c.env.DB), c.get('auth'));
+    const credentials = await listPasskeys(callerDb(c), c.get('auth'));
     return c.json({ credentials }, 200);
   })
   .openapi(removeRoute, async (c) => {
-    await removePasskey(getDb(c.env.DB), c.get('auth'), c.req.valid('param').id);
+    await removePasskey(callerDb(c), c.get('auth'), c.req.valid('param').id);
     return c.body(null, 204);
   });

@@ -1,5 +1,6 @@
 import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import type { Db } from '../db/client';
+import { signingKeysDb } from '../db/shards';
 import { SIGNING_ALG } from './signing-key-crypto';
 import { ACCESS_TOKEN_MAX_TTL_SECONDS } from './signing-key-schedule';
 import { currentSigningKey, verificationKey, type SigningKeySettings } from './signing-keys';
@@ -68,7 +69,8 @@ export async function signAccessToken(
 ): Promise<IssuedAccessToken> {
   const exp = Math.min(nowSeconds + settings.accessTokenTtlSeconds, claims.sessionEndsAtSeconds);
   if (exp <= nowSeconds) throw new Error('session already ended: no access token');
-  const signing = await currentSigningKey(db, settings, nowSeconds);
+  // A shard's flow signs with the deployment's keys, which live on the primary (src/db/shards.ts).
+  const signing = await currentSigningKey(signingKeysDb(db), settings, nowSeconds);
   const jti = claims.jti ?? crypto.randomUUID();
   const token = await new SignJWT({
     sid: claims.sid,
@@ -117,7 +119,7 @@ export async function verifyAccessToken(
   if (token.length > MAX_TOKEN_CHARS) return null;
   const kid = acceptableKid(token);
   if (!kid) return null;
-  const key = await verificationKey(db, kid, nowSeconds);
+  const key = await verificationKey(signingKeysDb(db), kid, nowSeconds);
   if (!key) return null;
   try {
     const { payload } = await jwtVerify(token, key, {

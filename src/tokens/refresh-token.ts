@@ -39,6 +39,17 @@ export async function readRefreshToken(key: CryptoKey, token: string): Promise<R
   return genuine ? { sessionId, generation } : null;
 }
 
+/**
+ * The session id a refresh token names, by its shape alone (not verified):
+ * enough to pick the session's shard (src/db/shards.ts) before the tag is
+ * checked there; null when it is not shaped like one of ours.
+ */
+export function sessionIdOfRefreshToken(token: string): string | null {
+  if (token.length > MAX_TOKEN_CHARS) return null;
+  const [prefix, sessionId] = token.split('.', 2);
+  return prefix === PREFIX && sessionId !== undefined && SESSION_ID.test(sessionId) ? sessionId : null;
+}
+
 /** The access token of one session generation has this `jti`, so signing it again gives the same bytes. */
 export async function accessTokenId(key: CryptoKey, sessionId: string, generation: number): Promise<string> {
   const tag = new Uint8Array(await crypto.subtle.sign('HMAC', key, message(sessionId, generation, 'jti')));

@@ -1,0 +1,102 @@
+import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test';
+import app from '../../src/index';
+import { scheduled } from '../../src/scheduled';
+import { foldForComparison } from '../../src/auth/identity';
+import { shardForUsernameKey } from '../../src/db/shards';
+import { BASE, PASSWORD, setNow, totpAt, uniqueName, type ApiResult, type CallOptions } from '../helpers';
+
+/** The ADMIN_TOKEN of vitest.config.ts. */
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123456789abcdef';
+export const T0 = 1_800_000_000;
+
+const envs = new Map<number, Env>();
+
+/** The pool's env asking for `count` shards: one object per count, so settings and key caches load once. */
+export function shardEnv(count: number): Env {
+  let copy = envs.get(count);
+  if (!copy) {
+    copy = { ...env, SHARD_COUNT: String(count) };
+    envs.set(count, copy);
+  }
+  return copy;
+}
+
+/** The pool's D1 bindings, shard by shard (vitest.config.ts). */
+export function bindings(count: number): D1Database[] {
+  return [env.DB, env.DB_SHARD_1, env.DB_SHARD_2, env.DB_SHARD_3].slice(0, count);
+}
+
+/** One request through the app with `workerEnv` (the call of test/helpers.ts, for an env copy). */
+export async function callOn<T = Record<string, unknown>>(workerEnv: Env, path: string, options: CallOptions = {}): Promise<ApiResult<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.Authorization = `Bearer ${options.token}`;
+  let body = options.body;
+  if (options.json !== undefined) {
+    body = JSON.stringify(options.json);
+    headers['Content-Type'] ??= 'application/json';
+  }
+  const method = options.method ?? (body === undefined ? 'GET' : 'POST');
+  const ctx = createExecutionContext();
+  const response = await app.fetch(new Request(`${BASE}${path}`, { method, headers, body }), workerEnv, ctx);
+  await waitOnExecutionContext(ctx);
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, headers: response.headers, body: parsed as T, text };
+}
+
+export function adminOn<T = Record<string, unknown>>(workerEnv: Env, path: string, options: CallOptions = {}) {
+  return callOn<T>(workerEnv, path, { ...options, headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'CF-Connecting-IP': '203.0.113.7', ...options.headers } });
+}
+
+/** The shard a username lands on with `count` shards. */
+export function shardOfName(username: string, count: number): number {
+  return shardForUsernameKey(foldForComparison(username.normalize('NFKC').trim()), count);
+}
+
+/** A fresh username that hashes to `shard` of `count`. */
+export function nameOnShard(shard: number, count: number, prefix = 'user'): string {
+  for (;;) {
+    const name = uniqueName(prefix);
+    if (shardOfName(name, count) === shard) return name;
+  }
+}
+
+/** Registers, logs in, enrolls and confirms through `workerEnv` at `now` (enrolledUser of test/helpers.ts). */
+export async function enrolledOn(workerEnv: Env, now: number, username: string) {
+  setNow(now);
+  const registered = await callOn<{ id: string }>(workerEnv, '/register', { json: { username, password: PASSWORD } });
+  if (registered.status !== 201) throw new Error(`register failed: ${registered.status} ${registered.text}`);
+  const login = await callOn<{ token: string }>(workerEnv, '/login', { json: { username, password: PASSWORD } });
+  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${login.text}`);
+  const created = await callOn<{ secret: string }>(workerEnv, '/create-otp', { method: 'POST', token: login.body.token });
+  const verified = await callOn<{ token: string; refreshToken: string }>(workerEnv, '/otp-verify', {
+    token: login.body.token,
+    json: { code: await totpAt(created.body.secret, now) },
+  });
+  if (verified.status !== 200) throw new Error(`verify failed: ${verified.status} ${verified.text}`);
+  return { id: registered.body.id, username, secret: created.body.secret, fullToken: verified.body.token, refreshToken: verified.body.refreshToken };
+}
+
+/** Every row of `tables` on one database, for "this shard was not touched". */
+export async function dump(db: D1Database, tables = ['users', 'sessions', 'recovery_codes', 'throttles', 'security_events', 'password_resets']): Promise<string> {
+  const parts = await Promise.all(tables.map((table) => db.prepare(`SELECT * FROM ${table} ORDER BY 1`).all()));
+  return JSON.stringify(parts.map((part) => part.results));
+}
+
+export async function count(db: D1Database, table: string, where = '1', ...values: unknown[]): Promise<number> {
+  const row = await db.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${where}`).bind(...values).first<{ n: number }>();
+  return row!.n;
+}
+
+/** The scheduled handler of the Worker, at `atSeconds`, with `workerEnv`. */
+export async function runCron(workerEnv: Env, atSeconds: number): Promise<void> {
+  const controller = createScheduledController({ scheduledTime: new Date(atSeconds * 1000), cron: '17 3 * * *' });
+  const ctx = createExecutionContext();
+  await scheduled(controller, workerEnv, ctx);
+  await waitOnExecutionContext(ctx);
+}
