@@ -1,5 +1,5 @@
-import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
 import type { Db } from '../db/client';
+import { decodeJsonSegment, parseCompactJws, signEd25519, verifyEd25519, type JsonObject, type ParsedJws } from './compact-jws';
 import { SIGNING_ALG } from './signing-key-crypto';
 import { ACCESS_TOKEN_MAX_TTL_SECONDS } from './signing-key-schedule';
 import { currentSigningKey, verificationKey, type SigningKeySettings } from './signing-keys';
@@ -7,7 +7,9 @@ import { currentSigningKey, verificationKey, type SigningKeySettings } from './s
 /** RFC 9068 §2.1: the media type of a JWT access token, without the `application/` prefix. */
 export const ACCESS_TOKEN_TYP = 'at+jwt';
 /** Real tokens are under 1 KiB; anything far larger is refused before parsing. */
-const MAX_TOKEN_CHARS = 4096;
+export const MAX_TOKEN_CHARS = 4096;
+/** Our kids are RFC 7638 thumbprints (43 characters); anything far longer is not one of ours. */
+const MAX_KID_CHARS = 64;
 /**
  * Header members that name or carry a key (RFC 7515 §4.1). We never set them
  * and never follow them: the key comes from our own table by `kid` alone.
@@ -70,73 +72,77 @@ export async function signAccessToken(
   if (exp <= nowSeconds) throw new Error('session already ended: no access token');
   const signing = await currentSigningKey(db, settings, nowSeconds);
   const jti = claims.jti ?? crypto.randomUUID();
-  const token = await new SignJWT({
+  // The members in the order jose's SignJWT writes them (its payload, then iss, aud, sub, jti, iat, exp),
+  // so a token is byte for byte what jose would sign (test/tokens/compact-jws.test.ts).
+  const payload = {
     sid: claims.sid,
     auth_time: claims.authTimeSeconds,
     acr: 'aal2',
     amr: claims.amr,
     username: claims.username,
     authorized: true,
-  })
-    .setProtectedHeader({ alg: SIGNING_ALG, typ: ACCESS_TOKEN_TYP, kid: signing.kid })
-    .setIssuer(settings.issuer)
-    .setAudience(settings.audience)
-    .setSubject(claims.sub)
-    .setJti(jti)
-    .setIssuedAt(nowSeconds)
-    .setExpirationTime(exp)
-    .sign(signing.key);
+    iss: settings.issuer,
+    aud: settings.audience,
+    sub: claims.sub,
+    jti,
+    iat: nowSeconds,
+    exp,
+  };
+  const token = await signEd25519(signing.key, { alg: SIGNING_ALG, typ: ACCESS_TOKEN_TYP, kid: signing.kid }, payload);
   return { token, expiresIn: exp - nowSeconds, exp, jti, kid: signing.kid };
 }
 
-/** The header's kid if the header is one we could have written (EdDSA, at+jwt, no key-bearing members), else null. */
-function acceptableKid(token: string): string | null {
-  try {
-    const header = decodeProtectedHeader(token);
-    if (header.alg !== SIGNING_ALG || header.typ !== ACCESS_TOKEN_TYP) return null;
-    if (KEY_BEARING_HEADERS.some((name) => name in header)) return null;
-    return typeof header.kid === 'string' && header.kid.length > 0 && header.kid.length <= 64 ? header.kid : null;
-  } catch {
-    return null;
-  }
+/**
+ * The header's kid if the header is one we could have written, else null:
+ * alg EdDSA and typ at+jwt exactly (RFC 8725 §3.1, §3.11; RFC 9068 §4), no
+ * member that names or carries a key, and no `crit` or `b64` (RFC 7515 §4.1.11,
+ * RFC 7797): we never set them, so a token that has one is not ours.
+ */
+function acceptableKid(header: JsonObject): string | null {
+  if (header.alg !== SIGNING_ALG || header.typ !== ACCESS_TOKEN_TYP) return null;
+  if ('crit' in header || 'b64' in header || KEY_BEARING_HEADERS.some((name) => name in header)) return null;
+  const { kid } = header;
+  return typeof kid === 'string' && kid.length > 0 && kid.length <= MAX_KID_CHARS ? kid : null;
+}
+
+const isTime = (value: unknown): value is number => Number.isSafeInteger(value);
+
+/**
+ * The claims of RFC 9068 §2.2 and API.md, checked as RFC 9068 §4 asks: iss and
+ * aud exactly ours, exp in the future and nbf (if any) reached (RFC 7519
+ * §4.1.4-4.1.5), iat not in the future and the token no older or longer-lived
+ * than ACCESS_TOKEN_MAX_TTL_SECONDS, auth_time at or before iat.
+ */
+function accessClaimsOf(payload: JsonObject, settings: AccessTokenSettings, now: number): AccessTokenClaims | null {
+  const { iss, aud, sub, sid, jti, iat, exp, nbf, auth_time, acr, amr, username, authorized } = payload;
+  if (iss !== settings.issuer || aud !== settings.audience || typeof iss !== 'string' || typeof aud !== 'string') return null;
+  if (typeof sub !== 'string' || typeof sid !== 'string' || typeof jti !== 'string' || typeof username !== 'string') return null;
+  if (!isTime(iat) || !isTime(exp) || !isTime(auth_time)) return null;
+  if (exp <= now || iat > now || now - iat > ACCESS_TOKEN_MAX_TTL_SECONDS || exp - iat > ACCESS_TOKEN_MAX_TTL_SECONDS) return null;
+  if (nbf !== undefined && (!isTime(nbf) || nbf > now)) return null;
+  if (auth_time > iat || acr !== 'aal2' || authorized !== true) return null;
+  if (!Array.isArray(amr) || !amr.every((value) => typeof value === 'string')) return null;
+  return { iss, aud, sub, sid, jti, iat, exp, auth_time, acr, amr, username, authorized };
 }
 
 /**
  * Returns the claims of a genuine, unexpired access token of ours, or null.
  * RFC 8725 §3.1 and RFC 9068 §4: the algorithm (EdDSA) and `typ` (at+jwt)
  * are pinned, issuer and audience checked, and the key is chosen only by
- * `kid` among our published, unrevoked keys. Whether the session is still
- * live is the caller's check.
+ * `kid` among our published, unrevoked keys. The signature is checked before
+ * any claim is read. Whether the session is still live is the caller's check.
  */
-export async function verifyAccessToken(
-  db: Db,
-  settings: AccessTokenSettings,
-  token: string,
-  nowSeconds: number,
-): Promise<AccessTokenClaims | null> {
-  if (token.length > MAX_TOKEN_CHARS) return null;
-  const kid = acceptableKid(token);
+export function verifyAccessToken(db: Db, settings: AccessTokenSettings, token: string, nowSeconds: number): Promise<AccessTokenClaims | null> {
+  const jws = token.length > MAX_TOKEN_CHARS ? null : parseCompactJws(token);
+  return jws ? verifyAccessJws(db, settings, jws, nowSeconds) : Promise.resolve(null);
+}
+
+/** verifyAccessToken for a token already split by parseCompactJws (verifyAnyToken parses once for both). */
+export async function verifyAccessJws(db: Db, settings: AccessTokenSettings, jws: ParsedJws, nowSeconds: number): Promise<AccessTokenClaims | null> {
+  const kid = acceptableKid(jws.header);
   if (!kid) return null;
   const key = await verificationKey(db, kid, nowSeconds);
-  if (!key) return null;
-  try {
-    const { payload } = await jwtVerify(token, key, {
-      algorithms: [SIGNING_ALG],
-      typ: ACCESS_TOKEN_TYP,
-      issuer: settings.issuer,
-      audience: settings.audience,
-      requiredClaims: ['exp', 'iat', 'sub', 'jti', 'sid', 'auth_time'],
-      currentDate: new Date(nowSeconds * 1000),
-      maxTokenAge: ACCESS_TOKEN_MAX_TTL_SECONDS,
-    });
-    const { iss, aud, sub, sid, jti, iat, exp, auth_time, acr, amr, username, authorized } = payload;
-    if (typeof iss !== 'string' || typeof aud !== 'string' || typeof sub !== 'string' || typeof sid !== 'string') return null;
-    if (typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') return null;
-    if (typeof auth_time !== 'number' || auth_time > iat || exp - iat > ACCESS_TOKEN_MAX_TTL_SECONDS) return null;
-    if (acr !== 'aal2' || authorized !== true || typeof username !== 'string') return null;
-    if (!Array.isArray(amr) || !amr.every((value) => typeof value === 'string')) return null;
-    return { iss, aud, sub, sid, jti, iat, exp, auth_time, acr, amr, username, authorized };
-  } catch {
-    return null;
-  }
+  if (!key || !(await verifyEd25519(key, jws))) return null;
+  const payload = decodeJsonSegment(jws.payloadSegment);
+  return payload && accessClaimsOf(payload, settings, nowSeconds);
 }

@@ -1,7 +1,7 @@
-import { decodeProtectedHeader } from 'jose';
 import type { Db } from '../db/client';
 import type { Settings } from '../settings';
-import { ACCESS_TOKEN_TYP, verifyAccessToken, type AccessTokenClaims, type AccessTokenSettings } from './access-token';
+import { ACCESS_TOKEN_TYP, MAX_TOKEN_CHARS, verifyAccessJws, type AccessTokenClaims, type AccessTokenSettings } from './access-token';
+import { decodeJsonSegment, parseCompactJws } from './compact-jws';
 import { verifyToken, type TokenClaims } from './jwt';
 
 export type VerifiedToken =
@@ -21,18 +21,16 @@ export async function verifyAnyToken(
   token: string,
   nowSeconds: number,
 ): Promise<VerifiedToken | null> {
-  let alg: unknown;
-  let typ: unknown;
-  try {
-    ({ alg, typ } = decodeProtectedHeader(token));
-  } catch {
-    return null;
-  }
-  if (alg === 'EdDSA' && typ === ACCESS_TOKEN_TYP) {
-    const claims = await verifyAccessToken(db, settings, token, nowSeconds);
+  if (token.length > MAX_TOKEN_CHARS) return null;
+  // Split once: an Ed25519-shaped token goes on to the access verifier as parsed.
+  const jws = parseCompactJws(token);
+  const header = jws ? jws.header : decodeJsonSegment(token.slice(0, Math.max(0, token.indexOf('.'))));
+  if (!header) return null;
+  if (header.alg === 'EdDSA' && header.typ === ACCESS_TOKEN_TYP) {
+    const claims = jws && (await verifyAccessJws(db, settings, jws, nowSeconds));
     return claims ? { kind: 'access', claims } : null;
   }
-  if (alg === 'HS256' && typ === 'JWT') {
+  if (header.alg === 'HS256' && header.typ === 'JWT') {
     const claims = await verifyToken(settings, token, nowSeconds);
     return claims && !claims.authorized ? { kind: 'password-only', claims } : null;
   }
