@@ -176,6 +176,13 @@ export function writeReport(results) {
   p('  app\'s own `createSecret` (AES-GCM sealed secret) and `signToken`, exactly the rows and token');
   p('  `/login` + `/create-otp` + enrollment would leave. Each `/otp-verify` uses a fresh user, with the');
   p('  code computed from that user\'s secret at send time. (A `/login` per token would cost a scrypt each.)');
+  p('- **Passkeys**: each `/webauthn/login/verify` spends a password-only session and a challenge, so the');
+  p('  harness seeds accounts with an ES256 passkey whose private key only the driver holds');
+  p('  (`bench/authenticator.mjs`), fetches a fresh challenge per account from `/webauthn/login/options`');
+  p('  (50 connections, reported as its own row) before the phase, signs the assertion, and times the');
+  p('  verify requests alone against the read+update baseline (see bench/findings.md for why).');
+  p('- **CPU ms/req**: user + system CPU of the serving processes (wrangler\'s node and workerd, from /proc)');
+  p('  per request in the phase: steadier than req/s when other work shares the machine.');
   p('- **Fairness**: 200 sequential `/me` calls idle, then up to 200 while four clients log in back to');
   p('  back (so four scrypt hashes are always in flight); p99 of each. **Memory**: the workerd process\'s');
   p(`  RSS from /proc every 10 logins over ${memory?.logins ?? 300} sequential logins; "levels off" = under 5% growth over the second half.`);
