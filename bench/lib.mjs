@@ -61,6 +61,22 @@ function descendants(pid) {
   return found;
 }
 
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user + system) a set of pids has used so far, from /proc; a gone pid counts 0. */
+export function cpuSeconds(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').pop().split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {}
+  }
+  return ticks / TICKS_PER_SECOND;
+}
+
 /** Resident set size of a pid in bytes, or null. */
 export function rssBytes(pid) {
   try {
@@ -115,7 +131,9 @@ export async function startWorker(name, config, { vars = {}, readyPath = '/', pe
           return false;
         }
       });
-      return { name, base, port, stop, workerdPid: workerd ?? null };
+      // wrangler's node process and everything it started (workerd): whose CPU a request costs.
+      const pids = [child.pid, ...descendants(child.pid)];
+      return { name, base, port, inspectorPort, stop, workerdPid: workerd ?? null, pids };
     } catch {
       await sleep(500);
     }
@@ -157,7 +175,8 @@ export function send(agent, base, { method = 'GET', path, headers = {}, body }, 
  * as the previous one answers, until `durationMs` passes, `maxRequests` are
  * sent or `next` returns null (no more valid requests). Bounded in count and time.
  */
-export async function load(base, { connections, durationMs, maxRequests, next, expect = 200 }) {
+export async function load(base, { connections, durationMs, maxRequests, next, expect = 200, pids = [] }) {
+  const cpuBefore = cpuSeconds(pids);
   const agent = new http.Agent({ keepAlive: true, maxSockets: connections });
   const latencies = [];
   const statuses = {};
@@ -183,7 +202,7 @@ export async function load(base, { connections, durationMs, maxRequests, next, e
   await Promise.all(Array.from({ length: connections }, client));
   const seconds = (performance.now() - start) / 1000;
   agent.destroy();
-  return { requests: latencies.length, errors, statuses, seconds, latencies, exhausted };
+  return { requests: latencies.length, errors, statuses, seconds, latencies, exhausted, cpuSeconds: cpuSeconds(pids) - cpuBefore };
 }
 
 export function percentile(values, p) {

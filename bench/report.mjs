@@ -27,11 +27,13 @@ function targets(results) {
     const last = s[s.length - 1].rssMiB;
     add('RSS growth, 2nd half of logins', ((last - mid) / mid) * 100, 5, 'lower', '%', `${f(s[0].rssMiB)} → ${f(mid)} → ${f(last)} MiB`);
   }
-  if (e2e.otp) {
-    add('/otp-verify vs read+update baseline', e2e.otp.rps / e2e.readUpdate.rps, 0.8, 'higher');
-    add('/me vs read baseline', e2e.me.rps / e2e.read.rps, 0.9, 'higher');
+  if (e2e.readUpdate) {
+    if (e2e.otp) add('/otp-verify vs read+update baseline', e2e.otp.rps / e2e.readUpdate.rps, 0.8, 'higher');
+    if (e2e.me) add('/me vs read baseline', e2e.me.rps / e2e.read.rps, 0.9, 'higher');
     if (e2e.refresh) add('/refresh vs read+update baseline', e2e.refresh.rps / e2e.readUpdate.rps, 0.8, 'higher');
-    const errors = e2e.otp.errors + e2e.me.errors + (e2e.refresh?.errors ?? 0) + e2e.read.errors + e2e.readUpdate.errors;
+    // The verify request alone; its challenge (POST /webauthn/login/options) was fetched before the phase.
+    if (e2e.passkey) add('/webauthn/login/verify vs read+update baseline', e2e.passkey.rps / e2e.readUpdate.rps, 0.6, 'higher');
+    const errors = Object.values(e2e).reduce((sum, run) => sum + run.errors, 0);
     add('end-to-end errors', errors, 0, 'lower', '');
   }
   // Issue budgets: 120 KiB with route declarations, 130 with Ed25519 tokens, 140 with passkeys.
@@ -98,18 +100,15 @@ ${bars}
 `;
 }
 
-export function writeReport(results) {
+function tables(results) {
   const rows = targets(results);
-  const m = machine();
-  const { micro, e2e, fairness, memory, bundle, login } = results;
-  const lines = [];
-  const p = (text = '') => lines.push(text);
+  const { micro, e2e, login } = results;
 
   const summary = ['| comparison | measured | target | |', '| --- | --- | --- | --- |'];
   for (const row of rows) summary.push(`| ${row.name} | ${valueText(row)}${row.note ? ` (${row.note})` : ''} | ${targetText(row)} | ${mark(row.met)} |`);
 
   const microTable = ['| benchmark | contender | ops/s | µs per op |', '| --- | --- | ---: | ---: |'];
-  const label = { ours: 'ours (CryptoKey reused)', 'ours-import': 'ours, key imported per verify', otplib: 'otplib 13 verify', hmac: 'node:crypto createHmac', eddsa: 'access token, Ed25519 (jose, key cached)', hs256: 'password-only token, HS256 (jose, key cached)', jose: 'jose, raw secret each call', noble: '@noble/hashes scryptAsync', native: 'node:crypto scrypt' };
+  const label = { ours: 'ours (CryptoKey reused)', 'ours-import': 'ours, key imported per verify', otplib: 'otplib 13 verify', hmac: 'node:crypto createHmac', eddsa: 'access token, Ed25519 (verifyAccessToken, key cached)', hs256: 'password-only token, HS256 (jose, key cached)', 'eddsa-jose': 'for reference: jose jwtVerify alone, Ed25519, key cached', 'ed25519-raw': 'for reference: crypto.subtle.verify alone, Ed25519', jose: 'jose, raw secret each call', noble: '@noble/hashes scryptAsync', native: 'node:crypto scrypt' };
   for (const [bench, title] of [['totp', 'TOTP verify ±1 step'], ['jwt', 'token sign + verify'], ['verify', 'token verify'], ['scrypt', 'scrypt N=2^14 r=8 p=5']]) {
     for (const [impl, value] of Object.entries(micro[bench] ?? {})) {
       const name = bench === 'jwt' && impl === 'ours' ? 'ours (key imported once)' : label[impl];
@@ -117,16 +116,33 @@ export function writeReport(results) {
     }
   }
 
-  const e2eTable = ['| route | worker | req/s | p50 ms | p99 ms | requests | non-200 |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |'];
-  const e2eRow = (route, worker, s) => s && e2eTable.push(`| ${route} | ${worker} | ${f(s.rps)} | ${f(s.p50, 1)} | ${f(s.p99, 1)} | ${s.requests} | ${s.errors}${s.errors ? ` ${JSON.stringify(s.statuses)}` : ''} |`);
+  const e2eTable = ['| route | worker | req/s | p50 ms | p99 ms | CPU ms/req | requests | non-200 |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |'];
+  const e2eRow = (route, worker, s) =>
+    s && e2eTable.push(`| ${route} | ${worker} | ${f(s.rps)} | ${f(s.p50, 1)} | ${f(s.p99, 1)} | ${f(s.cpuMsPerRequest, 2)} | ${s.requests} | ${s.errors}${s.errors ? ` ${JSON.stringify(s.statuses)}` : ''} |`);
   e2eRow('POST /otp-verify', 'app', e2e.otp);
   e2eRow('GET /me', 'app', e2e.me);
   e2eRow('POST /refresh', 'app', e2e.refresh);
+  e2eRow('POST /webauthn/login/options (before the verify phase)', 'app', e2e.passkeyOptions);
+  e2eRow('POST /webauthn/login/verify (ES256 passkey)', 'app', e2e.passkey);
   e2eRow('POST /login', 'app', login);
   e2eRow('GET /read (1 D1 read)', 'baseline', e2e.read);
   e2eRow('POST /read-update (read + update)', 'baseline', e2e.readUpdate);
 
   console.log('\n' + summary.join('\n') + '\n\n' + microTable.join('\n') + '\n\n' + e2eTable.join('\n') + '\n');
+  return { rows, summary, microTable, e2eTable };
+}
+
+/** Prints the targets and tables of a partial run (`--only micro|e2e`) without writing any file. */
+export function printTargets(results) {
+  tables({ micro: {}, e2e: {}, ...results });
+}
+
+export function writeReport(results) {
+  const { rows, summary, microTable, e2eTable } = tables(results);
+  const m = machine();
+  const { micro, e2e, fairness, memory, bundle, login } = results;
+  const lines = [];
+  const p = (text = '') => lines.push(text);
 
   p('# Benchmarks');
   p();
@@ -160,6 +176,13 @@ export function writeReport(results) {
   p('  app\'s own `createSecret` (AES-GCM sealed secret) and `signToken`, exactly the rows and token');
   p('  `/login` + `/create-otp` + enrollment would leave. Each `/otp-verify` uses a fresh user, with the');
   p('  code computed from that user\'s secret at send time. (A `/login` per token would cost a scrypt each.)');
+  p('- **Passkeys**: each `/webauthn/login/verify` spends a password-only session and a challenge, so the');
+  p('  harness seeds accounts with an ES256 passkey whose private key only the driver holds');
+  p('  (`bench/authenticator.mjs`), fetches a fresh challenge per account from `/webauthn/login/options`');
+  p('  (50 connections, reported as its own row) before the phase, signs the assertion, and times the');
+  p('  verify requests alone against the read+update baseline (see bench/findings.md for why).');
+  p('- **CPU ms/req**: user + system CPU of the serving processes (wrangler\'s node and workerd, from /proc)');
+  p('  per request in the phase: steadier than req/s when other work shares the machine.');
   p('- **Fairness**: 200 sequential `/me` calls idle, then up to 200 while four clients log in back to');
   p('  back (so four scrypt hashes are always in flight); p99 of each. **Memory**: the workerd process\'s');
   p(`  RSS from /proc every 10 logins over ${memory?.logins ?? 300} sequential logins; "levels off" = under 5% growth over the second half.`);
@@ -221,6 +244,9 @@ export function writeReport(results) {
     p();
   }
   if (!results.quick) {
+    // Sections other steps write between markers (rows, storage, shards) survive the rewrite.
+    const previous = existsSync(`${root}BENCHMARKS.md`) ? readFileSync(`${root}BENCHMARKS.md`, 'utf8') : '';
+    for (const [section] of previous.matchAll(/<!-- (\w+):start -->[\s\S]*?<!-- \1:end -->/g)) lines.push(section, '');
     writeFileSync(`${root}BENCHMARKS.md`, lines.join('\n'));
     writeFileSync(`${root}bench/chart.svg`, chart(rows));
     console.log('wrote BENCHMARKS.md and bench/chart.svg');

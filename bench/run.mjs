@@ -9,12 +9,18 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import os from 'node:os';
 import { gzipSync } from 'node:zlib';
 import http from 'node:http';
-import { load, median, outDir, percentile, root, rssBytes, runWrangler, send, sleep, startWorker, totpNow } from './lib.mjs';
-import { writeReport } from './report.mjs';
+import { cpuSeconds, load, median, outDir, percentile, root, rssBytes, runWrangler, send, sleep, startWorker, totpNow } from './lib.mjs';
+import { createPasskey } from './authenticator.mjs';
+import { printTargets, writeReport } from './report.mjs';
 import { insertRowsSection, rowsAndStorageStep } from './rows.mjs';
 import { insertStorageSection } from './storage.mjs';
+import { profiled } from './profile.mjs';
 
 const QUICK = process.argv.includes('--quick');
+/** `--profile`: a CPU profile of the app's isolate during each measured app phase (bench/profile.mjs). */
+const PROFILE = process.argv.includes('--profile');
+/** `--only <step>`: one step alone (see the end of this file). */
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
 const ROUNDS = QUICK ? 3 : 7;
 const E2E_ROUNDS = QUICK ? 1 : 2;
 const PHASE_MS = QUICK ? 3000 : 5000;
@@ -23,12 +29,17 @@ const OTP_USERS = QUICK ? 3000 : 8000;
 const ME_USERS = 200;
 const REFRESH_USERS = QUICK ? 3000 : 8000;
 const LOGIN_USERS = CONNECTIONS;
+// Each /webauthn/login/verify spends a password-only session; a round prepares this many (a challenge each).
+const PASSKEY_USERS_PER_ROUND = QUICK ? 800 : 1500;
+const PASSKEY_USERS = PASSKEY_USERS_PER_ROUND * E2E_ROUNDS;
 const MEMORY_LOGINS = QUICK ? 60 : 300;
 const PASSWORD = 'correct horse battery staple';
 
 const started = Date.now();
 const loadBefore = os.loadavg();
 const state = `${outDir}state`;
+/** The end-to-end routes to run (`--routes otp,me,refresh,passkey`, default all); the baselines always run. */
+const E2E_ROUTES = listArg('--routes') ?? ['otp', 'me', 'refresh', 'passkey'];
 const running = new Set();
 const vars = { JWT_SECRET: randomBytes(32).toString('hex'), TOTP_ENCRYPTION_KEY: randomBytes(32).toString('hex') };
 const results = { quick: QUICK, micro: {}, e2e: {}, fairness: null, memory: null, bundle: null, login: null };
@@ -77,21 +88,54 @@ async function interleaved(base, path, impls, n, rounds) {
   return Object.fromEntries(impls.map((impl) => [impl, { msPerOp: median(samples[impl]), samples: samples[impl] }]));
 }
 
-/** Micro-benchmarks in the bench worker, then the seeding of the shared local D1. */
-async function microAndSeed() {
+/** The micro-benchmarks, each `[name, log line, contenders, n, rounds]`; `--micro a,b` picks some. */
+const MICRO_STEPS = [
+  ['totp', 'TOTP verify ±1 step: ours, ours (key imported per verify), otplib, node:crypto createHmac', ['ours', 'ours-import', 'otplib', 'hmac'], QUICK ? 500 : 2000, ROUNDS],
+  ['jwt', 'token sign + verify: ours (key imported once) vs jose (raw secret each time)', ['ours', 'jose'], QUICK ? 100 : 300, ROUNDS],
+  [
+    'verify',
+    'token verify with a cached key: access token (Ed25519) vs password-only token (HS256); jose jwtVerify and the bare signature check for reference',
+    ['eddsa', 'hs256', 'eddsa-jose', 'ed25519-raw'],
+    QUICK ? 300 : 1000,
+    ROUNDS,
+  ],
+  ['scrypt', 'scrypt N=2^14 r=8 p=5: noble scryptAsync vs node:crypto scrypt', ['noble', 'native'], 1, QUICK ? 2 : 5],
+];
+
+function listArg(flag) {
+  const at = process.argv.indexOf(flag);
+  return at === -1 ? null : process.argv[at + 1].split(',');
+}
+
+async function runMicro(base) {
+  const picked = listArg('--micro');
+  for (const [name, line, impls, n, rounds] of MICRO_STEPS) {
+    if (picked && !picked.includes(name)) continue;
+    log(line);
+    results.micro[name] = await interleaved(base, `/${name}`, impls, n, rounds);
+  }
+}
+
+/** Micro-benchmarks in the bench worker (unless `micro` is false), then the seeding of the shared local D1. */
+async function microAndSeed({ micro: withMicro = true } = {}) {
   const micro = await start('micro', 'bench/micro.toml', '/totp?impl=ours&n=1');
   try {
-    log('TOTP verify ±1 step: ours, ours (key imported per verify), otplib, node:crypto createHmac');
-    results.micro.totp = await interleaved(micro.base, '/totp', ['ours', 'ours-import', 'otplib', 'hmac'], QUICK ? 500 : 2000, ROUNDS);
-    log('token sign + verify: ours (key imported once) vs jose (raw secret each time)');
-    results.micro.jwt = await interleaved(micro.base, '/jwt', ['ours', 'jose'], QUICK ? 100 : 300, ROUNDS);
-    log('token verify with a cached key: access token (Ed25519) vs password-only token (HS256)');
-    results.micro.verify = await interleaved(micro.base, '/verify', ['eddsa', 'hs256'], QUICK ? 300 : 1000, ROUNDS);
-    log('scrypt N=2^14 r=8 p=5: noble scryptAsync vs node:crypto scrypt');
-    results.micro.scrypt = await interleaved(micro.base, '/scrypt', ['noble', 'native'], 1, QUICK ? 2 : 5);
-    log(`seeding ${OTP_USERS} /otp-verify users, ${ME_USERS} /me users, ${REFRESH_USERS} /refresh users, ${LOGIN_USERS} /login users`);
-    const body = JSON.stringify({ prefix: 'b', otpUsers: OTP_USERS, meUsers: ME_USERS, refreshUsers: REFRESH_USERS, loginUsers: LOGIN_USERS, password: PASSWORD });
-    return await getJson(micro.base, '/seed', { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
+    if (withMicro) await runMicro(micro.base);
+    const wanted = E2E_ROUTES;
+    const passkeys = wanted.includes('passkey') ? passkeyAuthenticators(PASSKEY_USERS) : [];
+    log(`seeding ${OTP_USERS} /otp-verify users, ${ME_USERS} /me users, ${REFRESH_USERS} /refresh users, ${passkeys.length} passkey users, ${LOGIN_USERS} /login users`);
+    const body = JSON.stringify({
+      prefix: 'b',
+      otpUsers: wanted.includes('otp') ? OTP_USERS : 0,
+      meUsers: ME_USERS,
+      refreshUsers: wanted.includes('refresh') ? REFRESH_USERS : 0,
+      loginUsers: LOGIN_USERS,
+      passkeyUsers: passkeys.map((authenticator) => authenticator.seed),
+      password: PASSWORD,
+    });
+    const seeded = await getJson(micro.base, '/seed', { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
+    seeded.passkey = seeded.passkey.map((user, i) => ({ ...user, authenticator: passkeys[i] }));
+    return seeded;
   } finally {
     await stop(micro);
   }
@@ -108,19 +152,62 @@ function summarize(runs) {
     errors: runs.reduce((sum, run) => sum + run.errors, 0),
     statuses,
     rps: requests / seconds,
+    // CPU of the serving processes (wrangler's node and workerd) per request: steadier than req/s on a shared machine.
+    cpuMsPerRequest: (runs.reduce((sum, run) => sum + (run.cpuSeconds ?? NaN), 0) * 1000) / requests,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     exhausted: runs.some((run) => run.exhausted),
   };
 }
 
-async function main() {
+function passkeyAuthenticators(count) {
+  return Array.from({ length: count }, createPasskey);
+}
+
+async function freshState() {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   log('applying migrations to a fresh local D1 in bench/out/state');
   await runWrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state, '-c', 'bench/app.toml']);
+}
 
-  const seed = await microAndSeed();
+/**
+ * The passkey step's preparation, outside the measured phase: POST /webauthn/login/options
+ * for each of `users` (50 at a time, as a load phase), then the signed assertion for the
+ * challenge it got. Returns the /webauthn/login/verify requests and the options figures.
+ */
+async function preparePasskeyLogins({ base, pids }, users) {
+  const cpuBefore = cpuSeconds(pids);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  const prepared = [];
+  const latencies = [];
+  const statuses = {};
+  let errors = 0;
+  let cursor = 0;
+  const t0 = performance.now();
+  const client = async () => {
+    for (let user = users[cursor++]; user; user = users[cursor++]) {
+      const sent = performance.now();
+      const { status, json } = await send(agent, base, { method: 'POST', path: '/webauthn/login/options', headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'application/json' }, body: '{}' }, true);
+      latencies.push(performance.now() - sent);
+      statuses[status] = (statuses[status] ?? 0) + 1;
+      if (status !== 200) {
+        errors++;
+        continue;
+      }
+      const body = JSON.stringify({ challengeId: json.challengeId, response: user.authenticator.assert(json.publicKey.challenge, user.id) });
+      prepared.push({ method: 'POST', path: '/webauthn/login/verify', headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'application/json' }, body });
+    }
+  };
+  await Promise.all(Array.from({ length: CONNECTIONS }, client));
+  agent.destroy();
+  const options = { requests: latencies.length, errors, statuses, seconds: (performance.now() - t0) / 1000, latencies, exhausted: false, cpuSeconds: cpuSeconds(pids) - cpuBefore };
+  return { prepared, options };
+}
+
+async function main({ micro = true } = {}) {
+  await freshState();
+  const seed = await microAndSeed({ micro });
   log(`seeded ${seed.rows} rows`);
 
   // Requests that each consume something are generated lazily, so codes are computed at send time.
@@ -152,23 +239,48 @@ async function main() {
     body: JSON.stringify({ username: seed.logins[i % seed.logins.length], password: PASSWORD }),
   });
 
-  const runs = { otp: [], me: [], refresh: [], read: [], readUpdate: [] };
-  const phase = (base, next, durationMs = PHASE_MS, maxRequests = 100_000) =>
-    load(base, { connections: CONNECTIONS, durationMs, maxRequests, next });
+  let passkeyCursor = 0;
+  const passkeyUsers = (count) => {
+    const users = seed.passkey.slice(passkeyCursor, passkeyCursor + count);
+    passkeyCursor += count;
+    return users;
+  };
+
+  const runs = { otp: [], me: [], refresh: [], passkey: [], passkeyOptions: [], read: [], readUpdate: [] };
+  const want = (route) => E2E_ROUTES.includes(route);
+  const phase = (worker, next, durationMs = PHASE_MS, maxRequests = 100_000) =>
+    load(worker.base, { connections: CONNECTIONS, durationMs, maxRequests, next, pids: worker.pids });
+  const measured = (worker, label, next) => (PROFILE ? profiled(worker, label, () => phase(worker, next)) : phase(worker, next));
 
   const appRound = async (last) => {
     const app = await start('app', 'bench/app.toml', '/health');
     try {
-      await phase(app.base, meRequest, 1000); // warm up
-      await phase(app.base, otpRequest, 500);
-      log('app: /otp-verify, 50 connections');
-      runs.otp.push(await phase(app.base, otpRequest));
-      log('app: /me, 50 connections');
-      runs.me.push(await phase(app.base, meRequest));
-      await phase(app.base, refreshRequest, 500);
-      log('app: /refresh, 50 connections');
-      runs.refresh.push(await phase(app.base, refreshRequest));
-      if (last) await appExtras(app, meRequest, loginRequest);
+      await phase(app, meRequest, 1000); // warm up
+      if (want('otp')) {
+        await phase(app, otpRequest, 500);
+        log('app: /otp-verify, 50 connections');
+        runs.otp.push(await measured(app, 'otp', otpRequest));
+      }
+      if (want('me')) {
+        log('app: /me, 50 connections');
+        runs.me.push(await measured(app, 'me', meRequest));
+      }
+      if (want('refresh')) {
+        await phase(app, refreshRequest, 500);
+        log('app: /refresh, 50 connections');
+        runs.refresh.push(await measured(app, 'refresh', refreshRequest));
+      }
+      if (want('passkey')) {
+        log(`app: ${PASSKEY_USERS_PER_ROUND} x POST /webauthn/login/options (a challenge each), 50 connections`);
+        const { prepared, options } = await preparePasskeyLogins(app, passkeyUsers(PASSKEY_USERS_PER_ROUND));
+        runs.passkeyOptions.push(options);
+        let cursor = 0;
+        const verifyRequest = () => prepared[cursor++] ?? null;
+        await phase(app, verifyRequest, 500);
+        log('app: /webauthn/login/verify, 50 connections');
+        runs.passkey.push(await measured(app, 'passkey', verifyRequest));
+      }
+      if (last && !ONLY) await appExtras(app, meRequest, loginRequest);
     } finally {
       await stop(app);
     }
@@ -176,11 +288,11 @@ async function main() {
   const baselineRound = async () => {
     const baseline = await start('baseline', 'bench/baseline.toml', '/read');
     try {
-      await phase(baseline.base, readRequest, 1000); // warm up
+      await phase(baseline, readRequest, 1000); // warm up
       log('baseline: read, 50 connections');
-      runs.read.push(await phase(baseline.base, readRequest));
+      runs.read.push(await phase(baseline, readRequest));
       log('baseline: read + update, 50 connections');
-      runs.readUpdate.push(await phase(baseline.base, readUpdateRequest));
+      runs.readUpdate.push(await phase(baseline, readUpdateRequest));
     } finally {
       await stop(baseline);
     }
@@ -196,13 +308,8 @@ async function main() {
       await baselineRound();
     }
   }
-  results.e2e = {
-    otp: summarize(runs.otp),
-    me: summarize(runs.me),
-    refresh: summarize(runs.refresh),
-    read: summarize(runs.read),
-    readUpdate: summarize(runs.readUpdate),
-  };
+  results.e2e = Object.fromEntries(Object.entries(runs).filter(([, list]) => list.length > 0).map(([route, list]) => [route, summarize(list)]));
+  if (ONLY) return;
 
   await bundle();
   log('rows read and written per route (D1 meta), one journey');
@@ -313,16 +420,40 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-const only = process.argv.indexOf('--only');
-if (only !== -1) {
-  // One step alone: `rows` (a few seconds, no load generated) or `shards` (bench/shards.mjs, minutes).
-  const name = process.argv[only + 1];
-  if (name !== 'rows' && name !== 'shards') {
-    console.error(`bench: --only takes "rows" or "shards", not ${JSON.stringify(name)}`);
-    process.exit(2);
+if (ONLY) {
+  // One step alone: `rows` (a few seconds, no load generated; with the storage
+  // figures), `shards` (bench/shards.mjs, minutes), `micro` (the in-workerd
+  // loops; `--micro verify` for some) or `e2e` (seeding and the end-to-end rounds;
+  // `--routes refresh,passkey` for some). micro and e2e print their ratios and write
+  // bench/out/results-<step>.json; none of them touches BENCHMARKS.md.
+  try {
+    if (ONLY === 'rows') await rowsAndStorageStep();
+    else if (ONLY === 'shards') await (await import('./shards.mjs')).shardsStep();
+    else if (ONLY === 'micro') {
+      await freshState();
+      const micro = await start('micro', 'bench/micro.toml', '/totp?impl=ours&n=1');
+      try {
+        await runMicro(micro.base);
+      } finally {
+        await stop(micro);
+      }
+    } else if (ONLY === 'e2e') await main({ micro: false });
+    else {
+      console.error(`bench: --only takes rows, shards, micro or e2e, not ${JSON.stringify(ONLY)}`);
+      process.exit(2);
+    }
+    if (ONLY === 'micro' || ONLY === 'e2e') {
+      results.loadBefore = loadBefore;
+      results.loadAfter = os.loadavg();
+      writeFileSync(`${outDir}results-${ONLY}.json`, JSON.stringify(results, (key, value) => (key === 'latencies' ? undefined : value), 2));
+      printTargets(results);
+      log(`load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} at the start, ${results.loadAfter.map((x) => x.toFixed(2)).join(' ')} at the end`);
+    }
+  } catch (error) {
+    console.error('bench: could not measure:', error);
+    await cleanup();
+    process.exit(1);
   }
-  if (name === 'shards') await (await import('./shards.mjs')).shardsStep();
-  else await rowsAndStorageStep();
   process.exit(0);
 }
 

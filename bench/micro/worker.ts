@@ -6,9 +6,9 @@
  *
  * GET  /totp?impl=ours|ours-import|otplib|hmac&n=N   N verifies (±1 step)
  * GET  /jwt?impl=ours|jose&n=N                       N sign+verify pairs
- * GET  /verify?impl=eddsa|hs256&n=N                  N verifies of one token (key cached)
+ * GET  /verify?impl=eddsa|hs256|eddsa-jose|ed25519-raw&n=N   N verifies of one token (key cached)
  * GET  /scrypt?impl=noble|native                     one hash, production parameters
- * POST /seed {otpUsers, meUsers, refreshUsers, loginUsers, password} rows in the shared local D1
+ * POST /seed {otpUsers, meUsers, refreshUsers, loginUsers, passkeyUsers, password} rows in the shared local D1
  */
 import { createHmac, scrypt as nodeScrypt, timingSafeEqual } from 'node:crypto';
 import { scryptAsync } from '@noble/hashes/scrypt.js';
@@ -126,6 +126,27 @@ async function verifyLoop(env: BenchEnv, impl: string, n: number): Promise<{ ms:
   if (impl === 'eddsa') {
     const { token } = await signAccessToken(db, settings, { ...claims, authTimeSeconds: now, sessionEndsAtSeconds: now + 3600 }, now);
     verify = async () => (await verifyAccessToken(db, settings, token, now)) !== null;
+  } else if (impl === 'eddsa-jose' || impl === 'ed25519-raw') {
+    // For reference: what our verify is made of. A key of our own, imported once.
+    const pair = (await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const token = await new SignJWT({ sid: claims.sid, auth_time: now, acr: 'aal2', amr: claims.amr, username: claims.username, authorized: true })
+      .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: 'k1' })
+      .setIssuer(settings.issuer)
+      .setAudience(settings.audience)
+      .setSubject(claims.sub)
+      .setJti('j1')
+      .setIssuedAt(now)
+      .setExpirationTime(now + 900)
+      .sign(pair.privateKey);
+    if (impl === 'eddsa-jose') {
+      const options = { algorithms: ['EdDSA'], typ: 'at+jwt', issuer: settings.issuer, audience: settings.audience, currentDate: new Date(now * 1000) };
+      verify = async () => (await jwtVerify(token, pair.publicKey, options)).payload.sub === claims.sub;
+    } else {
+      const dot = token.lastIndexOf('.');
+      const signed = new TextEncoder().encode(token.slice(0, dot));
+      const signature = Uint8Array.from(atob(token.slice(dot + 1).replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+      verify = () => crypto.subtle.verify('Ed25519', pair.publicKey, signature, signed);
+    }
   } else if (impl === 'hs256') {
     const token = await signToken(settings, { ...claims, authorized: false, amr: ['pwd'] }, now, 300);
     verify = async () => (await verifyToken(settings, token, now)) !== null;
@@ -161,6 +182,8 @@ interface SeedRequest {
   meUsers: number;
   refreshUsers: number;
   loginUsers: number;
+  /** One passkey each (bench/authenticator.mjs made the key; only its public half comes here). */
+  passkeyUsers: { credentialId: string; publicKey: string; algorithm: number }[];
   password: string;
 }
 
@@ -186,10 +209,14 @@ async function seed(env: BenchEnv, request: SeedRequest): Promise<unknown> {
   );
   const db = getDb(env.DB);
   const insertCode = env.DB.prepare('INSERT INTO recovery_codes (id, user_id, code_hash, created_at) VALUES (?1, ?2, ?3, ?4)');
+  const insertPasskey = env.DB.prepare(
+    "INSERT INTO webauthn_credentials (id, user_id, public_key, algorithm, sign_count, backup_eligible, backup_state, user_verified, transports, name, created_at) VALUES (?1, ?2, ?3, ?4, 0, 0, 0, 1, 'internal', 'bench', ?5)",
+  );
   const otp: { secret: string; token: string }[] = [];
   const me: { token: string; sid: string }[] = [];
   const refresh: string[] = [];
   const logins: string[] = [];
+  const passkey: { id: string; token: string }[] = [];
   const user = async (kind: string, i: number, authorized: boolean) => {
     const id = `${request.prefix}-${kind}-${i}`;
     const username = id.toLowerCase();
@@ -216,8 +243,14 @@ async function seed(env: BenchEnv, request: SeedRequest): Promise<unknown> {
   }
   for (let i = 0; i < request.refreshUsers; i++) refresh.push((await user('refresh', i, true)).refreshToken);
   for (let i = 0; i < request.loginUsers; i++) logins.push((await user('login', i, false)).username);
+  // Accounts with TOTP and a passkey, each with a password-only session (one /webauthn/login/verify each).
+  for (const [i, credential] of (request.passkeyUsers ?? []).entries()) {
+    const u = await user('passkey', i, false);
+    statements.push(insertPasskey.bind(credential.credentialId, u.id, credential.publicKey, credential.algorithm, now));
+    passkey.push({ id: u.id, token: u.token });
+  }
   for (let i = 0; i < statements.length; i += 500) await env.DB.batch(statements.slice(i, i + 500));
-  return { now, otp, me, refresh, logins, rows: statements.length };
+  return { now, otp, me, refresh, logins, passkey, rows: statements.length };
 }
 
 export default {

@@ -1,6 +1,7 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, sql, type Placeholder } from 'drizzle-orm';
 import { REFRESH_GRACE_SECONDS } from '../config';
 import type { Db } from '../db/client';
+import { d1Of, prebuilt } from '../db/prebuilt';
 import { sessions, users } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
@@ -8,17 +9,47 @@ import type { Settings } from '../settings';
 import { readRefreshToken } from '../tokens/refresh-token';
 import { issueSessionTokens, type SessionTokens } from './session-tokens';
 import { refreshTokenReusedEvent } from './security-events';
-import { sessionLive, type ClientInfo } from './sessions';
+import { sessionLive, sessionLiveAt, type ClientInfo } from './sessions';
 
 /** Every refused refresh looks the same to the client (API.md). */
 const refused = () => new ApiError('invalid_refresh_token');
 
-function userOfSession(db: Db, sessionId: string) {
+function userOfSession(db: Db, sessionId: string | Placeholder) {
   return db
     .select({ id: users.id, username: users.username })
     .from(users)
     .where(eq(users.id, sql`(SELECT ${sessions.userId} FROM ${sessions} WHERE ${sessions.id} = ${sessionId})`))
     .limit(1);
+}
+
+/**
+ * The rotation and the user's read, the whole of a successful refresh's D1 work
+ * (one batch, one round trip), built once per isolate (src/db/prebuilt.ts). The
+ * compare-and-swap: the presented generation, a full session, live at `now`.
+ */
+const rotation = prebuilt<'sid' | 'generation' | 'next' | 'now' | 'idleCutoff'>((db) =>
+  db
+    .update(sessions)
+    .set({ generation: sql`${sql.placeholder('next')}`, rotatedAt: sql`${sql.placeholder('now')}`, lastUsedAt: sql`${sql.placeholder('now')}` })
+    .where(
+      and(
+        eq(sessions.id, sql.placeholder('sid')),
+        eq(sessions.generation, sql.placeholder('generation')),
+        eq(sessions.authorized, true),
+        sessionLiveAt(sql.placeholder('now'), sql.placeholder('idleCutoff')),
+      ),
+    )
+    .returning({ id: sessions.id, authTime: sessions.authTime, amr: sessions.amr, expiresAt: sessions.expiresAt, generation: sessions.generation, rotatedAt: sessions.rotatedAt }),
+);
+const sessionUser = prebuilt<'sid'>((db) => userOfSession(db, sql.placeholder('sid')));
+
+interface RotatedRow {
+  id: string;
+  auth_time: number | null;
+  amr: string;
+  expires_at: number;
+  generation: number;
+  rotated_at: number | null;
 }
 
 /**
@@ -34,20 +65,19 @@ export async function refreshSession(db: Db, settings: Settings, refreshToken: s
   const presented = await readRefreshToken(settings.refreshKey, refreshToken);
   if (!presented) throw refused();
   const { sessionId, generation } = presented;
-  const live = sessionLive(now, settings.sessionIdleSeconds);
-  const [rotated, [user]] = await db.batch([
-    db
-      .update(sessions)
-      .set({ generation: generation + 1, rotatedAt: now, lastUsedAt: now })
-      .where(and(eq(sessions.id, sessionId), eq(sessions.generation, generation), eq(sessions.authorized, true), live))
-      .returning(),
-    userOfSession(db, sessionId),
+  const idleCutoff = now - settings.sessionIdleSeconds;
+  const [rotated, users] = await d1Of(db).batch([
+    rotation(db, { sid: sessionId, generation, next: generation + 1, now, idleCutoff }),
+    sessionUser(db, { sid: sessionId }),
   ]);
-  const [session] = rotated;
-  if (session && user) {
+  const row = rotated?.results[0] as RotatedRow | undefined;
+  const user = users?.results[0] as { id: string; username: string } | undefined;
+  if (row && user) {
     logEvent('token_refreshed', { userId: user.id, sessionId });
+    const session = { id: row.id, authTime: row.auth_time, amr: row.amr, expiresAt: row.expires_at, generation: row.generation, rotatedAt: row.rotated_at };
     return issueSessionTokens(db, settings, user, session, now);
   }
+  const live = sessionLive(now, settings.sessionIdleSeconds);
   const [current] = await db.select().from(sessions).where(and(eq(sessions.id, sessionId), eq(sessions.authorized, true), live)).limit(1);
   if (!current || !user || current.userId !== user.id) throw refused();
   const previous = current.generation === generation + 1 && current.rotatedAt !== null;

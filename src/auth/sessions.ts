@@ -1,4 +1,4 @@
-import { and, eq, getTableColumns, isNull, ne, sql, type SQL } from 'drizzle-orm';
+import { and, eq, getTableColumns, isNull, ne, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { sessions, type UserRow } from '../db/schema';
 import { idOnShardOf } from '../db/shard-ids';
@@ -78,7 +78,12 @@ export function insertSessionIf(db: Db, session: NewSession, guard: SQL) {
  * (for a full session) used within the idle limit.
  */
 export function sessionLive(now: number, idleSeconds: number): SQL {
-  return sql`${sessions.revokedAt} IS NULL AND ${sessions.expiresAt} > ${now} AND (${sessions.authorized} = 0 OR ${sessions.lastUsedAt} > ${now - idleSeconds})`;
+  return sessionLiveAt(now, now - idleSeconds);
+}
+
+/** sessionLive with `now` and the idle cutoff (`now - idleSeconds`) as values or placeholders (src/db/prebuilt.ts). */
+export function sessionLiveAt(now: number | SQLWrapper, idleCutoff: number | SQLWrapper): SQL {
+  return sql`${sessions.revokedAt} IS NULL AND ${sessions.expiresAt} > ${now} AND (${sessions.authorized} = 0 OR ${sessions.lastUsedAt} > ${idleCutoff})`;
 }
 
 /** The session `sessionId` is live (for a batch's guard). */
