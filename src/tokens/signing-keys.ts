@@ -43,12 +43,19 @@ export class SigningKeyUnavailableError extends Error {
   override name = 'SigningKeyUnavailableError';
 }
 
+/**
+ * Only settled values are shared between requests, never a promise: in
+ * workerd a request that awaits I/O begun by another request hangs (and is
+ * cancelled) when that request ends first, which an overloaded D1 queue made
+ * happen (bench/shards). So concurrent cold requests each read and import for
+ * themselves; the first to finish fills the cache.
+ */
 interface Keyring {
-  rows: Promise<SigningKeyRow[]> | null;
+  rows: SigningKeyRow[] | null;
   loadedAtSeconds: number;
   forcedAtSeconds: number;
-  privateKeys: Map<string, Promise<CryptoKey | null>>;
-  publicKeys: Map<string, Promise<CryptoKey>>;
+  privateKeys: Map<string, CryptoKey>;
+  publicKeys: Map<string, CryptoKey>;
 }
 
 // One keyring per drizzle wrapper, which getDb() keeps per D1 binding for the isolate's life.
@@ -64,32 +71,24 @@ function keyringOf(db: Db): Keyring {
 }
 
 /** The cached rows, reloaded when older than REFRESH_SECONDS (either way: injected clocks may step back) or when forced. */
-function rowsAt(db: Db, now: number, force = false): Promise<SigningKeyRow[]> {
+async function rowsAt(db: Db, now: number, force = false): Promise<SigningKeyRow[]> {
   const keyring = keyringOf(db);
   if (!force && keyring.rows && Math.abs(now - keyring.loadedAtSeconds) < REFRESH_SECONDS) return keyring.rows;
-  const rows = loadSigningKeyRows(db);
+  // A failed read throws here and caches nothing: the next call tries D1 again.
+  const rows = await loadSigningKeyRows(db);
   keyring.rows = rows;
   keyring.loadedAtSeconds = now;
-  // A failed read is not cached: the next call tries D1 again.
-  rows.catch(() => {
-    if (keyring.rows === rows) keyring.rows = null;
-  });
   return rows;
 }
 
 async function privateKeyOf(db: Db, settings: SigningKeySettings, row: SigningKeyRow): Promise<CryptoKey> {
   const keyring = keyringOf(db);
-  let key = keyring.privateKeys.get(row.kid);
-  if (!key) {
-    key = unsealPrivateKey(settings.signingKeyWrapKey, row.kid, row.alg, row.sealedPrivateKey);
-    keyring.privateKeys.set(row.kid, key);
-  }
-  const opened = await key;
-  if (!opened) {
-    keyring.privateKeys.delete(row.kid);
-    // Deliberately not auto-revoked: an instance deployed with the wrong secret must not destroy everyone's keys.
-    throw new SigningKeyUnavailableError(`signing key ${row.kid} does not unseal: was TOTP_ENCRYPTION_KEY changed?`);
-  }
+  const cached = keyring.privateKeys.get(row.kid);
+  if (cached) return cached;
+  const opened = await unsealPrivateKey(settings.signingKeyWrapKey, row.kid, row.alg, row.sealedPrivateKey);
+  // Deliberately not auto-revoked: an instance deployed with the wrong secret must not destroy everyone's keys.
+  if (!opened) throw new SigningKeyUnavailableError(`signing key ${row.kid} does not unseal: was TOTP_ENCRYPTION_KEY changed?`);
+  keyring.privateKeys.set(row.kid, opened);
   return opened;
 }
 
@@ -143,11 +142,10 @@ export async function verificationKey(db: Db, kid: string, now: number): Promise
     row = (await rowsAt(db, now, true)).find((r) => r.kid === kid);
   }
   if (!row || !isPublishedAt(row, now)) return null;
-  let key = keyring.publicKeys.get(kid);
-  if (!key) {
-    key = importPublicKey(row.publicX);
-    keyring.publicKeys.set(kid, key);
-  }
+  const cached = keyring.publicKeys.get(kid);
+  if (cached) return cached;
+  const key = await importPublicKey(row.publicX);
+  keyring.publicKeys.set(kid, key);
   return key;
 }
 
