@@ -91,13 +91,17 @@ const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits
  */
 export function storageStep(state, steps) {
   const copy = `${outDir}storage.sqlite`;
-  rmSync(copy, { force: true });
-  copyFileSync(localD1File(state), copy);
+  const source = localD1File(state);
+  // Miniflare keeps its SQLite in WAL mode: the newest rows may be only in the -wal file.
+  for (const suffix of ['', '-wal', '-shm']) {
+    rmSync(copy + suffix, { force: true });
+    if (existsSync(source + suffix)) copyFileSync(source + suffix, copy + suffix);
+  }
   const db = new DatabaseSync(copy);
   const perRow = {};
   for (const table of ['users', 'recovery_codes', 'sessions', 'security_events']) perRow[table] = bytesPerRow(db, table);
   db.close();
-  rmSync(copy, { force: true });
+  for (const suffix of ['', '-wal', '-shm']) rmSync(copy + suffix, { force: true });
 
   const journey = ['login (enrolled)', 'otp-verify'];
   const sessionsPerJourney = count(steps, journey, 'sessions');
