@@ -2,7 +2,7 @@
 // Builds the enrollment page's inline script: the TypeScript modules of
 // src/page/client (type-checked by `tsc -p tsconfig.page.json`) become one
 // IIFE, written as a string to src/page/client.generated.ts, which
-// src/routes/page.tsx serves inside <script nonce>. Run by `npm test`,
+// src/routes/page.ts serves inside <script nonce>. Run by `npm test`,
 // `npm run typecheck`, `npm ci` (prepare) and wrangler's [build] step (dev,
 // deploy, deploy --dry-run; also bench/app.toml). After editing
 // src/page/client, a bare `npx vitest` needs `node scripts/build-page.mjs`.
