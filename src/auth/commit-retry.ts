@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from '../db/client';
 import { withReadRetry } from '../db/read-retry';
@@ -17,7 +17,11 @@ export interface Landed {
 
 async function sessionRowExists(db: Db, landed: Landed): Promise<boolean> {
   const mark = landed.commitId === undefined ? undefined : eq(sessions.commitId, landed.commitId);
-  const rows = await withReadRetry(() => db.select({ id: sessions.id }).from(sessions).where(and(eq(sessions.id, landed.sessionId), mark)).limit(1));
+  // Landed and still not revoked: a logout, password change or reset that came
+  // after the lost answer must not be answered with fresh tokens by the retry.
+  const rows = await withReadRetry(() =>
+    db.select({ id: sessions.id }).from(sessions).where(and(eq(sessions.id, landed.sessionId), mark, isNull(sessions.revokedAt))).limit(1),
+  );
   return rows.length === 1;
 }
 

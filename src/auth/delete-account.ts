@@ -3,7 +3,7 @@ import type { Db } from '../db/client';
 import { passwordResets, recoveryCodes, sessions, throttles, users, webauthnChallenges, webauthnCredentials, type UserRow } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
-import { sessionStillLive, userGone } from './guards';
+import { presentedSessionLive, userGone } from './guards';
 import { checkCurrentPassword } from './password-check';
 import { deleteUserEvents } from './security-events';
 import type { AuthContext } from './session-lookup';
@@ -44,7 +44,7 @@ export async function deleteAccount(db: Db, auth: AuthContext, password: string,
   const [deleted] = await db.batch([
     db
       .delete(users)
-      .where(and(eq(users.id, user.id), sessionStillLive(auth.sessionId, user.id, now)))
+      .where(and(eq(users.id, user.id), presentedSessionLive(auth, now)))
       .returning({ id: users.id }),
     ...userDataDeletions(db, user, userGone(user.id)),
   ]);

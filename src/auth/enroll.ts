@@ -5,7 +5,7 @@ import type { Db } from '../db/client';
 import { users } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
-import { refuseIfSessionEnded, sessionStillLive } from './guards';
+import { refuseIfSessionEnded, presentedSessionLive } from './guards';
 import type { AuthContext } from './session-lookup';
 import { requireRecentAuthentication } from './step-up';
 import type { Settings } from '../settings';
@@ -44,7 +44,7 @@ export async function startEnrollment(
     db
       .update(users)
       .set({ pendingSecret: secret.sealed, pendingExpiresAt: now + PENDING_ENROLLMENT_TTL_SECONDS, pendingSessionId: auth.sessionId })
-      .where(and(eq(users.id, user.id), sessionStillLive(auth.sessionId, auth.user.id, now), auth.authorized ? undefined : isNull(users.totpSecret)))
+      .where(and(eq(users.id, user.id), presentedSessionLive(auth, now), auth.authorized ? undefined : isNull(users.totpSecret)))
       .returning({ id: users.id }),
     recordEvent(db, 'enrollment_started', { userId: user.id, sessionId: auth.sessionId, client }, now, sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id} AND ${users.pendingSecret} = ${secret.sealed})`),
   ]);

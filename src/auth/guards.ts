@@ -13,6 +13,17 @@ export function sessionStillLive(sessionId: string, userId: string, now: number)
 }
 
 /**
+ * The caller's own session is still live and still what its token says it is
+ * (password-only or full) when the statement runs. A password-only token read
+ * before /otp-verify promoted its session in place must not then write to the
+ * full session it became (a late /logout ending it, a late /create-otp binding
+ * a secret to it): its write finds `authorized` changed and does nothing.
+ */
+export function presentedSessionLive(auth: Pick<AuthContext, 'sessionId' | 'authorized'> & { user: { id: string } }, now: number): SQL {
+  return sql`(${sessionStillLive(auth.sessionId, auth.user.id, now)} AND EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${auth.sessionId} AND ${sessions.authorized} = ${auth.authorized ? 1 : 0}))`;
+}
+
+/**
  * True once this request's password write has landed: the new hash has a
  * fresh random salt, so no other request can have written the same string.
  */

@@ -13,6 +13,9 @@ import { reservePasswordAttempt, resetUserBudget } from './user-throttle';
 import { insertSessionIf, issuePasswordOnlyToken, newSession, sessionExists, type ClientInfo, type IssuedToken } from './sessions';
 import { lockedEventIfSet, recordEvent } from './security-events';
 
+/** No account has this id (ids are UUIDs): an event statement for it writes nothing. */
+const NO_USER_ID = '';
+
 export interface LoginResult extends IssuedToken {
   mfa: 'enroll' | 'verify';
   methods: Method[];
@@ -41,8 +44,10 @@ export async function login(
   if (!user || !check.ok) {
     logEvent('login_failed', { userId: user?.id, reason: user ? 'wrong_password' : 'unknown_user' });
     logLockIfSet(reservation, user?.id, 'pwd');
-    // Only a known account has a security log to show the lock in.
-    const locked = user ? lockedEventIfSet(db, reservation, { userId: user.id, client }, now) : [];
+    // Only a known account has a security log to show the lock in; for an
+    // unknown name the same statement runs for no user (its guard writes
+    // nothing), so the attempt that sets a lock takes as long either way.
+    const locked = lockedEventIfSet(db, reservation, { userId: user?.id ?? NO_USER_ID, client }, now);
     if (locked[0]) await db.batch([locked[0]]);
     throw new ApiError('invalid_credentials');
   }

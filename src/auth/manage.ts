@@ -4,7 +4,7 @@ import type { Db } from '../db/client';
 import { recoveryCodes, users } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
-import { refuseIfSessionEnded, sessionStillLive } from './guards';
+import { refuseIfSessionEnded, presentedSessionLive } from './guards';
 import type { AuthContext } from './session-lookup';
 import type { Settings } from '../settings';
 import { hasSecondFactor, secondFactorActive, methodsOf, type Method } from './factors';
@@ -52,7 +52,7 @@ export async function regenerateRecoveryCodes(
   // Both statements carry the guard: the presented session is still live and
   // MFA still on when the batch commits, so a logout or a disable landing
   // meanwhile is not overtaken (the first deletes nothing, the second inserts nothing).
-  const guard = sql`(${sessionStillLive(auth.sessionId, auth.user.id, now)} AND ${secondFactorActive(auth.user.id)})`;
+  const guard = sql`(${presentedSessionLive(auth, now)} AND ${secondFactorActive(auth.user.id)})`;
   const [, inserted] = await db.batch([
     ...(await replaceRecoveryCodes(db, settings.recoveryKey, auth.user.id, codes, now, guard)),
     recordEvent(db, 'recovery_codes_regenerated', { userId: auth.user.id, sessionId: auth.sessionId, client }, now, guard),
@@ -94,7 +94,7 @@ export async function disableMfa(
       await recordCodeFailure(db, reservation, { userId: user.id, sessionId: auth.sessionId, client }, now);
       throw new ApiError('invalid_code');
     }
-    clear = and(eq(users.id, user.id), eq(users.totpSecret, user.totpSecret), lt(users.totpLastStep, step), sessionStillLive(auth.sessionId, auth.user.id, now));
+    clear = and(eq(users.id, user.id), eq(users.totpSecret, user.totpSecret), lt(users.totpLastStep, step), presentedSessionLive(auth, now));
   } else {
     const reservation = await reserveUserAttempt(db, 'pwd', user.id, now);
     if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user.id, 'password');
@@ -106,7 +106,7 @@ export async function disableMfa(
       if (locked[0]) await db.batch([locked[0]]);
       throw new ApiError('invalid_credentials');
     }
-    clear = and(eq(users.id, user.id), isNotNull(users.totpSecret), sessionStillLive(auth.sessionId, auth.user.id, now));
+    clear = and(eq(users.id, user.id), isNotNull(users.totpSecret), presentedSessionLive(auth, now));
   }
   const disabled = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id} AND ${users.totpSecret} IS NULL)`;
   const [, cleared] = await db.batch([

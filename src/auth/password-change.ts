@@ -4,7 +4,7 @@ import type { Db } from '../db/client';
 import { passwordResets, users } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
-import { passwordHashIs, sessionStillLive } from './guards';
+import { passwordHashIs, presentedSessionLive } from './guards';
 import { passwordProblem } from './common-passwords';
 import { checkCurrentPassword } from './password-check';
 import { recordEvent } from './security-events';
@@ -41,7 +41,7 @@ export async function changePassword(
     db
       .update(users)
       .set({ passwordHash })
-      .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash), sessionStillLive(auth.sessionId, user.id, now)))
+      .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash), presentedSessionLive(auth, now)))
       .returning({ id: users.id }),
     revokeUserSessions(db, user.id, now, { keepSessionId: auth.sessionId, guard: changed }),
     resetUserBudget(db, 'pwd', user.id, changed),

@@ -157,9 +157,11 @@ export function decodeCursor(text: string): Cursor | null {
 
 /**
  * The user's events, newest first, `limit` at a time. Ordered by (at, seq),
- * both fixed at insert and seq never reused, so an event written while a
- * client pages lands before its cursor (it is newer) and never shifts, repeats
- * or hides the older ones.
+ * both fixed at insert, and a new event's seq is above every row present (a
+ * seq freed by deleting the newest rows may be given again, but never below a
+ * row a client can hold), so an event written while a client pages lands
+ * before its cursor (it is newer) and never shifts, repeats or hides the
+ * older ones.
  */
 export async function listEvents(db: Db, userId: string, limit: number, before: Cursor | null): Promise<EventPage> {
   const older = before

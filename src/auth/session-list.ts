@@ -5,7 +5,7 @@ import { ApiError } from '../errors';
 import { logEvent } from '../log';
 import type { Settings } from '../settings';
 import type { AuthContext } from './session-lookup';
-import { sessionStillLive } from './guards';
+import { presentedSessionLive, sessionStillLive } from './guards';
 import { sessionEndedEvent } from './security-events';
 import { revokeSession, revokeUserSessions, sessionLive, type ClientInfo } from './sessions';
 
@@ -63,9 +63,9 @@ export async function logout(db: Db, auth: AuthContext, scope: LogoutScope, now:
   if (scope !== 'current' && !auth.authorized) throw new ApiError('mfa_required');
   await db.batch([
     // Before the revocation, while the session is live: two logouts at once leave one event.
-    sessionEndedEvent(db, { userId: auth.user.id, sessionId: auth.sessionId, client, reason: scope === 'current' ? null : scope }, now, sessionStillLive(auth.sessionId, auth.user.id, now)),
+    sessionEndedEvent(db, { userId: auth.user.id, sessionId: auth.sessionId, client, reason: scope === 'current' ? null : scope }, now, presentedSessionLive(auth, now)),
     scope === 'current'
-      ? revokeSession(db, auth.sessionId, now)
+      ? revokeSession(db, auth.sessionId, now, presentedSessionLive(auth, now))
       : revokeUserSessions(db, auth.user.id, now, scope === 'others' ? { keepSessionId: auth.sessionId } : {}),
   ]);
   logEvent('logout', { userId: auth.user.id, sessionId: auth.sessionId, reason: scope });

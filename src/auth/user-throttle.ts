@@ -79,8 +79,11 @@ export async function reservePasswordAttempt(db: Db, user: Pick<UserRow, 'id'> |
   if (user) {
     const rows = await userReservationStatement(db, 'pwd', user.id, now);
     if (rows.length > 0) return readUserReservation(db, 'pwd', user.id, rows, now);
-    const [still] = await db.select({ id: users.id }).from(users).where(eq(users.id, user.id)).limit(1);
-    if (still) return readUserReservation(db, 'pwd', user.id, rows, now);
+    // Refused, or the account is gone: one read tells which and when the lock
+    // ends, so a refusal costs a known account the round trips an unknown
+    // name's costs (its upsert, then one read): the 429's timing names no account.
+    const [row] = await db.select({ lockedUntil: COLUMNS.pwd.lockedUntil }).from(users).where(eq(users.id, user.id)).limit(1);
+    if (row) return { ok: false, retryAfterSeconds: Math.max(1, row.lockedUntil - now) };
   }
   const rows = await reservationStatement(db, 'pwd', usernameKey, now);
   return readReservation(db, 'pwd', usernameKey, rows, now);
