@@ -231,7 +231,7 @@ export function writeReport(results) {
   p();
   p('```sh');
   p('npm ci');
-  p('npm run bench            # about 5 to 10 minutes on 2 busy cores; --quick for a short smoke run');
+  p('npm run bench            # about 20 minutes on 2 cores (half of it the shard curve); --quick for a short smoke run');
   p('```');
   p();
   p('It needs nothing beyond `npm ci`: wrangler serves every worker locally, nothing leaves 127.0.0.1,');

@@ -323,6 +323,9 @@ async function main({ micro = true } = {}) {
   // writeReport rewrites BENCHMARKS.md; put the rows and storage sections back.
   insertRowsSection(rows.section);
   insertStorageSection(rows.storage.section);
+  // Last: the shard curve (about 8 minutes), which writes its own section and bench/shards.svg.
+  log('journeys per second against the number of D1 shards (bench/shards.mjs)');
+  await (await import('./shards.mjs')).shardsStep();
 }
 
 /** Fairness, memory and /login under load, on the last app process. */

@@ -1,8 +1,7 @@
 import { html, raw } from 'hono/html';
 import { base64Encode } from '../crypto/base64';
 import { declareRoute, routeGroup } from '../openapi/declare';
-import { PAGE_SCRIPT } from '../page/client.generated';
-import { PAGE_STYLES } from '../page/styles';
+import { PAGE_SCRIPT, PAGE_STYLES } from '../page/client.generated';
 
 /**
  * Only this page's own nonce-bearing script and style run; it talks only to
