@@ -132,7 +132,7 @@ export function storageStep(state, steps) {
     `| session | ${fmt(perRow.sessions)} | ${sessionsPerJourney} | up to ${SESSION_DAYS_KEPT} days (24 h life + 7 days grace) |`,
     `| security event | ${fmt(perRow.security_events)} | ${eventsPerJourney} | ${EVENT_DAYS_KEPT} days |`,
     '',
-    `One daily user (one login journey a day, steady state, daily cleanup on) holds ${fmt(perDailyUser / 1000, 1)} kB, so a`,
+    `One daily user (one login journey a day, steady state, hourly cleanup on) holds ${fmt(perDailyUser / 1000, 1)} kB, so a`,
     `10 GB database holds about **${fmt(usersByStorage / 1000)} thousand daily users**; the security log's 90 days are`,
     `${fmt(((eventsPerJourney * perRow.security_events * EVENT_DAYS_KEPT) / perDailyUser) * 100)}% of it.`,
     `A login journey is ${statements} statements, ${rowsRead} rows read and ${rowsWritten} rows written: at D1's documented`,

@@ -89,5 +89,5 @@ app.onError((error, c) => {
 export type App = typeof app;
 export { app };
 
-/** The Worker: HTTP requests, and the daily Cron Trigger (wrangler.toml `[triggers]`). */
+/** The Worker: HTTP requests, and the Cron Triggers (wrangler.toml `[triggers]`: daily and hourly). */
 export default { fetch: app.fetch, scheduled } satisfies ExportedHandler<Env>;

@@ -1,13 +1,21 @@
+import { chunksPerStepFor } from './cleanup/policy';
 import { runCleanup } from './cleanup/run';
+import { CLEANUP_STEPS } from './cleanup/steps';
 import { allShardDbs, primaryDb } from './db/shards';
 import { logError } from './log';
 import { rotateSigningKeys } from './tokens/signing-keys';
 import { getSettings } from './settings';
 
 /**
- * The daily Cron Trigger (wrangler.toml `[triggers]`): rotates the signing
+ * wrangler.toml's hourly trigger: the cleanup alone. Every other trigger (the
+ * daily one, a manual run) also rotates the signing keys.
+ */
+export const CLEANUP_ONLY_CRON = '47 * * * *';
+
+/**
+ * The Cron Triggers (wrangler.toml `[triggers]`): daily, rotates the signing
  * keys, then deletes what can no longer matter (src/cleanup/steps.ts), in
- * bounded chunks. Idempotent and safe to overlap with another run or with
+ * bounded chunks; hourly, the cleanup alone. Idempotent and safe to overlap with another run or with
  * requests (every write is guarded), so a retried or doubled run changes
  * nothing. The time is the trigger's scheduled time, not the wall clock, so a
  * run that starts late still acts for the moment it was meant for. The keys
@@ -17,16 +25,20 @@ import { getSettings } from './settings';
 export async function scheduled(controller: ScheduledController, env: Env, _ctx: ExecutionContext): Promise<void> {
   const nowSeconds = Math.floor(controller.scheduledTime / 1000);
   let failure: unknown;
-  try {
-    const result = await rotateSigningKeys(primaryDb(env), await getSettings(env), nowSeconds);
-    // Key ids are public (they are in the JWKS); nothing secret is logged.
-    console.log(JSON.stringify({ level: 'info', event: 'signing_keys_rotated', ...result }));
-  } catch (error) {
-    logError('scheduled', error);
-    failure = error;
+  if (controller.cron !== CLEANUP_ONLY_CRON) {
+    try {
+      const result = await rotateSigningKeys(primaryDb(env), await getSettings(env), nowSeconds);
+      // Key ids are public (they are in the JWKS); nothing secret is logged.
+      console.log(JSON.stringify({ level: 'info', event: 'signing_keys_rotated', ...result }));
+    } catch (error) {
+      logError('scheduled', error);
+      failure = error;
+    }
   }
   // A failed rotation does not stop the cleanup, nor one failed step the others.
-  const runs = await Promise.all(allShardDbs(env).map((db) => runCleanup(db, nowSeconds)));
+  const shards = allShardDbs(env);
+  const chunksPerStep = chunksPerStepFor(shards.length, CLEANUP_STEPS.length);
+  const runs = await Promise.all(shards.map((db) => runCleanup(db, nowSeconds, { chunksPerStep })));
   const errors = runs.flatMap((run) => run.errors);
   runs.forEach(({ reports }, shard) => console.log(JSON.stringify({ level: 'info', event: 'cleanup_ran', shard, steps: reports })));
   for (const error of errors) logError('scheduled cleanup', error);

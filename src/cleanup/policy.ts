@@ -50,11 +50,25 @@ export const THROTTLE_KEEP_FAILURES = 100;
 export const CLEANUP_CHUNK_ROWS = 500;
 
 /**
- * Chunks per step per run: at most 20 000 rows per table per run (about
- * 0.7 s in the pool). A step stops early when a chunk comes back short. Three
- * steps at their worst are 120 statements: inside the 1 000 queries per
- * invocation of the Workers Paid plan, which scrypt already needs. A table
- * that gains more dead rows a day than that needs a more frequent cron (the
- * cleanup is idempotent, so any schedule is safe).
+ * Chunks per step per run and shard: at most 30 000 rows per table (about
+ * 1 s in the pool). A step stops early when a chunk comes back short. The
+ * cleanup trigger is hourly (wrangler.toml), so one shard deletes up to 720 000
+ * rows per table a day: the security log's two events per login journey keep
+ * up with 360 000 journeys a day per shard, more than one database holds
+ * (README, Capacity). The cleanup is idempotent, so any schedule is safe.
  */
-export const CLEANUP_CHUNKS_PER_STEP = 40;
+export const CLEANUP_CHUNKS_PER_STEP = 60;
+
+/**
+ * D1 allows 1 000 queries per Worker invocation (Workers Paid), and one run
+ * cleans every shard: the chunks are shared out so that every step of every
+ * shard fits, with room left for the key rotation's few queries. From three
+ * shards on, each gets fewer than CLEANUP_CHUNKS_PER_STEP per run; a
+ * deployment that fills many shards runs the cleanup trigger more often.
+ */
+export const CLEANUP_QUERIES_PER_RUN = 900;
+
+/** Chunks per step for each shard of a run over `shards` shards and `steps` steps. */
+export function chunksPerStepFor(shards: number, steps: number): number {
+  return Math.max(1, Math.min(CLEANUP_CHUNKS_PER_STEP, Math.floor(CLEANUP_QUERIES_PER_RUN / (shards * steps))));
+}
