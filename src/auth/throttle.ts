@@ -116,11 +116,6 @@ export function counterStep(kind: ThrottleKind, columns: CounterColumns, now: nu
   };
 }
 
-/** How many attempts make one lock round, per budget. */
-export function failuresPerLock(kind: ThrottleKind): number {
-  return FAILURES_PER_LOCK[kind];
-}
-
 /**
  * What the upsert's returned rows mean: a reservation, or (no row) a lock in
  * force, whose remaining seconds take one more read on this rare path.
@@ -133,15 +128,27 @@ export async function readReservation(
   now: number,
   guess: Guess = 'other',
 ): Promise<Reservation> {
-  const [reserved] = rows;
-  if (reserved) {
-    const setsLock = reserved.failures % FAILURES_PER_LOCK[kind] === 0;
-    return { ok: true, lockSeconds: setsLock ? reserved.lockedUntil - now : 0 };
-  }
+  const granted = grantedReservation(kind, rows, now);
+  if (granted) return granted;
   const [row] = await db
     .select({ failures: throttles.failures, lockedUntil: throttles.lockedUntil })
     .from(throttles)
     .where(eq(throttles.key, throttleKey(kind, subject)));
+  return refusedReservation(row, now, guess);
+}
+
+type CounterRow = { failures: number; lockedUntil: number };
+
+/** A counted attempt, from the row a guarded counter statement returned; null when it returned none (refused). */
+export function grantedReservation(kind: ThrottleKind, rows: CounterRow[], now: number): Reservation | null {
+  const [reserved] = rows;
+  if (!reserved) return null;
+  const setsLock = reserved.failures % FAILURES_PER_LOCK[kind] === 0;
+  return { ok: true, lockSeconds: setsLock ? reserved.lockedUntil - now : 0 };
+}
+
+/** A refusal, from the counter as read after the statement changed nothing: a lock in force, or the TOTP factor's lock. */
+export function refusedReservation(row: CounterRow | undefined, now: number, guess: Guess): Reservation {
   if (guess === 'totp' && row && isFactorLocked(row.failures)) return { ok: false, retryAfterSeconds: 0, factorLocked: true };
   return { ok: false, retryAfterSeconds: Math.max(1, (row?.lockedUntil ?? now) - now) };
 }

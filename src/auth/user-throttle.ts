@@ -11,7 +11,7 @@
 import { and, eq, ne, or, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { users, type UserRow } from '../db/schema';
-import { counterStep, failuresPerLock, isFactorLocked, readReservation, reservationStatement, type Guess, type Reservation } from './throttle';
+import { counterStep, grantedReservation, isFactorLocked, readReservation, refusedReservation, reservationStatement, type Guess, type Reservation } from './throttle';
 
 /** The budgets kept on the users row: codes (TOTP and recovery), passwords. */
 export type UserBudget = 'otp' | 'pwd';
@@ -54,15 +54,11 @@ export async function readUserReservation(
   now: number,
   guess: Guess = 'other',
 ): Promise<Reservation> {
-  const [reserved] = rows;
-  if (reserved) {
-    const setsLock = reserved.failures % failuresPerLock(budget) === 0;
-    return { ok: true, lockSeconds: setsLock ? reserved.lockedUntil - now : 0 };
-  }
+  const granted = grantedReservation(budget, rows, now);
+  if (granted) return granted;
   const columns = COLUMNS[budget];
   const [row] = await db.select({ failures: columns.failures, lockedUntil: columns.lockedUntil }).from(users).where(eq(users.id, userId)).limit(1);
-  if (guess === 'totp' && row && isFactorLocked(row.failures)) return { ok: false, retryAfterSeconds: 0, factorLocked: true };
-  return { ok: false, retryAfterSeconds: Math.max(1, (row?.lockedUntil ?? now) - now) };
+  return refusedReservation(row, now, guess);
 }
 
 /** Takes one attempt from an account's budget before the guess is looked at (see throttle.ts `reserveAttempt`). */
@@ -82,8 +78,8 @@ export async function reservePasswordAttempt(db: Db, user: Pick<UserRow, 'id'> |
     // Refused, or the account is gone: one read tells which and when the lock
     // ends, so a refusal costs a known account the round trips an unknown
     // name's costs (its upsert, then one read): the 429's timing names no account.
-    const [row] = await db.select({ lockedUntil: COLUMNS.pwd.lockedUntil }).from(users).where(eq(users.id, user.id)).limit(1);
-    if (row) return { ok: false, retryAfterSeconds: Math.max(1, row.lockedUntil - now) };
+    const [row] = await db.select({ failures: COLUMNS.pwd.failures, lockedUntil: COLUMNS.pwd.lockedUntil }).from(users).where(eq(users.id, user.id)).limit(1);
+    if (row) return refusedReservation(row, now, 'other');
   }
   const rows = await reservationStatement(db, 'pwd', usernameKey, now);
   return readReservation(db, 'pwd', usernameKey, rows, now);
