@@ -1,8 +1,6 @@
-import { drizzle } from 'drizzle-orm/d1';
 import { SHARD_COUNT_MAX } from '../config';
 import { shardBindingName, shardCountVar } from '../env-vars';
 import { getDb, type Db } from './client';
-import { schema } from './index';
 
 export { shardOfId, shardOfResetToken } from './shard-ids';
 
@@ -50,8 +48,6 @@ export function shardForUsernameKey(usernameKey: string, count: number): number 
   return fnv1a32(usernameKey) % count;
 }
 
-/** Shard k's drizzle wrapper, per (primary binding, shard binding), so it knows where the signing keys live. */
-const shardDbs = new WeakMap<D1Database, WeakMap<D1Database, Db>>();
 /** A shard's Db → the primary's, for the signing keys (signingKeysDb). */
 const primaryOf = new WeakMap<Db, Db>();
 
@@ -64,18 +60,9 @@ export function shardDb(env: Env, shard: number): Db {
   const count = shardCount(env);
   if (!Number.isInteger(shard) || shard < 0 || shard >= count) throw new RangeError(`shard ${shard} is not 0 to ${count - 1}`);
   if (shard === 0) return primaryDb(env);
-  const binding = bindingOf(env, shard);
-  let byShard = shardDbs.get(env.DB);
-  if (!byShard) {
-    byShard = new WeakMap();
-    shardDbs.set(env.DB, byShard);
-  }
-  let db = byShard.get(binding);
-  if (!db) {
-    db = drizzle(binding, { schema });
-    byShard.set(binding, db);
-    primaryOf.set(db, primaryDb(env));
-  }
+  // getDb keeps one wrapper per binding; this one remembers where its deployment's keys live.
+  const db = getDb(bindingOf(env, shard));
+  primaryOf.set(db, primaryDb(env));
   return db;
 }
 
