@@ -23,7 +23,12 @@ export interface CallOptions {
 }
 
 /** One request through the real Worker (SELF) with its real D1. */
-export async function call<T = Record<string, unknown>>(path: string, options: CallOptions = {}): Promise<ApiResult<T>> {
+export function call<T = Record<string, unknown>>(path: string, options: CallOptions = {}): Promise<ApiResult<T>> {
+  return callWith<T>((url, init) => SELF.fetch(url, init), path, options);
+}
+
+/** One request through `send` (SELF, or the app with another env), its body parsed as JSON when it is JSON. */
+export async function callWith<T = Record<string, unknown>>(send: (url: string, init: RequestInit) => Promise<Response>, path: string, options: CallOptions = {}): Promise<ApiResult<T>> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   let body = options.body;
@@ -32,7 +37,7 @@ export async function call<T = Record<string, unknown>>(path: string, options: C
     headers['Content-Type'] ??= 'application/json';
   }
   const method = options.method ?? (body === undefined ? 'GET' : 'POST');
-  const response = await SELF.fetch(`${BASE}${path}`, { method, headers, body });
+  const response = await send(`${BASE}${path}`, { method, headers, body });
   const text = await response.text();
   let parsed: unknown = undefined;
   try {

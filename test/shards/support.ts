@@ -3,7 +3,7 @@ import app from '../../src/index';
 import { scheduled } from '../../src/scheduled';
 import { foldForComparison } from '../../src/auth/identity';
 import { shardForUsernameKey } from '../../src/db/shards';
-import { BASE, PASSWORD, setNow, totpAt, uniqueName, type ApiResult, type CallOptions } from '../helpers';
+import { callWith, PASSWORD, setNow, totpAt, uniqueName, type ApiResult, type CallOptions } from '../helpers';
 
 /** The ADMIN_TOKEN of vitest.config.ts. */
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123456789abcdef';
@@ -27,26 +27,17 @@ export function bindings(count: number): D1Database[] {
 }
 
 /** One request through the app with `workerEnv` (the call of test/helpers.ts, for an env copy). */
-export async function callOn<T = Record<string, unknown>>(workerEnv: Env, path: string, options: CallOptions = {}): Promise<ApiResult<T>> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token) headers.Authorization = `Bearer ${options.token}`;
-  let body = options.body;
-  if (options.json !== undefined) {
-    body = JSON.stringify(options.json);
-    headers['Content-Type'] ??= 'application/json';
-  }
-  const method = options.method ?? (body === undefined ? 'GET' : 'POST');
-  const ctx = createExecutionContext();
-  const response = await app.fetch(new Request(`${BASE}${path}`, { method, headers, body }), workerEnv, ctx);
-  await waitOnExecutionContext(ctx);
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    parsed = undefined;
-  }
-  return { status: response.status, headers: response.headers, body: parsed as T, text };
+export function callOn<T = Record<string, unknown>>(workerEnv: Env, path: string, options: CallOptions = {}): Promise<ApiResult<T>> {
+  return callWith<T>(
+    async (url, init) => {
+      const ctx = createExecutionContext();
+      const response = await app.fetch(new Request(url, init), workerEnv, ctx);
+      await waitOnExecutionContext(ctx);
+      return response;
+    },
+    path,
+    options,
+  );
 }
 
 export function adminOn<T = Record<string, unknown>>(workerEnv: Env, path: string, options: CallOptions = {}) {
