@@ -1,7 +1,7 @@
 import { and, eq, sql, type Placeholder } from 'drizzle-orm';
 import { REFRESH_GRACE_SECONDS } from '../config';
 import type { Db } from '../db/client';
-import { d1Of, prebuilt } from '../db/prebuilt';
+import { batchPrebuilt, prebuilt } from '../db/prebuilt';
 import { sessions, users } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
@@ -27,30 +27,14 @@ function userOfSession(db: Db, sessionId: string | Placeholder) {
  * (one batch, one round trip), built once per isolate (src/db/prebuilt.ts). The
  * compare-and-swap: the presented generation, a full session, live at `now`.
  */
-const rotation = prebuilt<'sid' | 'generation' | 'next' | 'now' | 'idleCutoff'>((db) =>
+const rotation = prebuilt(['sid', 'generation', 'next', 'now', 'idleCutoff'], (db, p) =>
   db
     .update(sessions)
-    .set({ generation: sql`${sql.placeholder('next')}`, rotatedAt: sql`${sql.placeholder('now')}`, lastUsedAt: sql`${sql.placeholder('now')}` })
-    .where(
-      and(
-        eq(sessions.id, sql.placeholder('sid')),
-        eq(sessions.generation, sql.placeholder('generation')),
-        eq(sessions.authorized, true),
-        sessionLiveAt(sql.placeholder('now'), sql.placeholder('idleCutoff')),
-      ),
-    )
+    .set({ generation: sql`${p.next}`, rotatedAt: sql`${p.now}`, lastUsedAt: sql`${p.now}` })
+    .where(and(eq(sessions.id, p.sid), eq(sessions.generation, p.generation), eq(sessions.authorized, true), sessionLiveAt(p.now, p.idleCutoff)))
     .returning({ id: sessions.id, authTime: sessions.authTime, amr: sessions.amr, expiresAt: sessions.expiresAt, generation: sessions.generation, rotatedAt: sessions.rotatedAt }),
 );
-const sessionUser = prebuilt<'sid'>((db) => userOfSession(db, sql.placeholder('sid')));
-
-interface RotatedRow {
-  id: string;
-  auth_time: number | null;
-  amr: string;
-  expires_at: number;
-  generation: number;
-  rotated_at: number | null;
-}
+const sessionUser = prebuilt(['sid'], (db, p) => userOfSession(db, p.sid));
 
 /**
  * POST /refresh: rotates the refresh token by one compare-and-swap on the
@@ -66,16 +50,13 @@ export async function refreshSession(db: Db, settings: Settings, refreshToken: s
   if (!presented) throw refused();
   const { sessionId, generation } = presented;
   const idleCutoff = now - settings.sessionIdleSeconds;
-  const [rotated, users] = await d1Of(db).batch([
+  const [[rotated], [user]] = await batchPrebuilt(db, [
     rotation(db, { sid: sessionId, generation, next: generation + 1, now, idleCutoff }),
     sessionUser(db, { sid: sessionId }),
   ]);
-  const row = rotated?.results[0] as RotatedRow | undefined;
-  const user = users?.results[0] as { id: string; username: string } | undefined;
-  if (row && user) {
+  if (rotated && user) {
     logEvent('token_refreshed', { userId: user.id, sessionId });
-    const session = { id: row.id, authTime: row.auth_time, amr: row.amr, expiresAt: row.expires_at, generation: row.generation, rotatedAt: row.rotated_at };
-    return issueSessionTokens(db, settings, user, session, now);
+    return issueSessionTokens(db, settings, user, rotated, now);
   }
   const live = sessionLive(now, settings.sessionIdleSeconds);
   const [current] = await db.select().from(sessions).where(and(eq(sessions.id, sessionId), eq(sessions.authorized, true), live)).limit(1);

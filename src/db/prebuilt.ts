@@ -1,4 +1,4 @@
-import { Placeholder } from 'drizzle-orm';
+import { fillPlaceholders, sql, type Placeholder } from 'drizzle-orm';
 import type { Db } from './client';
 
 /** drizzle(d1) keeps its D1 binding as `$client` (drizzle-orm/d1 driver); Db's declared type omits it. */
@@ -6,35 +6,63 @@ export function d1Of(db: Db): D1Database {
   return (db as Db & { $client: D1Database }).$client;
 }
 
-/** What drizzle builds: its SQL text and parameters, some of them `sql.placeholder(name)`. */
-interface Buildable {
-  toSQL(): { sql: string; params: unknown[] };
+/**
+ * A value a statement builder takes: the request's own, or (in a prebuilt
+ * statement) the `sql.placeholder` it is bound to later.
+ */
+export type Bound<T> = T | Placeholder;
+
+/** What drizzle's `.prepare()` returns: the D1 statement, the query with its placeholders, and the mapping of D1's rows. */
+interface PreparedQuery<Result> {
+  execute(values?: Record<string, unknown>): Promise<Result>;
+  getQuery(): { sql: string; params: unknown[] };
+}
+/** The parts of drizzle-orm/d1's D1PreparedQuery that its own `db.batch()` uses; marked internal there. */
+interface D1Internals {
+  stmt: D1PreparedStatement;
+  mapResult(result: unknown, isFromBatch: boolean): unknown;
+}
+
+/** A prebuilt statement bound for one request: what D1 runs and how its result maps back. */
+export interface PrebuiltItem<Result> {
+  statement: D1PreparedStatement;
+  map(result: D1Result): Result;
 }
 
 /**
  * A statement of a hot path that drizzle builds once per isolate (per drizzle
  * wrapper) instead of on every request: the query is written with drizzle as
- * anywhere else, with `sql.placeholder(name)` for each per-request value, and a
- * request only binds those values into D1's prepared statement. In a profile
- * of POST /refresh, drizzle's per-call SQL building was the largest share of
- * the isolate's own time. Rows come back as D1 gives them (column names).
+ * anywhere else, with a placeholder (`p.name`, for each of `names`) for each
+ * per-request value, and a request only binds those values into D1's prepared
+ * statement. Its result
+ * is drizzle's, mapped as `db.batch()` maps it (column names to fields). In
+ * profiles of POST /refresh and POST /webauthn/login/verify, drizzle's
+ * per-call SQL building was the largest share of the isolate's own time.
  */
-export function prebuilt<Name extends string>(build: (db: Db) => Buildable): (db: Db, values: Record<Name, string | number>) => D1PreparedStatement {
-  const built = new WeakMap<Db, { statement: D1PreparedStatement; params: unknown[] }>();
+export function prebuilt<const Name extends string, Result>(
+  names: readonly Name[],
+  build: (db: Db, p: Record<Name, Placeholder>) => { prepare(): PreparedQuery<Result> },
+): (db: Db, values: Record<Name, string | number | null>) => PrebuiltItem<Result> {
+  const p = Object.fromEntries(names.map((name) => [name, sql.placeholder(name)])) as Record<string, Placeholder> as Record<Name, Placeholder>;
+  const built = new WeakMap<Db, PreparedQuery<Result> & D1Internals>();
   return (db, values) => {
-    let entry = built.get(db);
-    if (!entry) {
-      const query = build(db).toSQL();
-      entry = { statement: d1Of(db).prepare(query.sql), params: query.params };
-      built.set(db, entry);
+    let prepared = built.get(db);
+    if (!prepared) {
+      prepared = build(db, p).prepare() as PreparedQuery<Result> & D1Internals;
+      built.set(db, prepared);
     }
-    return entry.statement.bind(
-      ...entry.params.map((param) => {
-        if (!(param instanceof Placeholder)) return param;
-        const value = values[param.name as Name];
-        if (value === undefined) throw new Error(`prebuilt statement: no value for ${param.name}`);
-        return value;
-      }),
-    );
+    const query = prepared;
+    return {
+      statement: query.stmt.bind(...fillPlaceholders(query.getQuery().params, values)),
+      map: (result) => query.mapResult(result, true) as Result,
+    };
   };
+}
+
+type Results<Items extends readonly PrebuiltItem<unknown>[]> = { [K in keyof Items]: Items[K] extends PrebuiltItem<infer Result> ? Result : never };
+
+/** Runs prebuilt statements as one D1 batch (one round trip, one transaction), as `db.batch()` does. */
+export async function batchPrebuilt<const Items extends readonly PrebuiltItem<unknown>[]>(db: Db, items: Items): Promise<Results<Items>> {
+  const results = await d1Of(db).batch(items.map((item) => item.statement));
+  return results.map((result, i) => items[i]!.map(result)) as Results<Items>;
 }
