@@ -5,8 +5,9 @@
  * (src/auth/verify.ts `opening`), guarded by the challenge, which the batch burns.
  */
 import { encodeBase64urlNoPadding } from '@oslojs/encoding';
-import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { and, eq, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
+import { batchPrebuilt, prebuilt } from '../db/prebuilt';
 import { sessions, users, webauthnCredentials } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
@@ -16,11 +17,11 @@ import { parseAuthenticationResponse, requestOptions, verifyAuthentication, type
 import { passkeyCount } from './factors';
 import { challengeBytes, challengeLive, challengeQuery, credentialQuery, credentialsOf, deleteChallenge, descriptorOf, issueChallenge, storedCredentialOf, userHandleOf, type ChallengePurpose } from './passkey-store';
 import { unusedRecoveryCodeCount } from './recovery';
-import { authenticate, toAuthContext, type AuthContext } from './session-lookup';
-import { sessionLive, type ClientInfo } from './sessions';
+import { authenticate, liveSessionOf, toAuthContext, type AuthContext } from './session-lookup';
+import { sessionLiveAt, type ClientInfo } from './sessions';
 import { issueSessionTokens, type SessionTokens } from './session-tokens';
-import { lockedError, logLockIfSet, readReservation, reservationStatement, resetThrottle } from './throttle';
-import { opening } from './verify';
+import { lockedError, logLockIfSet, readReservation, reservationStatement, resetThrottle, throttleKey } from './throttle';
+import { promotedBy, promotedSession, promotionUpdate, promotionValues, PROMOTION_VALUES, renewalUpdate, renewalValues, renewedSession, RENEWAL_VALUES } from './verify';
 import { parseAuthData } from '../webauthn/authenticator-data';
 import { parseClientData } from '../webauthn/client-data';
 import type { AuthenticationResponse } from '../webauthn';
@@ -52,11 +53,40 @@ function refused(reason: string, userId: string): ApiError {
 }
 
 /** The presented session is live, of this user and kind, and holds the challenge: only then is an attempt reserved. */
-function liveSessionWithChallenge(claims: TokenClaims, challengeId: string, purpose: ChallengePurpose, now: number, idleSeconds: number): SQL {
-  return sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${claims.sid} AND ${sessions.userId} = ${claims.sub}
-    AND ${sessionLive(now, idleSeconds)} AND ${sessions.authorized} = ${claims.authorized ? 1 : 0})
-    AND ${challengeLive(challengeId, claims.sid, purpose, now)}`;
+function liveSessionWithChallenge(p: Record<'sid' | 'sub' | 'authorized' | 'challengeId' | 'purpose' | 'now' | 'idleCutoff', Placeholder>): SQL {
+  return sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${p.sid} AND ${sessions.userId} = ${p.sub}
+    AND ${sessionLiveAt(p.now, p.idleCutoff)} AND ${sessions.authorized} = ${p.authorized})
+    AND ${challengeLive(p.challengeId, p.sid, p.purpose, p.now)}`;
 }
+
+/*
+ * The statements of both round trips, built once per isolate (src/db/prebuilt.ts):
+ * in a profile of this route, drizzle building their SQL on every request was a
+ * third of the isolate's time.
+ */
+const reserveAttempt = prebuilt(['throttleKey', 'sid', 'sub', 'authorized', 'challengeId', 'purpose', 'now', 'idleCutoff'], (db, p) =>
+  reservationStatement(db, 'webauthn', p.throttleKey, p.now, liveSessionWithChallenge(p)),
+);
+const challengeRead = prebuilt(['challengeId', 'sid', 'purpose', 'now'], (db, p) => challengeQuery(db, p.challengeId, p.sid, p.purpose, p.now));
+const credentialRead = prebuilt(['credentialId', 'userId'], (db, p) => credentialQuery(db, p.credentialId, p.userId));
+
+/** The commit's guard besides the session's: the challenge is unspent, and (§7.2 step 26) the counter is the one read. */
+const COMMIT_GUARD = ['challengeId', 'purpose', 'credentialId', 'storedSignCount'] as const;
+function commitGuard(p: Record<'sid' | 'userId' | 'now' | (typeof COMMIT_GUARD)[number], Placeholder>): SQL {
+  return sql`${challengeLive(p.challengeId, p.sid, p.purpose, p.now)} AND EXISTS (SELECT 1 FROM ${webauthnCredentials}
+    WHERE ${webauthnCredentials.id} = ${p.credentialId} AND ${webauthnCredentials.userId} = ${p.userId} AND ${webauthnCredentials.signCount} = ${p.storedSignCount})`;
+}
+const promotion = prebuilt([...PROMOTION_VALUES, ...COMMIT_GUARD], (db, p) => promotionUpdate(db, p, commitGuard(p)));
+const renewal = prebuilt([...RENEWAL_VALUES, ...COMMIT_GUARD, 'userId'], (db, p) => renewalUpdate(db, p, commitGuard(p)));
+const counterUpdate = prebuilt(['credentialId', 'storedSignCount', 'signCount', 'backupState', 'userVerified', 'now', 'sid', 'commitId'], (db, p) =>
+  db
+    .update(webauthnCredentials)
+    .set({ signCount: sql`${p.signCount}`, backupState: sql`${p.backupState}`, userVerified: sql`${p.userVerified}`, lastUsedAt: sql`${p.now}` })
+    .where(and(eq(webauthnCredentials.id, p.credentialId), eq(webauthnCredentials.signCount, p.storedSignCount), promotedBy(p.sid, p.commitId))),
+);
+const challengeSpent = prebuilt(['challengeId', 'sid'], (db, p) => deleteChallenge(db, p.challengeId, p.sid));
+// Only the passkey budget is reset: a passkey never unlocks the code or password budgets.
+const budgetReset = prebuilt(['throttleKey', 'sid', 'commitId'], (db, p) => resetThrottle(db, 'webauthn', p.throttleKey, promotedBy(p.sid, p.commitId)));
 
 /**
  * /webauthn/login/verify (`login`) and /reauthenticate with `webauthn` (`reauthenticate`).
@@ -80,20 +110,15 @@ export async function verifyPasskey(
     throw new ApiError('validation_failed', { issues: [{ path: 'response', message: 'is not a WebAuthn authentication response' }] });
   }
   const credentialId = encodeBase64urlNoPadding(parsed.response.rawId);
-  const [reserved, sessionRows, userRows, challengeRows, credentialRows] = await db.batch([
-    reservationStatement(db, 'webauthn', claims.sub, now, liveSessionWithChallenge(claims, input.challengeId, purpose, now, idle)),
-    db.select().from(sessions).where(and(eq(sessions.id, claims.sid), sessionLive(now, idle))).limit(1),
-    db
-      .select({ user: users, recoveryCodesRemaining: unusedRecoveryCodeCount(claims.sub), passkeyCount: passkeyCount(claims.sub) })
-      .from(users)
-      .where(eq(users.id, claims.sub))
-      .limit(1),
-    challengeQuery(db, input.challengeId, claims.sid, purpose, now),
-    credentialQuery(db, credentialId, claims.sub),
+  const idleCutoff = now - idle;
+  const throttle = throttleKey('webauthn', claims.sub);
+  const [reserved, [row], challengeRows, credentialRows] = await batchPrebuilt(db, [
+    reserveAttempt(db, { throttleKey: throttle, sid: claims.sid, sub: claims.sub, authorized: claims.authorized ? 1 : 0, challengeId: input.challengeId, purpose, now, idleCutoff }),
+    liveSessionOf(db, claims, now, idle),
+    challengeRead(db, { challengeId: input.challengeId, sid: claims.sid, purpose, now }),
+    credentialRead(db, { credentialId, userId: claims.sub }),
   ]);
-  const [session] = sessionRows;
-  const [row] = userRows;
-  const auth = toAuthContext(session && row ? { session, ...row } : undefined, claims, purpose === 'reauthenticate' ? 'full' : 'any');
+  const auth = toAuthContext(row, claims, purpose === 'reauthenticate' ? 'full' : 'any');
   const { user } = auth;
   const [challenge] = challengeRows;
   // A challenge of another session, purpose (a registration one), expired or spent.
@@ -124,21 +149,26 @@ export async function verifyPasskey(
     logLockIfSet(reservation, user.id, 'webauthn');
     throw refused(result.reason, user.id);
   }
-  const { first, won, retire, session: opened } = opening(db, settings, auth, purpose === 'login' ? 'verify' : 'reauthenticate', now, ['pwd', 'pop'], client);
-  // §7.2 step 26 by compare-and-swap on the counter read: of two assertions racing with
-  // different challenges, one that verified against a stale counter changes nothing.
-  const counterUnchanged = sql`EXISTS (SELECT 1 FROM ${webauthnCredentials} WHERE ${webauthnCredentials.id} = ${credentialRow.id}
-    AND ${webauthnCredentials.userId} = ${user.id} AND ${webauthnCredentials.signCount} = ${credentialRow.signCount})`;
-  const [committed] = await db.batch([
-    first(and(challengeLive(challenge.id, auth.sessionId, purpose, now), counterUnchanged)!),
-    db
-      .update(webauthnCredentials)
-      .set({ signCount: result.signCount, backupState: result.backupState, userVerified: result.userVerified, lastUsedAt: now })
-      .where(and(eq(webauthnCredentials.id, credentialRow.id), eq(webauthnCredentials.signCount, credentialRow.signCount), won)),
-    deleteChallenge(db, challenge.id, auth.sessionId),
-    ...retire,
-    // Only the passkey budget is reset: a passkey never unlocks the code or password budgets.
-    resetThrottle(db, 'webauthn', user.id, won),
+  const guard = { challengeId: challenge.id, purpose, credentialId: credentialRow.id, storedSignCount: credentialRow.signCount };
+  const opened = purpose === 'login' ? promotedSession(settings, auth, now, ['pwd', 'pop'], client) : renewedSession(settings, auth, now, ['pwd', 'pop']);
+  const first =
+    purpose === 'login'
+      ? promotion(db, { ...promotionValues(opened, user.id, now, idleCutoff), ...guard })
+      : renewal(db, { ...renewalValues(opened, auth.session.generation, now, idleCutoff), ...guard, userId: user.id });
+  const won = { sid: opened.id, commitId: opened.commitId };
+  const [committed] = await batchPrebuilt(db, [
+    first,
+    counterUpdate(db, {
+      credentialId: credentialRow.id,
+      storedSignCount: credentialRow.signCount,
+      signCount: result.signCount,
+      backupState: result.backupState ? 1 : 0,
+      userVerified: result.userVerified ? 1 : 0,
+      now,
+      ...won,
+    }),
+    challengeSpent(db, { challengeId: challenge.id, sid: auth.sessionId }),
+    budgetReset(db, { throttleKey: throttle, ...won }),
   ]);
   if (committed.meta.changes !== 1) {
     logEvent('replay_refused', { userId: user.id, reason: 'webauthn' });

@@ -7,6 +7,7 @@ import { and, asc, eq, getTableColumns, gt, sql, type SQL } from 'drizzle-orm';
 import { PASSKEYS_PER_USER_MAX, WEBAUTHN_CHALLENGE_BYTES, WEBAUTHN_CHALLENGE_TTL_SECONDS } from '../config';
 import { randomBytes, randomId } from '../crypto/random';
 import type { Db } from '../db/client';
+import type { Bound } from '../db/prebuilt';
 import { webauthnChallenges, webauthnCredentials, type WebAuthnChallengeRow, type WebAuthnCredentialRow } from '../db/schema';
 import type { CoseAlgorithm, CredentialDescriptor, StoredCredential } from '../webauthn';
 
@@ -44,7 +45,7 @@ export async function issueChallenge(
 }
 
 /** The challenge `id` as issued to this session for this purpose, while it lives (unexecuted, for a batch). */
-export function challengeQuery(db: Db, id: string, sessionId: string, purpose: ChallengePurpose, now: number) {
+export function challengeQuery(db: Db, id: Bound<string>, sessionId: Bound<string>, purpose: Bound<ChallengePurpose>, now: Bound<number>) {
   return db
     .select()
     .from(webauthnChallenges)
@@ -57,7 +58,7 @@ export function challengeQuery(db: Db, id: string, sessionId: string, purpose: C
  * purpose, unexpired. The same batch deletes it, so of two commits with one
  * challenge only the first finds it (a challenge is good once).
  */
-export function challengeLive(id: string, sessionId: string, purpose: ChallengePurpose, now: number): SQL {
+export function challengeLive(id: Bound<string>, sessionId: Bound<string>, purpose: Bound<ChallengePurpose>, now: Bound<number>): SQL {
   return sql`EXISTS (SELECT 1 FROM ${webauthnChallenges} WHERE ${webauthnChallenges.id} = ${id} AND ${webauthnChallenges.sessionId} = ${sessionId}
     AND ${webauthnChallenges.purpose} = ${purpose} AND ${webauthnChallenges.expiresAt} > ${now})`;
 }
@@ -66,7 +67,7 @@ export function challengeLive(id: string, sessionId: string, purpose: ChallengeP
  * Burns a challenge of this session: after a commit (in its batch) or after a failed
  * attempt, whatever its purpose (a registration challenge tried at login is spent too).
  */
-export function deleteChallenge(db: Db, id: string, sessionId: string) {
+export function deleteChallenge(db: Db, id: Bound<string>, sessionId: Bound<string>) {
   return db.delete(webauthnChallenges).where(and(eq(webauthnChallenges.id, id), eq(webauthnChallenges.sessionId, sessionId)));
 }
 
@@ -99,7 +100,7 @@ export function credentialsOf(db: Db, userId: string) {
 }
 
 /** The credential `id` if it is this user's (unexecuted, for a batch). */
-export function credentialQuery(db: Db, id: string, userId: string) {
+export function credentialQuery(db: Db, id: Bound<string>, userId: Bound<string>) {
   return db
     .select()
     .from(webauthnCredentials)

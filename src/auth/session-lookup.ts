@@ -1,6 +1,7 @@
 import { and, eq, lt } from 'drizzle-orm';
 import { SESSION_TOUCH_INTERVAL_SECONDS } from '../config';
 import type { Db } from '../db/client';
+import { batchPrebuilt, prebuilt, prefixedColumns } from '../db/prebuilt';
 import { withReadRetry } from '../db/read-retry';
 import { sessions, users, type SessionRow, type UserRow } from '../db/schema';
 import { ApiError } from '../errors';
@@ -8,7 +9,7 @@ import { logEvent } from '../log';
 import type { TokenClaims } from '../tokens/jwt';
 import { passkeyCount } from './factors';
 import { unusedRecoveryCodeCount } from './recovery';
-import { sessionLive } from './sessions';
+import { sessionLiveAt } from './sessions';
 
 /** Who is calling, as of this request: the token's claims checked against its live session. */
 export interface AuthContext {
@@ -29,27 +30,34 @@ export interface AuthContext {
 }
 
 /**
- * The token's session and user, if the session is live: one D1 read. Not for
- * a db.batch(): there drizzle maps D1's rows by column name, and this JOIN's
- * duplicate names (id, created_at) would collide. The recovery-code count rides
- * along (an index range scan of at most ten rows) so /me needs no second
- * round trip: one fewer query cut its gap to a one-read baseline (BENCHMARKS.md).
+ * The token's session and user, if the session is live: one D1 read, built
+ * once per isolate (src/db/prebuilt.ts), that also fits a hot path's batch:
+ * each table's columns are selected under prefixed names, since in a batch
+ * D1 names a row's values by column and the JOIN's duplicates (id,
+ * created_at) would collide. The recovery-code count rides along (an index
+ * range scan of at most ten rows) so /me needs no second round trip: one
+ * fewer query cut its gap to a one-read baseline (BENCHMARKS.md).
  */
-export function liveSessionQuery(db: Db, claims: TokenClaims, now: number, idleSeconds: number) {
-  return db
+export const liveSessionRead = prebuilt(['sid', 'now', 'idleCutoff'], (db, p) =>
+  db
     .select({
-      session: sessions,
-      user: users,
+      session: prefixedColumns(sessions, 's_'),
+      user: prefixedColumns(users, 'u_'),
       recoveryCodesRemaining: unusedRecoveryCodeCount(users.id),
       passkeyCount: passkeyCount(),
     })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.id, claims.sid), sessionLive(now, idleSeconds)))
-    .limit(1);
+    .where(and(eq(sessions.id, p.sid), sessionLiveAt(p.now, p.idleCutoff)))
+    .limit(1),
+);
+
+/** liveSessionRead for the token's session at `now`. */
+export function liveSessionOf(db: Db, claims: TokenClaims, now: number, idleSeconds: number) {
+  return liveSessionRead(db, { sid: claims.sid, now, idleCutoff: now - idleSeconds });
 }
 
-type LiveSessionRow = Awaited<ReturnType<typeof liveSessionQuery>>[number];
+type LiveSessionRow = { session: SessionRow; user: UserRow; recoveryCodesRemaining: number; passkeyCount: number };
 
 /**
  * The session row is the source of truth: a token that claims more than its
@@ -77,7 +85,7 @@ export function toAuthContext(row: LiveSessionRow | undefined, claims: TokenClai
 
 /** The caller's live session, or 401/403 as `toAuthContext` says. */
 export async function authenticate(db: Db, claims: TokenClaims, level: 'any' | 'full', now: number, idleSeconds: number): Promise<AuthContext> {
-  const [row] = await withReadRetry(() => liveSessionQuery(db, claims, now, idleSeconds));
+  const [[row]] = await withReadRetry(() => batchPrebuilt(db, [liveSessionOf(db, claims, now, idleSeconds)]));
   return toAuthContext(row, claims, level);
 }
 

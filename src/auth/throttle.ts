@@ -9,6 +9,7 @@ import {
   PASSWORD_FAILURES_PER_LOCK,
 } from '../config';
 import type { Db } from '../db/client';
+import type { Bound } from '../db/prebuilt';
 import { throttles, users } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
@@ -26,6 +27,11 @@ const FAILURES_PER_LOCK: Record<ThrottleKind, number> = {
 
 export function throttleKey(kind: ThrottleKind, subject: string): string {
   return `${kind}:${subject}`;
+}
+
+/** The key of a budget; a placeholder (a prebuilt statement's) stands for the whole key, bound to `throttleKey(kind, subject)`. */
+function keyOf(kind: ThrottleKind, subject: Bound<string>): Bound<string> {
+  return typeof subject === 'string' ? throttleKey(kind, subject) : subject;
 }
 
 /**
@@ -63,10 +69,10 @@ export async function reserveAttempt(db: Db, kind: ThrottleKind, subject: string
  * With a `guard`, nothing is reserved (or counted) unless the guard holds when
  * the statement runs.
  */
-export function reservationStatement(db: Db, kind: ThrottleKind, subject: string, now: number, guard?: SQL, guess: Guess = 'other') {
-  const key = throttleKey(kind, subject);
+export function reservationStatement(db: Db, kind: ThrottleKind, subject: Bound<string>, now: Bound<number>, guard?: SQL, guess: Guess = 'other') {
+  const key = keyOf(kind, subject);
   const step = counterStep(kind, throttles, now, guess);
-  const firstLock = FAILURES_PER_LOCK[kind] === 1 ? now + LOCK_BASE_SECONDS : 0;
+  const firstLock = FAILURES_PER_LOCK[kind] === 1 ? sql`${now} + ${sql.raw(String(LOCK_BASE_SECONDS))}` : 0;
   // INSERT ... SELECT ... WHERE so the guard covers the first attempt too; the
   // columns are the table's, in order: key, failures, locked_until, updated_at.
   return db
@@ -74,7 +80,7 @@ export function reservationStatement(db: Db, kind: ThrottleKind, subject: string
     .select(sql`SELECT ${key}, 1, ${firstLock}, ${now} WHERE ${guard ?? sql`1`}`)
     .onConflictDoUpdate({
       target: throttles.key,
-      set: { failures: step.failures, lockedUntil: step.lockedUntil, updatedAt: now },
+      set: { failures: step.failures, lockedUntil: step.lockedUntil, updatedAt: sql`${now}` },
       // A TOTP code after the hard cap is not reserved either: refused before
       // it is looked at, and not counted.
       setWhere: step.open,
@@ -98,9 +104,9 @@ export interface CounterColumns {
  * stored, whether or not the cron has pruned its row yet: a username's lock
  * and its timing say nothing about whether the account exists.
  */
-export function counterStep(kind: ThrottleKind, columns: CounterColumns, now: number, guess: Guess) {
+export function counterStep(kind: ThrottleKind, columns: CounterColumns, now: Bound<number>, guess: Guess) {
   const perLock = sql.raw(String(FAILURES_PER_LOCK[kind]));
-  const idleBefore = now - THROTTLE_IDLE_SECONDS;
+  const idleBefore = sql`(${now} - ${sql.raw(String(THROTTLE_IDLE_SECONDS))})`;
   // The cleanup's own predicate (src/cleanup/throttles.ts), read as "counts as zero".
   const current = sql`(CASE WHEN ${columns.lockedUntil} < ${idleBefore} AND ${columns.updatedAt} < ${idleBefore} AND ${columns.failures} < ${sql.raw(String(THROTTLE_KEEP_FAILURES))} THEN 0 ELSE ${columns.failures} END)`;
   const next = sql`${current} + 1`;
@@ -187,6 +193,6 @@ export function lockedError(retryAfterSeconds: number, userId: string | undefine
 }
 
 /** A success clears the count; returned unexecuted so it can join the success's batch. */
-export function resetThrottle(db: Db, kind: ThrottleKind, subject: string, guard?: SQL) {
-  return db.delete(throttles).where(and(eq(throttles.key, throttleKey(kind, subject)), guard));
+export function resetThrottle(db: Db, kind: ThrottleKind, subject: Bound<string>, guard?: SQL) {
+  return db.delete(throttles).where(and(eq(throttles.key, keyOf(kind, subject)), guard));
 }

@@ -1,6 +1,7 @@
 import { and, eq, lt, sql, type SQL } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from '../db/client';
+import type { Bound, BoundFields } from '../db/prebuilt';
 import { sessions, users } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
@@ -18,6 +19,7 @@ import {
   sessionExists,
   sessionIsLive,
   sessionLive,
+  sessionLiveAt,
   type AuthMethods,
   type ClientInfo,
   type NewSession,
@@ -170,23 +172,82 @@ function openNewSession(db: Db, settings: Settings, auth: AuthContext, now: numb
  * full-token routes take access tokens only.
  */
 function promoteSession(db: Db, settings: Settings, auth: AuthContext, now: number, amr: AuthMethods, client: ClientInfo): Opening {
-  const session: NewSession = { ...newSession(settings, auth.user.id, true, now, amr, client), id: auth.sessionId, commitId: randomId() };
-  const { createdAt, expiresAt, authTime, generation, rotatedAt, lastUsedAt, userAgent, ip, commitId } = session;
+  const session = promotedSession(settings, auth, now, amr, client);
+  const values = promotionValues(session, auth.user.id, now, now - settings.sessionIdleSeconds);
   return {
-    first: (guard) =>
-      db
-        .update(sessions)
-        .set({ authorized: true, createdAt, expiresAt, authTime, amr: session.amr, generation, rotatedAt, lastUsedAt, userAgent, ip, commitId })
-        .where(and(eq(sessions.id, auth.sessionId), eq(sessions.userId, auth.user.id), eq(sessions.authorized, false), sessionLive(now, settings.sessionIdleSeconds), guard)),
-    won: promotedBy(session.id, commitId!),
+    first: (guard) => promotionUpdate(db, values, guard),
+    won: promotedBy(session.id, values.commitId),
     retire: [],
     session,
-    landed: { sessionId: session.id, commitId: commitId! },
+    landed: { sessionId: session.id, commitId: values.commitId },
   };
 }
 
+/** The full session a promotion makes of the presented password-only one: a new one's columns, under its id. */
+export function promotedSession(settings: Settings, auth: AuthContext, now: number, amr: AuthMethods, client: ClientInfo): NewSession & { commitId: string } {
+  return { ...newSession(settings, auth.user.id, true, now, amr, client), id: auth.sessionId, commitId: randomId() };
+}
+
+/** What the promotion's UPDATE binds, from the promoted session (a prebuilt statement binds the same names). */
+export function promotionValues(session: NewSession & { commitId: string }, userId: string, now: number, idleCutoff: number): PromotionValues {
+  const { id: sid, createdAt, expiresAt, authTime, amr, generation, rotatedAt, lastUsedAt, userAgent, ip, commitId } = session;
+  return { sid, userId, now, idleCutoff, createdAt: createdAt!, expiresAt, authTime: authTime!, amr, generation: generation!, rotatedAt: rotatedAt!, lastUsedAt: lastUsedAt!, userAgent: userAgent ?? null, ip: ip ?? null, commitId };
+}
+export interface PromotionValues {
+  sid: string;
+  userId: string;
+  now: number;
+  idleCutoff: number;
+  createdAt: number;
+  expiresAt: number;
+  authTime: number;
+  amr: string;
+  generation: number;
+  rotatedAt: number;
+  lastUsedAt: number;
+  userAgent: string | null;
+  ip: string | null;
+  commitId: string;
+}
+export const PROMOTION_VALUES = [
+  'sid',
+  'userId',
+  'now',
+  'idleCutoff',
+  'createdAt',
+  'expiresAt',
+  'authTime',
+  'amr',
+  'generation',
+  'rotatedAt',
+  'lastUsedAt',
+  'userAgent',
+  'ip',
+  'commitId',
+] as const satisfies readonly (keyof PromotionValues)[];
+
+/** The promotion: guarded on the session being still this user's, password-only and live, and on `guard`. */
+export function promotionUpdate(db: Db, v: BoundFields<PromotionValues>, guard: SQL) {
+  return db
+    .update(sessions)
+    .set({
+      authorized: true,
+      createdAt: sql`${v.createdAt}`,
+      expiresAt: sql`${v.expiresAt}`,
+      authTime: sql`${v.authTime}`,
+      amr: sql`${v.amr}`,
+      generation: sql`${v.generation}`,
+      rotatedAt: sql`${v.rotatedAt}`,
+      lastUsedAt: sql`${v.lastUsedAt}`,
+      userAgent: sql`${v.userAgent}`,
+      ip: sql`${v.ip}`,
+      commitId: sql`${v.commitId}`,
+    })
+    .where(and(eq(sessions.id, v.sid), eq(sessions.userId, v.userId), eq(sessions.authorized, false), sessionLiveAt(v.now, v.idleCutoff), guard));
+}
+
 /** True inside a batch once this commit's promotion or renewal (its `commit_id`) has landed. */
-function promotedBy(sessionId: string, commitId: string): SQL {
+export function promotedBy(sessionId: Bound<string>, commitId: Bound<string>): SQL {
   return sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${sessionId} AND ${sessions.commitId} = ${commitId})`;
 }
 
@@ -196,34 +257,70 @@ function promotedBy(sessionId: string, commitId: string): SQL {
  * refresh landing meanwhile makes this one lose (and vice versa).
  */
 function renewSession(db: Db, settings: Settings, auth: AuthContext, now: number, amr: AuthMethods): Opening {
-  const current = auth.session;
-  const session: NewSession = {
-    ...current,
+  const session = renewedSession(settings, auth, now, amr);
+  const values = renewalValues(session, auth.session.generation, now, now - settings.sessionIdleSeconds);
+  return {
+    first: (guard) => renewalUpdate(db, values, guard),
+    won: promotedBy(session.id, values.commitId),
+    retire: [],
+    session,
+    landed: null,
+  };
+}
+
+/** The presented full session, renewed: a fresh auth_time and absolute end, the next refresh generation. */
+export function renewedSession(settings: Settings, auth: AuthContext, now: number, amr: AuthMethods): NewSession & { commitId: string } {
+  return {
+    ...auth.session,
     authorized: true,
     revokedAt: null,
     authTime: now,
     // API.md: the absolute limit counts from auth_time.
     expiresAt: now + settings.sessionMaxSeconds,
     amr: amr.join(' '),
-    generation: current.generation + 1,
+    generation: auth.session.generation + 1,
     rotatedAt: now,
     lastUsedAt: now,
     // Marks this renewal: a concurrent one that lost (same second, same next
     // generation) must not pass the later statements' `won` (its event, its step).
     commitId: randomId(),
   };
-  const { authTime, expiresAt, generation, rotatedAt, lastUsedAt, commitId } = session;
-  return {
-    first: (guard) =>
-      db
-        .update(sessions)
-        .set({ authTime, expiresAt, amr: session.amr, generation, rotatedAt, lastUsedAt, commitId })
-        .where(and(eq(sessions.id, current.id), eq(sessions.generation, current.generation), sessionLive(now, settings.sessionIdleSeconds), guard)),
-    won: promotedBy(current.id, commitId!),
-    retire: [],
-    session,
-    landed: null,
-  };
+}
+
+/** What the renewal's UPDATE binds: the renewed session's columns and the generation it replaces. */
+export function renewalValues(session: NewSession & { commitId: string }, previousGeneration: number, now: number, idleCutoff: number): RenewalValues {
+  const { id: sid, authTime, expiresAt, amr, generation, rotatedAt, lastUsedAt, commitId } = session;
+  return { sid, previousGeneration, now, idleCutoff, authTime: authTime!, expiresAt, amr, generation: generation!, rotatedAt: rotatedAt!, lastUsedAt: lastUsedAt!, commitId };
+}
+export type RenewalValues = Pick<PromotionValues, 'sid' | 'now' | 'idleCutoff' | 'authTime' | 'expiresAt' | 'amr' | 'generation' | 'rotatedAt' | 'lastUsedAt' | 'commitId'> & { previousGeneration: number };
+export const RENEWAL_VALUES = [
+  'sid',
+  'previousGeneration',
+  'now',
+  'idleCutoff',
+  'authTime',
+  'expiresAt',
+  'amr',
+  'generation',
+  'rotatedAt',
+  'lastUsedAt',
+  'commitId',
+] as const satisfies readonly (keyof RenewalValues)[];
+
+/** The renewal: a compare-and-swap on the generation of a live session, and `guard`. */
+export function renewalUpdate(db: Db, v: BoundFields<RenewalValues>, guard: SQL) {
+  return db
+    .update(sessions)
+    .set({
+      authTime: sql`${v.authTime}`,
+      expiresAt: sql`${v.expiresAt}`,
+      amr: sql`${v.amr}`,
+      generation: sql`${v.generation}`,
+      rotatedAt: sql`${v.rotatedAt}`,
+      lastUsedAt: sql`${v.lastUsedAt}`,
+      commitId: sql`${v.commitId}`,
+    })
+    .where(and(eq(sessions.id, v.sid), eq(sessions.generation, v.previousGeneration), sessionLiveAt(v.now, v.idleCutoff), guard));
 }
 
 export function opening(db: Db, settings: Settings, auth: AuthContext, purpose: Purpose, now: number, amr: AuthMethods, client: ClientInfo): Opening {

@@ -1,4 +1,4 @@
-import { fillPlaceholders, sql, type Placeholder } from 'drizzle-orm';
+import { fillPlaceholders, getTableColumns, sql, type Placeholder, type SQL, type Table } from 'drizzle-orm';
 import type { Db } from './client';
 
 /** drizzle(d1) keeps its D1 binding as `$client` (drizzle-orm/d1 driver); Db's declared type omits it. */
@@ -11,6 +11,9 @@ export function d1Of(db: Db): D1Database {
  * statement) the `sql.placeholder` it is bound to later.
  */
 export type Bound<T> = T | Placeholder;
+
+/** Each field of a builder's values bound (`Bound`): the request's values, or a prebuilt statement's placeholders. */
+export type BoundFields<T> = { [K in keyof T]: Bound<T[K]> };
 
 /** What drizzle's `.prepare()` returns: the D1 statement, the query with its placeholders, and the mapping of D1's rows. */
 interface PreparedQuery<Result> {
@@ -65,4 +68,14 @@ type Results<Items extends readonly PrebuiltItem<unknown>[]> = { [K in keyof Ite
 export async function batchPrebuilt<const Items extends readonly PrebuiltItem<unknown>[]>(db: Db, items: Items): Promise<Results<Items>> {
   const results = await d1Of(db).batch(items.map((item) => item.statement));
   return results.map((result, i) => items[i]!.map(result)) as Results<Items>;
+}
+
+/**
+ * A table's columns selected under prefixed names (`s_id`), each decoded as its
+ * column: two tables' rows in one JOIN that a batch can carry, where D1 names
+ * a row's values by column and duplicate names would collide.
+ */
+export function prefixedColumns<T extends Table>(table: T, prefix: string): { [K in keyof T['$inferSelect']]: SQL.Aliased<T['$inferSelect'][K]> } {
+  const columns = Object.entries(getTableColumns(table)).map(([key, column]) => [key, sql`${column}`.mapWith(column).as(`${prefix}${column.name}`)]);
+  return Object.fromEntries(columns) as { [K in keyof T['$inferSelect']]: SQL.Aliased<T['$inferSelect'][K]> };
 }
