@@ -7,15 +7,15 @@
 import { encodeBase64urlNoPadding } from '@oslojs/encoding';
 import { and, eq, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { Db } from '../db/client';
-import { batchPrebuilt, prebuilt } from '../db/prebuilt';
-import { sessions, users, webauthnCredentials } from '../db/schema';
+import { batchPrebuilt, prebuilt, prefixedColumns } from '../db/prebuilt';
+import { sessions, webauthnChallenges, webauthnCredentials } from '../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
 import type { Settings } from '../settings';
 import type { TokenClaims } from '../tokens/jwt';
 import { parseAuthenticationResponse, requestOptions, verifyAuthentication, type RequestOptionsJSON } from '../webauthn';
 import { passkeyCount } from './factors';
-import { challengeBytes, challengeLive, challengeQuery, credentialQuery, credentialsOf, deleteChallenge, descriptorOf, issueChallenge, storedCredentialOf, userHandleOf, type ChallengePurpose } from './passkey-store';
+import { challengeBytes, challengeLive, challengeMatches, credentialsOf, deleteChallenge, descriptorOf, issueChallenge, storedCredentialOf, userHandleOf, type ChallengePurpose } from './passkey-store';
 import { unusedRecoveryCodeCount } from './recovery';
 import { authenticate, liveSessionOf, toAuthContext, type AuthContext } from './session-lookup';
 import { sessionLiveAt, type ClientInfo } from './sessions';
@@ -67,8 +67,19 @@ function liveSessionWithChallenge(p: Record<'sid' | 'sub' | 'authorized' | 'chal
 const reserveAttempt = prebuilt(['throttleKey', 'sid', 'sub', 'authorized', 'challengeId', 'purpose', 'now', 'idleCutoff'], (db, p) =>
   reservationStatement(db, 'webauthn', p.throttleKey, p.now, liveSessionWithChallenge(p)),
 );
-const challengeRead = prebuilt(['challengeId', 'sid', 'purpose', 'now'], (db, p) => challengeQuery(db, p.challengeId, p.sid, p.purpose, p.now));
-const credentialRead = prebuilt(['credentialId', 'userId'], (db, p) => credentialQuery(db, p.credentialId, p.userId));
+/**
+ * The challenge, and beside it the presented credential if it is this user's
+ * (§7.2 steps 5-6): one statement. Without such a credential its columns are
+ * null (a LEFT JOIN); without the challenge there is no row.
+ */
+const challengeAndCredentialRead = prebuilt(['challengeId', 'sid', 'purpose', 'now', 'credentialId', 'userId'], (db, p) =>
+  db
+    .select({ challenge: prefixedColumns(webauthnChallenges, 'c_'), credential: prefixedColumns(webauthnCredentials, 'k_') })
+    .from(webauthnChallenges)
+    .leftJoin(webauthnCredentials, and(eq(webauthnCredentials.id, p.credentialId), eq(webauthnCredentials.userId, p.userId)))
+    .where(challengeMatches(p.challengeId, p.sid, p.purpose, p.now))
+    .limit(1),
+);
 
 /** The commit's guard besides the session's: the challenge is unspent, and (§7.2 step 26) the counter is the one read. */
 const COMMIT_GUARD = ['challengeId', 'purpose', 'credentialId', 'storedSignCount'] as const;
@@ -112,15 +123,14 @@ export async function verifyPasskey(
   const credentialId = encodeBase64urlNoPadding(parsed.response.rawId);
   const idleCutoff = now - idle;
   const throttle = throttleKey('webauthn', claims.sub);
-  const [reserved, [row], challengeRows, credentialRows] = await batchPrebuilt(db, [
+  const [reserved, [row], [read]] = await batchPrebuilt(db, [
     reserveAttempt(db, { throttleKey: throttle, sid: claims.sid, sub: claims.sub, authorized: claims.authorized ? 1 : 0, challengeId: input.challengeId, purpose, now, idleCutoff }),
     liveSessionOf(db, claims, now, idle),
-    challengeRead(db, { challengeId: input.challengeId, sid: claims.sid, purpose, now }),
-    credentialRead(db, { credentialId, userId: claims.sub }),
+    challengeAndCredentialRead(db, { challengeId: input.challengeId, sid: claims.sid, purpose, now, credentialId, userId: claims.sub }),
   ]);
   const auth = toAuthContext(row, claims, purpose === 'reauthenticate' ? 'full' : 'any');
   const { user } = auth;
-  const [challenge] = challengeRows;
+  const challenge = read?.challenge;
   // A challenge of another session, purpose (a registration one), expired or spent.
   if (!challenge || (purpose === 'login') === auth.authorized) {
     await deleteChallenge(db, input.challengeId, auth.sessionId);
@@ -128,7 +138,7 @@ export async function verifyPasskey(
   }
   const reservation = await readReservation(db, 'webauthn', user.id, reserved, now);
   if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user.id, 'webauthn');
-  const [credentialRow] = credentialRows;
+  const credentialRow = read.credential.id === null ? undefined : read.credential;
   // Another user's credential, or one not registered (§7.2 steps 5-6).
   if (!credentialRow) {
     await deleteChallenge(db, challenge.id, auth.sessionId);

@@ -46,11 +46,12 @@ export async function issueChallenge(
 
 /** The challenge `id` as issued to this session for this purpose, while it lives (unexecuted, for a batch). */
 export function challengeQuery(db: Db, id: Bound<string>, sessionId: Bound<string>, purpose: Bound<ChallengePurpose>, now: Bound<number>) {
-  return db
-    .select()
-    .from(webauthnChallenges)
-    .where(and(eq(webauthnChallenges.id, id), eq(webauthnChallenges.sessionId, sessionId), eq(webauthnChallenges.purpose, purpose), gt(webauthnChallenges.expiresAt, now)))
-    .limit(1);
+  return db.select().from(webauthnChallenges).where(challengeMatches(id, sessionId, purpose, now)).limit(1);
+}
+
+/** The challenge `id`, of this session and purpose, unexpired. */
+export function challengeMatches(id: Bound<string>, sessionId: Bound<string>, purpose: Bound<ChallengePurpose>, now: Bound<number>): SQL {
+  return and(eq(webauthnChallenges.id, id), eq(webauthnChallenges.sessionId, sessionId), eq(webauthnChallenges.purpose, purpose), gt(webauthnChallenges.expiresAt, now))!;
 }
 
 /**
@@ -59,8 +60,7 @@ export function challengeQuery(db: Db, id: Bound<string>, sessionId: Bound<strin
  * challenge only the first finds it (a challenge is good once).
  */
 export function challengeLive(id: Bound<string>, sessionId: Bound<string>, purpose: Bound<ChallengePurpose>, now: Bound<number>): SQL {
-  return sql`EXISTS (SELECT 1 FROM ${webauthnChallenges} WHERE ${webauthnChallenges.id} = ${id} AND ${webauthnChallenges.sessionId} = ${sessionId}
-    AND ${webauthnChallenges.purpose} = ${purpose} AND ${webauthnChallenges.expiresAt} > ${now})`;
+  return sql`EXISTS (SELECT 1 FROM ${webauthnChallenges} WHERE ${challengeMatches(id, sessionId, purpose, now)})`;
 }
 
 /**
@@ -97,15 +97,6 @@ export function challengeBytes(row: WebAuthnChallengeRow): Uint8Array {
 /** The user's passkeys, oldest first (bounded by PASSKEYS_PER_USER_MAX). */
 export function credentialsOf(db: Db, userId: string) {
   return db.select().from(webauthnCredentials).where(eq(webauthnCredentials.userId, userId)).orderBy(asc(webauthnCredentials.createdAt)).limit(PASSKEYS_PER_USER_MAX);
-}
-
-/** The credential `id` if it is this user's (unexecuted, for a batch). */
-export function credentialQuery(db: Db, id: Bound<string>, userId: Bound<string>) {
-  return db
-    .select()
-    .from(webauthnCredentials)
-    .where(and(eq(webauthnCredentials.id, id), eq(webauthnCredentials.userId, userId)))
-    .limit(1);
 }
 
 export function descriptorOf(row: WebAuthnCredentialRow): CredentialDescriptor {

@@ -1,7 +1,8 @@
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/crypto/password';
-import { call, enrolledUser, loginUser, PASSWORD, setNow, totpAt, useRealTime } from '../helpers';
+import { call, enrolledUser, loginUser, PASSWORD, setNow, snapshot, totpAt, useRealTime } from '../helpers';
+import { assertionResponse, challengeCount, credentialRow, loginVerify, options, passkeyUser } from '../passkeys/support';
 import { expectLive, recoveryRows, sessionRows, snapshotWithoutThrottles, T0, userRow, type Verified } from './support';
 
 /**
@@ -122,6 +123,28 @@ describe('a failure part-way through a batch leaves the old state whole', () => 
 
     const ok = await call('/otp-verify', { token: pwd.token, json: { recoveryCode: user.recoveryCodes[0] } });
     expect(ok.status, ok.text).toBe(200);
+  });
+
+  it('passkey login: a failure after the promotion and the counter update leaves the session password-only, the counter and the challenge as they were', async () => {
+    const start = T0 + 1505;
+    const user = await passkeyUser(start);
+    setNow(start + 10);
+    const pwd = await loginUser(user.username);
+    const opts = await options('login', pwd.token);
+    const response = await assertionResponse(user.authenticator, user.id, opts);
+    const before = await snapshot(['users', 'sessions', 'recovery_codes', 'webauthn_credentials', 'webauthn_challenges']);
+    // The batch promotes the session and updates the counter first, then spends the challenge.
+    await injectFault('BEFORE DELETE ON webauthn_challenges');
+    expectInternal(await loginVerify(pwd.token, opts.challengeId, response));
+    expect(await snapshot(['users', 'sessions', 'recovery_codes', 'webauthn_credentials', 'webauthn_challenges'])).toBe(before);
+    expect(await challengeCount()).toBe(1);
+    await removeFault();
+
+    // The same assertion now lands: the challenge was never spent, the counter never moved.
+    const ok = await loginVerify(pwd.token, opts.challengeId, response);
+    expect(ok.status, ok.text).toBe(200);
+    expect((await credentialRow(user.credentialId))!.sign_count).toBe(user.authenticator.signCount);
+    expect(await challengeCount()).toBe(0);
   });
 
   it('login with a hash upgrade: a failed re-hash write leaves no session and the old hash', async () => {
