@@ -2,7 +2,8 @@
  * Named queries of the passkey flows: challenges (issued, read, required by a
  * guard, burnt) and credentials (listed, turned into what the verifier needs).
  */
-import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from '@oslojs/encoding';
+import { encodeBase64urlNoPadding } from '@oslojs/encoding';
+import { base64urlDecode } from '../crypto/base64';
 import { and, asc, eq, getTableColumns, gt, sql, type SQL } from 'drizzle-orm';
 import { PASSKEYS_PER_USER_MAX, WEBAUTHN_CHALLENGE_BYTES, WEBAUTHN_CHALLENGE_TTL_SECONDS } from '../config';
 import { randomBytes, randomId } from '../crypto/random';
@@ -91,7 +92,7 @@ export function roomForPasskey(userId: string): SQL {
 }
 
 export function challengeBytes(row: WebAuthnChallengeRow): Uint8Array {
-  return decodeBase64urlIgnorePadding(row.challenge);
+  return storedBytes(row.challenge);
 }
 
 /** The user's passkeys, oldest first (bounded by PASSKEYS_PER_USER_MAX). */
@@ -99,14 +100,21 @@ export function credentialsOf(db: Db, userId: string) {
   return db.select().from(webauthnCredentials).where(eq(webauthnCredentials.userId, userId)).orderBy(asc(webauthnCredentials.createdAt)).limit(PASSKEYS_PER_USER_MAX);
 }
 
+/** A base64url column as written by encodeBase64urlNoPadding; throws on a corrupt row (a stored-data bug, not client input). */
+function storedBytes(text: string): Uint8Array {
+  const bytes = base64urlDecode(text);
+  if (!bytes) throw new Error('a passkey row has malformed base64url');
+  return bytes;
+}
+
 export function descriptorOf(row: WebAuthnCredentialRow): CredentialDescriptor {
-  return { id: decodeBase64urlIgnorePadding(row.id), transports: row.transports === '' ? [] : row.transports.split(' ') };
+  return { id: storedBytes(row.id), transports: row.transports === '' ? [] : row.transports.split(' ') };
 }
 
 export function storedCredentialOf(row: WebAuthnCredentialRow): StoredCredential {
   return {
-    id: decodeBase64urlIgnorePadding(row.id),
-    publicKey: decodeBase64urlIgnorePadding(row.publicKey),
+    id: storedBytes(row.id),
+    publicKey: storedBytes(row.publicKey),
     algorithm: row.algorithm as CoseAlgorithm,
     signCount: row.signCount,
     backupEligible: row.backupEligible,

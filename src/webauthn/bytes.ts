@@ -1,4 +1,5 @@
-import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from '@oslojs/encoding';
+import { encodeBase64urlNoPadding } from '@oslojs/encoding';
+import { base64urlDecode } from '../crypto/base64';
 
 /** Length in base64url characters (unpadded) of `bytes` bytes. */
 export function base64urlChars(bytes: number): number {
@@ -11,12 +12,8 @@ export function base64urlChars(bytes: number): number {
  */
 export function decodeBase64urlBounded(value: unknown, maxBytes: number): Uint8Array | null {
   if (typeof value !== 'string' || value.length > base64urlChars(maxBytes) + 2) return null;
-  try {
-    const bytes = decodeBase64urlIgnorePadding(value);
-    return bytes.length <= maxBytes ? bytes : null;
-  } catch {
-    return null;
-  }
+  const bytes = base64urlDecode(value);
+  return bytes !== null && bytes.length <= maxBytes ? bytes : null;
 }
 
 export function base64url(bytes: Uint8Array): string {
