@@ -1,4 +1,4 @@
-import { Column, fillPlaceholders, getTableColumns, is, SQL, sql, type Placeholder, type Table } from 'drizzle-orm';
+import { fillPlaceholders, getTableColumns, sql, type Placeholder, type SQL, type Table } from 'drizzle-orm';
 import type { Db } from './client';
 
 /** drizzle(d1) keeps its D1 binding as `$client` (drizzle-orm/d1 driver); Db's declared type omits it. */
@@ -24,42 +24,6 @@ interface PreparedQuery<Result> {
 interface D1Internals {
   stmt: D1PreparedStatement;
   mapResult(result: unknown, isFromBatch: boolean): unknown;
-  /** The selected (or returned) fields in result order; absent for a statement without rows. */
-  fields?: { path: string[]; field: unknown }[];
-  joinsNotNullableMap?: Record<string, boolean>;
-  customResultMapper?: unknown;
-}
-
-type Decoder = { mapFromDriverValue(value: unknown): unknown };
-
-/**
- * drizzle's row mapping (mapResultRow) with each field's decoder found once,
- * when the statement is built, instead of by entity checks on every value of
- * every row; a tenth of a passkey login's isolate time went to those checks.
- * Null when drizzle's own mapping must run: a result without fields, a custom
- * mapper, or a join that may nullify a whole table's object.
- */
-function rowMapper(prepared: D1Internals): ((row: Record<string, unknown>) => unknown) | null {
-  const { fields, joinsNotNullableMap, customResultMapper } = prepared;
-  if (!fields || customResultMapper || (joinsNotNullableMap && Object.values(joinsNotNullableMap).some((notNull) => !notNull))) return null;
-  const plan = fields.map(({ path, field }) => {
-    // SQL's `decoder` is internal to drizzle, as mapResultRow reads it.
-    const decoderOf = (query: SQL) => (query as unknown as { decoder: Decoder }).decoder;
-    const decoder: Decoder = is(field, Column) ? field : is(field, SQL) ? decoderOf(field) : decoderOf((field as SQL.Aliased).sql);
-    return { parents: path.slice(0, -1), key: path[path.length - 1]!, decoder };
-  });
-  return (row) => {
-    const values = Object.values(row);
-    const result: Record<string, unknown> = {};
-    for (let i = 0; i < plan.length; i++) {
-      const { parents, key, decoder } = plan[i]!;
-      let node = result;
-      for (const parent of parents) node = (node[parent] ??= {}) as Record<string, unknown>;
-      const value = values[i];
-      node[key] = value === null || value === undefined ? null : decoder.mapFromDriverValue(value);
-    }
-    return result;
-  };
 }
 
 /** A prebuilt statement bound for one request: what D1 runs and how its result maps back. */
@@ -83,18 +47,17 @@ export function prebuilt<const Name extends string, Result>(
   build: (db: Db, p: Record<Name, Placeholder>) => { prepare(): PreparedQuery<Result> },
 ): (db: Db, values: Record<Name, string | number | null>) => PrebuiltItem<Result> {
   const p = Object.fromEntries(names.map((name) => [name, sql.placeholder(name)])) as Record<string, Placeholder> as Record<Name, Placeholder>;
-  const built = new WeakMap<Db, { query: PreparedQuery<Result> & D1Internals; mapRow: ReturnType<typeof rowMapper> }>();
+  const built = new WeakMap<Db, PreparedQuery<Result> & D1Internals>();
   return (db, values) => {
-    let entry = built.get(db);
-    if (!entry) {
-      const query = build(db, p).prepare() as PreparedQuery<Result> & D1Internals;
-      entry = { query, mapRow: rowMapper(query) };
-      built.set(db, entry);
+    let prepared = built.get(db);
+    if (!prepared) {
+      prepared = build(db, p).prepare() as PreparedQuery<Result> & D1Internals;
+      built.set(db, prepared);
     }
-    const { query, mapRow } = entry;
+    const query = prepared;
     return {
       statement: query.stmt.bind(...fillPlaceholders(query.getQuery().params, values)),
-      map: (result) => (mapRow ? result.results.map((row) => mapRow(row as Record<string, unknown>)) : query.mapResult(result, true)) as Result,
+      map: (result) => query.mapResult(result, true) as Result,
     };
   };
 }
