@@ -15,8 +15,13 @@ import { gzipSync } from 'node:zlib';
 import { outDir, runWrangler, startWorker, totpNow } from '../bench/lib.mjs';
 import { openApiDocumentFromDeclarations } from './openapi-document.mjs';
 
-/** Issue 10's budget (issue 11's is 140 KiB). */
-const BUDGET_KIB = 130;
+/**
+ * The budget of the bundle as deployed, passkeys in: 140 KiB (issue 11). The
+ * budgets grew with the features: 120 KiB with the route declarations, 130
+ * with Ed25519 tokens and sessions (issue 10, met at 129.9 before passkey
+ * login's prebuilt statements), 140 with passkeys.
+ */
+const BUDGET_KIB = 140;
 
 mkdirSync(outDir, { recursive: true }); // wrangler dev's log: bench/out/check-bundle.log
 const work = mkdtempSync(join(tmpdir(), 'edge-mfa-bundle-'));
