@@ -20,7 +20,7 @@ import { unusedRecoveryCodeCount } from './recovery';
 import { authenticate, liveSessionOf, toAuthContext, type AuthContext } from './session-lookup';
 import { sessionLiveAt, type ClientInfo } from './sessions';
 import { issueSessionTokens, type SessionTokens } from './session-tokens';
-import { lockedError, logLockIfSet, readReservation, reservationStatement, resetThrottle, throttleKey } from './throttle';
+import { lockedError, logLockIfSet, readReservation, reservationStatement, resetThrottle } from './throttle';
 import { promotedBy, promotedSession, promotionUpdate, promotionValues, PROMOTION_VALUES, renewalUpdate, renewalValues, renewedSession, RENEWAL_VALUES } from './verify';
 import { parseAuthData } from '../webauthn/authenticator-data';
 import { parseClientData } from '../webauthn/client-data';
@@ -64,8 +64,8 @@ function liveSessionWithChallenge(p: Record<'sid' | 'sub' | 'authorized' | 'chal
  * in a profile of this route, drizzle building their SQL on every request was a
  * third of the isolate's time.
  */
-const reserveAttempt = prebuilt(['throttleKey', 'sid', 'sub', 'authorized', 'challengeId', 'purpose', 'now', 'idleCutoff'], (db, p) =>
-  reservationStatement(db, 'webauthn', p.throttleKey, p.now, liveSessionWithChallenge(p)),
+const reserveAttempt = prebuilt(['sid', 'sub', 'authorized', 'challengeId', 'purpose', 'now', 'idleCutoff'], (db, p) =>
+  reservationStatement(db, 'webauthn', p.sub, p.now, liveSessionWithChallenge(p)),
 );
 /**
  * The challenge, and beside it the presented credential if it is this user's
@@ -97,7 +97,7 @@ const counterUpdate = prebuilt(['credentialId', 'storedSignCount', 'signCount', 
 );
 const challengeSpent = prebuilt(['challengeId', 'sid'], (db, p) => deleteChallenge(db, p.challengeId, p.sid));
 // Only the passkey budget is reset: a passkey never unlocks the code or password budgets.
-const budgetReset = prebuilt(['throttleKey', 'sid', 'commitId'], (db, p) => resetThrottle(db, 'webauthn', p.throttleKey, promotedBy(p.sid, p.commitId)));
+const budgetReset = prebuilt(['userId', 'sid', 'commitId'], (db, p) => resetThrottle(db, 'webauthn', p.userId, promotedBy(p.sid, p.commitId)));
 
 /**
  * /webauthn/login/verify (`login`) and /reauthenticate with `webauthn` (`reauthenticate`).
@@ -122,9 +122,8 @@ export async function verifyPasskey(
   }
   const credentialId = encodeBase64urlNoPadding(parsed.response.rawId);
   const idleCutoff = now - idle;
-  const throttle = throttleKey('webauthn', claims.sub);
   const [reserved, [row], [read]] = await batchPrebuilt(db, [
-    reserveAttempt(db, { throttleKey: throttle, sid: claims.sid, sub: claims.sub, authorized: claims.authorized ? 1 : 0, challengeId: input.challengeId, purpose, now, idleCutoff }),
+    reserveAttempt(db, { sid: claims.sid, sub: claims.sub, authorized: claims.authorized ? 1 : 0, challengeId: input.challengeId, purpose, now, idleCutoff }),
     liveSessionOf(db, claims, now, idle),
     challengeAndCredentialRead(db, { challengeId: input.challengeId, sid: claims.sid, purpose, now, credentialId, userId: claims.sub }),
   ]);
@@ -178,7 +177,7 @@ export async function verifyPasskey(
       ...won,
     }),
     challengeSpent(db, { challengeId: challenge.id, sid: auth.sessionId }),
-    budgetReset(db, { throttleKey: throttle, ...won }),
+    budgetReset(db, { userId: user.id, ...won }),
   ]);
   if (committed.meta.changes !== 1) {
     logEvent('replay_refused', { userId: user.id, reason: 'webauthn' });

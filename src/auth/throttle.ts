@@ -29,9 +29,9 @@ export function throttleKey(kind: ThrottleKind, subject: string): string {
   return `${kind}:${subject}`;
 }
 
-/** The key of a budget; a placeholder (a prebuilt statement's) stands for the whole key, bound to `throttleKey(kind, subject)`. */
-function keyOf(kind: ThrottleKind, subject: Bound<string>): Bound<string> {
-  return typeof subject === 'string' ? throttleKey(kind, subject) : subject;
+/** The key of a budget, as a value or (for a prebuilt statement's subject placeholder) as SQL that prefixes the kind. */
+function keyOf(kind: ThrottleKind, subject: Bound<string>): string | SQL {
+  return typeof subject === 'string' ? throttleKey(kind, subject) : sql`${`${kind}:`} || ${subject}`;
 }
 
 /**

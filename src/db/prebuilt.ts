@@ -55,6 +55,8 @@ export function prebuilt<const Name extends string, Result>(
       built.set(db, prepared);
     }
     const query = prepared;
+    // drizzle checks only that a name is present: an undefined value would reach D1's bind.
+    for (const name of names) if (values[name] === undefined) throw new Error(`prebuilt statement: no value for ${name}`);
     return {
       statement: query.stmt.bind(...fillPlaceholders(query.getQuery().params, values)),
       map: (result) => query.mapResult(result, true) as Result,

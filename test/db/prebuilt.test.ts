@@ -54,4 +54,9 @@ describe('prebuilt statements map rows as drizzle does', () => {
     expect(row!.user.id).toBe(user.id);
     expect(Object.values(row!.session).every((value) => value === null)).toBe(true);
   });
+
+  it('a value left undefined is refused before D1 binds it', async () => {
+    const db = getDb(env.DB);
+    expect(() => liveSessionRead(db, { sid: 'x', now: T0, idleCutoff: undefined as unknown as number })).toThrow('no value for idleCutoff');
+  });
 });
