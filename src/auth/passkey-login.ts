@@ -1,8 +1,9 @@
 /**
  * A passkey as the second factor (WebAuthn L3 §7.2): at the second step of a login
  * (the password-only session is promoted to a full one in place, amr ["pwd","pop"]) and at
- * /reauthenticate (a full session renewed in place). The same commit as a TOTP code
- * (src/auth/verify.ts `opening`), guarded by the challenge, which the batch burns.
+ * /reauthenticate (a full session renewed in place). The same promotion and renewal
+ * UPDATEs as a TOTP code (src/auth/verify.ts `promotionUpdate`, `renewalUpdate`), here
+ * prebuilt and guarded by the challenge, which the batch burns.
  */
 import { encodeBase64urlNoPadding } from '@oslojs/encoding';
 import { and, eq, sql, type Placeholder, type SQL } from 'drizzle-orm';
@@ -14,9 +15,7 @@ import { logEvent } from '../log';
 import type { Settings } from '../settings';
 import type { TokenClaims } from '../tokens/jwt';
 import { parseAuthenticationResponse, requestOptions, verifyAuthentication, type RequestOptionsJSON } from '../webauthn';
-import { passkeyCount } from './factors';
 import { challengeBytes, challengeLive, challengeMatches, credentialsOf, deleteChallenge, descriptorOf, issueChallenge, storedCredentialOf, userHandleOf, type ChallengePurpose } from './passkey-store';
-import { unusedRecoveryCodeCount } from './recovery';
 import { authenticate, liveSessionOf, toAuthContext, type AuthContext } from './session-lookup';
 import { sessionLiveAt, type ClientInfo } from './sessions';
 import { issueSessionTokens, type SessionTokens } from './session-tokens';

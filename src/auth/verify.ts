@@ -101,9 +101,11 @@ async function authenticateAndReserve(
   proof: 'code' | 'recoveryCode',
   purpose: Purpose,
 ): Promise<{ auth: AuthContext; target: Target | null; reservation: Reservation }> {
-  // Two single-table reads rather than the middleware's JOIN: in a batch,
-  // drizzle maps D1's rows by column name, and a JOIN's duplicate names (id,
-  // created_at) would collide.
+  // Two single-table reads rather than a JOIN: in a batch D1 names a row's
+  // values by column, and a plain JOIN's duplicates (id, created_at) would
+  // collide. The middleware's prebuilt `liveSessionRead` selects prefixed names
+  // instead; it serves /webauthn/login/verify, whose batch is all prebuilt, and
+  // would serve here once this batch is prebuilt too.
   const [reserved, sessionRows, userRows] = await db.batch([
     userReservationStatement(db, 'otp', claims.sub, now, liveSessionWithTarget(claims, now, settings.sessionIdleSeconds, proof, purpose), proof === 'code' ? 'totp' : 'other'),
     db.select().from(sessions).where(and(eq(sessions.id, claims.sid), sessionLive(now, settings.sessionIdleSeconds))).limit(1),

@@ -15,7 +15,7 @@ export type Bound<T> = T | Placeholder;
 /** Each field of a builder's values bound (`Bound`): the request's values, or a prebuilt statement's placeholders. */
 export type BoundFields<T> = { [K in keyof T]: Bound<T[K]> };
 
-/** What drizzle's `.prepare()` returns: the D1 statement, the query with its placeholders, and the mapping of D1's rows. */
+/** What drizzle's `.prepare()` returns, as far as its public type goes: the query with its placeholders, and the result type. */
 interface PreparedQuery<Result> {
   execute(values?: Record<string, unknown>): Promise<Result>;
   getQuery(): { sql: string; params: unknown[] };
@@ -37,8 +37,7 @@ export interface PrebuiltItem<Result> {
  * wrapper) instead of on every request: the query is written with drizzle as
  * anywhere else, with a placeholder (`p.name`, for each of `names`) for each
  * per-request value, and a request only binds those values into D1's prepared
- * statement. Its result
- * is drizzle's, mapped as `db.batch()` maps it (column names to fields). In
+ * statement. Its result is drizzle's, mapped as `db.batch()` maps it. In
  * profiles of POST /refresh and POST /webauthn/login/verify, drizzle's
  * per-call SQL building was the largest share of the isolate's own time.
  */
@@ -49,12 +48,11 @@ export function prebuilt<const Name extends string, Result>(
   const p = Object.fromEntries(names.map((name) => [name, sql.placeholder(name)])) as Record<string, Placeholder> as Record<Name, Placeholder>;
   const built = new WeakMap<Db, PreparedQuery<Result> & D1Internals>();
   return (db, values) => {
-    let prepared = built.get(db);
-    if (!prepared) {
-      prepared = build(db, p).prepare() as PreparedQuery<Result> & D1Internals;
-      built.set(db, prepared);
+    let query = built.get(db);
+    if (!query) {
+      query = build(db, p).prepare() as PreparedQuery<Result> & D1Internals;
+      built.set(db, query);
     }
-    const query = prepared;
     // drizzle checks only that a name is present: an undefined value would reach D1's bind.
     for (const name of names) if (values[name] === undefined) throw new Error(`prebuilt statement: no value for ${name}`);
     return {
@@ -77,7 +75,8 @@ export async function batchPrebuilt<const Items extends readonly PrebuiltItem<un
  * column: two tables' rows in one JOIN that a batch can carry, where D1 names
  * a row's values by column and duplicate names would collide.
  */
-export function prefixedColumns<T extends Table>(table: T, prefix: string): { [K in keyof T['$inferSelect']]: SQL.Aliased<T['$inferSelect'][K]> } {
+export function prefixedColumns<T extends Table>(table: T, prefix: string): PrefixedColumns<T> {
   const columns = Object.entries(getTableColumns(table)).map(([key, column]) => [key, sql`${column}`.mapWith(column).as(`${prefix}${column.name}`)]);
-  return Object.fromEntries(columns) as { [K in keyof T['$inferSelect']]: SQL.Aliased<T['$inferSelect'][K]> };
+  return Object.fromEntries(columns) as PrefixedColumns<T>;
 }
+type PrefixedColumns<T extends Table> = { [K in keyof T['$inferSelect']]: SQL.Aliased<T['$inferSelect'][K]> };
