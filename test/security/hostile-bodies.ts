@@ -127,6 +127,30 @@ export const DISABLE_CASES: BodyCase[] = [
   json({ password: 'p'.repeat(10_000) }),
 ];
 
+/** A well-formed assertion's shape with one part broken: refused before any attempt is reserved. */
+const assertion = (response: Record<string, unknown>) => ({ challengeId: 'a-challenge', response: { id: 'AAAA', rawId: 'AAAA', type: 'public-key', clientExtensionResults: {}, ...response } });
+const assertionParts = { clientDataJSON: 'e30', authenticatorData: 'AAAA', signature: 'AAAA' };
+
+export const WEBAUTHN_VERIFY_CASES: BodyCase[] = [
+  { name: 'an empty body', body: () => '', headers: JSON_TYPE, expected: [400, 'invalid_json'] },
+  json({}),
+  json({ challengeId: 'a-challenge' }),
+  json({ response: {} }),
+  json({ challengeId: 42, response: {} }),
+  json({ challengeId: '', response: {} }),
+  json({ challengeId: 'c'.repeat(65), response: {} }),
+  json({ challengeId: 'a-challenge', response: 'a string' }),
+  json({ challengeId: 'a-challenge', response: [] }),
+  json({ challengeId: 'a-challenge', response: {} }),
+  json(assertion({ response: 'not an object' })),
+  // Not base64url: the URL alphabet only, no stray or excess padding, no non-zero unused bits.
+  json(assertion({ response: { ...assertionParts, clientDataJSON: 'e30+' } })),
+  json(assertion({ response: { ...assertionParts, authenticatorData: 'AA==AA' } })),
+  json(assertion({ response: { ...assertionParts, signature: 'AB' } })),
+  json(assertion({ rawId: 'A' })),
+  json(assertion({ response: { ...assertionParts, authenticatorData: 'A'.repeat(12_000) } })),
+];
+
 export const LOGOUT_CASES: BodyCase[] = [json({ all: 'true' }), json({ all: 1 }), json({ all: null })];
 
 export interface RouteCases {
