@@ -19,7 +19,7 @@ const GB = 1e9;
 const DATABASE_BYTES = 10 * GB;
 /** D1's documented throughput: about 1,000 queries a second at 1 ms each. */
 const STATEMENTS_PER_SECOND = 1000;
-/** src/cleanup/policy.ts SESSION_GRACE_SECONDS, and SESSION_MAX_SECONDS' default: days a session row is kept. */
+/** src/settings/retention.ts SESSION_GRACE_SECONDS, and SESSION_MAX_SECONDS' default: days a session row is kept. */
 const SESSION_DAYS_KEPT = 7 + 1;
 /** API.md: the security log keeps 90 days. */
 const EVENT_DAYS_KEPT = 90;

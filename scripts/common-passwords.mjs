@@ -20,7 +20,7 @@ const manifest = JSON.parse(readFileSync(require.resolve(`${PACKAGE}/package.jso
 const ranked = JSON.parse(readFileSync(join(require.resolve(`${PACKAGE}/package.json`), '..', 'src', 'passwords.json'), 'utf8'));
 if (!Array.isArray(ranked) || ranked.length < COUNT) throw new Error(`${PACKAGE} has fewer than ${COUNT} passwords`);
 
-/** Must match src/auth/common-passwords.ts `blocklistKey`. */
+/** Must match src/core/passwords/common-passwords.ts `blocklistKey`. */
 const key = (password) => password.normalize('NFKC').toLowerCase();
 const charCount = (text) => [...text].length;
 

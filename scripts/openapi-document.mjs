@@ -17,7 +17,7 @@ export async function openApiDocumentFromDeclarations() {
     const entry = join(dir, 'document.mjs');
     await build({
       stdin: {
-        contents: "import { app } from './src/index.ts'; import { buildOpenApiDocument } from './src/openapi/document.ts'; export default buildOpenApiDocument(app);",
+        contents: "import { app } from './src/index.ts'; import { buildOpenApiDocument } from './src/http/openapi/document.ts'; export default buildOpenApiDocument(app);",
         resolveDir: root,
         loader: 'ts',
       },

@@ -3,7 +3,7 @@ import { env } from 'cloudflare:test';
 /**
  * Reads and writes a failure budget by its throttle key, wherever it is stored:
  * `otp:<user id>` and `pwd:<username key>` of an existing account live on the
- * users row (src/auth/user-throttle.ts); any other key (an unknown username,
+ * users row (src/core/throttle/user-throttle.ts); any other key (an unknown username,
  * `webauthn:`, `admin:`) in the `throttles` table. A budget at zero with no
  * lock reads as null, as a deleted throttle row did: "nothing counted".
  */

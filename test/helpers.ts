@@ -111,7 +111,7 @@ export async function enrolledUser(now: number, username = uniqueName()) {
   };
 }
 
-/** The users row's failure counters (src/auth/user-throttle.ts), which a counted attempt changes. */
+/** The users row's failure counters (src/core/throttle/user-throttle.ts), which a counted attempt changes. */
 const COUNTER_COLUMNS = ['otp_failures', 'otp_locked_until', 'otp_updated_at', 'pwd_failures', 'pwd_locked_until', 'pwd_updated_at'];
 
 /**

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { logError } from '../src/log';
+import { logError } from '../src/core/log';
 
 afterEach(() => vi.restoreAllMocks());
 

@@ -1,5 +1,5 @@
 import { scryptAsync } from '@noble/hashes/scrypt.js';
-import { SCRYPT_KEY_BYTES, SCRYPT_LOG_N, SCRYPT_P, SCRYPT_R, SCRYPT_SALT_BYTES } from '../config';
+import { SCRYPT_KEY_BYTES, SCRYPT_LOG_N, SCRYPT_P, SCRYPT_R, SCRYPT_SALT_BYTES } from '../settings/tunables';
 import { base64Decode, base64Encode } from './base64';
 import { withHashSlot } from './hash-gate';
 import { timingSafeEqual } from './compare';

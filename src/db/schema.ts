@@ -27,7 +27,7 @@ export const users = sqliteTable('users', {
   /**
    * The code budget (TOTP and recovery codes share it), on the user's row so a
    * reservation is one UPDATE and the reset rides in the commit's UPDATE
-   * (src/auth/user-throttle.ts). Same schedule as a `throttles` row.
+   * (src/core/throttle/user-throttle.ts). Same schedule as a `throttles` row.
    */
   otpFailures: integer('otp_failures').notNull().default(0),
   otpLockedUntil: integer('otp_locked_until').notNull().default(0),
@@ -76,7 +76,7 @@ export const sessions = sqliteTable(
     ip: text('ip'),
     /**
      * The random id of the commit that last promoted (password-only to full) or
-     * renewed (/reauthenticate) this session (src/auth/verify.ts): the batch's
+     * renewed (/reauthenticate) this session (src/core/second-factor/code.ts): the batch's
      * later statements, and a retried commit, test for it, so each knows whether
      * its own commit won.
      */

@@ -1,5 +1,5 @@
-import { SHARD_COUNT_MAX } from '../config';
-import { shardBindingName, shardCountVar } from '../env-vars';
+import { SHARD_COUNT_MAX } from '../settings/tunables';
+import { shardBindingName, shardCountVar } from '../settings/env-vars';
 import { getDb, type Db } from './client';
 
 export { shardOfId, shardOfResetToken } from './shard-ids';

@@ -4,7 +4,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { StatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import type { App } from '../../src/index';
-import { adminUserResponse, okResponse, resetTokenResponse, securityEventsResponse } from '../../src/openapi/responses';
+import { adminUserResponse, okResponse, resetTokenResponse, securityEventsResponse } from '../../src/http/openapi/responses';
 import { BASE } from '../helpers';
 import { ADMIN_TOKEN } from './support';
 

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { EVENT_RETENTION_SECONDS, deleteExpiredEvents, expiredEventsChunk, recordEvent } from '../../src/auth/security-events';
+import { EVENT_RETENTION_SECONDS, deleteExpiredEvents, expiredEventsChunk, recordEvent } from '../../src/core/events';
 import { getDb } from '../../src/db/client';
 import { registerUser, uniqueName } from '../helpers';
 import { T0 } from './support';

@@ -1,6 +1,6 @@
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EVENT_RETENTION_SECONDS } from '../../src/auth/security-events';
+import { EVENT_RETENTION_SECONDS } from '../../src/core/events';
 import { scheduled } from '../../src/scheduled';
 import { call, enrolledUser, loginUser, PASSWORD, registerUser, setNow, totpAt, uniqueName, useRealTime } from '../helpers';
 import { adminCall, fullLogin, injectFault, removeFault, storedEventTypes, T0, type EventJson } from './support';

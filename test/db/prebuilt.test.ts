@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { eq, sql } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { liveSessionRead } from '../../src/auth/session-lookup';
+import { liveSessionRead } from '../../src/core/sessions/lookup';
 import { getDb } from '../../src/db/client';
 import { batchPrebuilt, prebuilt, prefixedColumns } from '../../src/db/prebuilt';
 import { sessions, users } from '../../src/db/schema';

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
-import { foldForComparison } from '../../src/auth/identity';
+import { foldForComparison } from '../../src/core/identity';
 import { CURRENT_PARAMS, hashPassword, isWeakerThanCurrent, type ScryptParams } from '../../src/crypto/password';
 import { call, PASSWORD, setNow, uniqueName, useRealTime } from '../helpers';
 import { T0, throttleRow } from './support';

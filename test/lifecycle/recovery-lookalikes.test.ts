@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { recoveryCodeInput } from '../../src/schemas';
+import { recoveryCodeInput } from '../../src/http/schemas';
 import { call, decodeJwtPayload, enrolledUser, loginUser, useRealTime } from '../helpers';
 import { T0, type Verified } from './support';
 

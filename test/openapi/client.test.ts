@@ -4,7 +4,7 @@ import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import type { StatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import { app, type App } from '../../src/index';
-import { buildOpenApiDocument } from '../../src/openapi/document';
+import { buildOpenApiDocument } from '../../src/http/openapi/document';
 import {
   createOtpResponse,
   loginResponse,
@@ -14,7 +14,7 @@ import {
   qrcodeResponse,
   recoveryCodesResponse,
   registerResponse,
-} from '../../src/openapi/responses';
+} from '../../src/http/openapi/responses';
 import { BASE, PASSWORD, setNow, totpAt, uniqueName, useRealTime } from '../helpers';
 import { validateAgainst } from './oas';
 

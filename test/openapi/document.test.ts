@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ERRORS, type ErrorCode } from '../../src/errors';
+import { ERRORS, type ErrorCode } from '../../src/core/errors';
 import { app } from '../../src/index';
-import { buildOpenApiDocument } from '../../src/openapi/document';
+import { buildOpenApiDocument } from '../../src/http/openapi/document';
 import { call } from '../helpers';
 import { validateOpenApi31 } from './oas';
 

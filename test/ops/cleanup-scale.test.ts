@@ -1,8 +1,8 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { meterD1 } from '../../bench/rows/d1-meter';
-import { CLEANUP_CHUNK_ROWS, CLEANUP_CHUNKS_PER_STEP } from '../../src/cleanup/policy';
-import { runCleanup } from '../../src/cleanup/run';
+import { CLEANUP_CHUNK_ROWS, CLEANUP_CHUNKS_PER_STEP } from '../../src/settings/retention';
+import { runCleanup } from '../../src/scheduled/run';
 import { drizzle } from 'drizzle-orm/d1';
 import { schema } from '../../src/db/index';
 

@@ -1,6 +1,6 @@
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { runCleanup } from '../../src/cleanup/run';
+import { runCleanup } from '../../src/scheduled/run';
 import { getDb } from '../../src/db/client';
 import { scheduled } from '../../src/scheduled';
 import { snapshot } from '../helpers';

@@ -1,6 +1,6 @@
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { boundedSecondsVar, ConfigError, originListVar } from '../../src/env-vars';
+import { boundedSecondsVar, ConfigError, originListVar } from '../../src/settings/env-vars';
 import { app } from '../../src/index';
 import { getSettings } from '../../src/settings';
 import { signToken, verifyToken } from '../../src/tokens/jwt';

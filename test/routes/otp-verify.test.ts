@@ -30,7 +30,7 @@ describe('POST /otp-verify', () => {
     expect(r.body).toEqual({ token: expect.any(String), refreshToken: expect.stringMatching(/^rt1\./), authorized: true, expiresIn: 900 });
     const claims = decodeJwtPayload(r.body.token);
     expect(claims).toMatchObject({ sub: user.id, authorized: true, amr: ['pwd', 'otp'], exp: T0 + 15 + 2 * STEP + 900 });
-    // Promoted in place (src/auth/verify.ts): the same session id, now a full session.
+    // Promoted in place (src/core/second-factor/code.ts): the same session id, now a full session.
     expect(claims.sid).toBe(decodeJwtPayload(pwdToken).sid);
     expectUnauthorized(await api('/otp-verify', { token: pwdToken, json: { code: '123456' } }), INVALID_TOKEN);
     expect((await api('/me', { token: r.body.token })).status).toBe(200);

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { setBudget } from '../budget';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clearFactorLock } from '../../src/auth/throttle';
+import { clearFactorLock } from '../../src/core/throttle/throttle';
 import { getDb } from '../../src/db/client';
 import { call, enrolledUser, loginUser, setNow, totpAt, useRealTime } from '../helpers';
 import { T0, throttleRow, verifyWith, wrongCode } from './support';

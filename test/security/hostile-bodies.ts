@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BODY_LIMIT_BYTES } from '../../src/config';
+import { BODY_LIMIT_BYTES } from '../../src/settings/tunables';
 import { call, enrolledUser, loginUser, snapshot, useRealTime } from '../helpers';
 import { T0 } from './support';
 

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { blocklistKey, isCommonPassword, passwordProblem } from '../../src/auth/common-passwords';
-import { normalizeUsername, PASSWORD_PROBLEMS, usernameProblem } from '../../src/auth/identity';
+import { blocklistKey, isCommonPassword, passwordProblem } from '../../src/core/passwords/common-passwords';
+import { normalizeUsername, PASSWORD_PROBLEMS, usernameProblem } from '../../src/core/identity';
 import { getDb } from '../../src/db/client';
 import { call, PASSWORD, snapshot, uniqueName } from '../helpers';
 

@@ -2,7 +2,7 @@ import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:
 import { setBudget } from '../budget';
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ERRORS, errorResponse, type ErrorCode } from '../../src/errors';
+import { ERRORS, errorResponse, type ErrorCode } from '../../src/core/errors';
 import { negotiate } from '../../src/http/accept';
 import app from '../../src/index';
 import { BASE, call, enrolledUser, loginUser, PASSWORD, registerUser, setNow, useRealTime } from '../helpers';

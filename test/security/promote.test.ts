@@ -8,7 +8,7 @@ afterEach(useRealTime);
 
 /**
  * The second step of a login promotes the password-only session row in place
- * (src/auth/verify.ts `promoteSession`): the password-only token then names a
+ * (src/core/second-factor/code.ts `promoteSession`): the password-only token then names a
  * full session. These tests pin what must still hold.
  */
 interface SessionRow {

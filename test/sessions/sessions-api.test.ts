@@ -1,4 +1,4 @@
-import type { SessionView } from '../../src/auth/session-list';
+import type { SessionView } from '../../src/features/sessions/session-list';
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, decodeJwtPayload, enrolledUser, loginUser, setNow, totpAt, useRealTime } from '../helpers';

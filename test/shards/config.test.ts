@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { shardCount } from '../../src/db/shards';
-import { ConfigError } from '../../src/env-vars';
+import { ConfigError } from '../../src/settings/env-vars';
 import { callOn, runCron, shardEnv, T0 } from './support';
 
 afterEach(() => vi.restoreAllMocks());

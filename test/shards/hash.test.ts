@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { foldForComparison } from '../../src/auth/identity';
+import { foldForComparison } from '../../src/core/identity';
 import { markShard, shardDigitOf, shardedId, shardOfId, shardOfResetToken } from '../../src/db/shard-ids';
 import { fnv1a32, shardForUsernameKey } from '../../src/db/shards';
 

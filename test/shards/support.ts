@@ -1,7 +1,7 @@
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test';
 import app from '../../src/index';
 import { scheduled } from '../../src/scheduled';
-import { foldForComparison } from '../../src/auth/identity';
+import { foldForComparison } from '../../src/core/identity';
 import { shardForUsernameKey } from '../../src/db/shards';
 import { callWith, PASSWORD, setNow, totpAt, uniqueName, type ApiResult, type CallOptions } from '../helpers';
 

@@ -1,7 +1,7 @@
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { chunksPerStepFor, CLEANUP_CHUNKS_PER_STEP, CLEANUP_QUERIES_PER_RUN } from '../../src/cleanup/policy';
-import { CLEANUP_STEPS } from '../../src/cleanup/steps';
+import { chunksPerStepFor, CLEANUP_CHUNKS_PER_STEP, CLEANUP_QUERIES_PER_RUN } from '../../src/settings/retention';
+import { CLEANUP_STEPS } from '../../src/scheduled/steps';
 import { CLEANUP_ONLY_CRON, scheduled } from '../../src/scheduled';
 import { clearKeys, DAY, keyRows, overlaps, T0 } from './support';
 

@@ -1,0 +1,207 @@
+import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import { randomId } from '../crypto/random';
+import type { Db } from '../db/client';
+import { securityEvents, users } from '../db/schema';
+import type { ClientInfo } from './sessions/store';
+import type { Reservation } from './throttle/throttle';
+
+/**
+ * What the account's owner sees in GET /me/security-events. Each is written
+ * in the same db.batch() as the change it records, under the same guard, so a
+ * batch that fails or loses its race leaves no event and one that succeeds
+ * always leaves exactly one.
+ */
+export const SECURITY_EVENT_TYPES = [
+  'login',
+  'mfa_verified',
+  'reauthenticated',
+  'code_failed',
+  'locked',
+  'enrollment_started',
+  'enrollment_confirmed',
+  'recovery_code_used',
+  'recovery_codes_regenerated',
+  'mfa_disabled',
+  'password_changed',
+  'session_ended',
+  'refresh_token_reused',
+  'passkey_added',
+  'passkey_removed',
+  'admin_mfa_reset',
+  'admin_unlock',
+  'admin_password_reset_issued',
+  'password_reset',
+] as const;
+export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
+
+/** API.md: the log keeps 90 days. */
+export const EVENT_RETENTION_SECONDS = 90 * 24 * 60 * 60;
+
+/** Support's `reason` is shown to the user; it is bounded like any stored text. */
+export const EVENT_REASON_MAX_CHARS = 500;
+
+export interface EventSource {
+  userId: string;
+  /** The session the event happened in, if any (admin actions have none). */
+  sessionId?: string | null;
+  client?: ClientInfo;
+  /** Only for admin actions: the reason support gave. Never a secret. */
+  reason?: string | null;
+}
+
+/**
+ * The INSERT of one event, unexecuted, for the batch of the change it records.
+ * It writes only while the user exists (a deleted account collects nothing,
+ * and there is no foreign key to fail a batch) and, given a `guard`, only if
+ * the guard holds when the statement runs.
+ */
+export function recordEvent(db: Db, type: SecurityEventType, source: EventSource, now: number, guard?: SQL) {
+  const values = [
+    null, // seq: SQLite assigns the next one
+    randomId(),
+    source.userId,
+    type,
+    now,
+    source.sessionId ?? null,
+    source.client?.userAgent ?? null,
+    source.client?.ip ?? null,
+    source.reason ?? null,
+  ];
+  const userExists = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${source.userId})`;
+  // drizzle lists every column, in table order: seq, id, user_id, type, at, session_id, user_agent, ip, reason.
+  return db
+    .insert(securityEvents)
+    .select(sql`SELECT ${sql.join(values.map((value) => sql`${value}`), sql`, `)} WHERE ${userExists} AND ${guard ?? sql`1`}`);
+}
+
+/**
+ * For the refresh flow: an old refresh token presented again revoked the
+ * session (API.md). Put it in the batch that revokes it.
+ */
+export function refreshTokenReusedEvent(db: Db, userId: string, sessionId: string, client: ClientInfo | undefined, now: number, guard?: SQL) {
+  return recordEvent(db, 'refresh_token_reused', { userId, sessionId, client }, now, guard);
+}
+
+/** For the passkey flows (later): in the batch that stores or deletes the credential. */
+export function passkeyEvent(db: Db, type: 'passkey_added' | 'passkey_removed', source: EventSource, now: number, guard?: SQL) {
+  return recordEvent(db, type, source, now, guard);
+}
+
+/** A session ended by its owner (logout, DELETE /sessions/:id). */
+export function sessionEndedEvent(db: Db, source: EventSource, now: number, guard?: SQL) {
+  return recordEvent(db, 'session_ended', source, now, guard);
+}
+
+/** Every event of the user: for account deletion, in its batch. */
+export function deleteUserEvents(db: Db, userId: string, guard?: SQL) {
+  return db.delete(securityEvents).where(and(eq(securityEvents.userId, userId), guard));
+}
+
+/**
+ * The cron's cleanup: of the `limit` oldest events (lowest seq), deletes those
+ * older than 90 days, in one statement, and returns how many went. There is no
+ * index on `at` (it would cost a row written per event); seq follows time, so
+ * the oldest seqs are the expired ones and a chunk reads at most `limit` rows.
+ * A chunk that deletes fewer than `limit` has reached events still kept, which
+ * ends the step for this run (bounded work; the next run takes the rest).
+ */
+export async function deleteExpiredEvents(db: Db, now: number, limit: number): Promise<number> {
+  const result = await expiredEventsChunk(db, now, limit);
+  return result.meta.changes;
+}
+
+/** The statement of one cleanup chunk (tests read its D1 meta). */
+export function expiredEventsChunk(db: Db, now: number, limit: number) {
+  const oldest = sql`SELECT ${securityEvents.seq} AS seq, ${securityEvents.at} AS at FROM ${securityEvents} ORDER BY ${securityEvents.seq} LIMIT ${limit}`;
+  return db.run(sql`DELETE FROM ${securityEvents} WHERE ${securityEvents.seq} IN (SELECT seq FROM (${oldest}) WHERE at < ${now - EVENT_RETENTION_SECONDS})`);
+}
+
+export interface EventView {
+  id: string;
+  type: string;
+  at: string;
+  ip: string | null;
+  userAgent: string | null;
+  sessionId: string | null;
+  reason: string | null;
+}
+
+export interface EventPage {
+  events: EventView[];
+  next: string | null;
+}
+
+/** A position in the log: the (at, seq) of the last event of a page. */
+export interface Cursor {
+  at: number;
+  seq: number;
+}
+
+/** Opaque to clients: base64url of `at.seq`. */
+export function encodeCursor(cursor: Cursor): string {
+  return btoa(`${cursor.at}.${cursor.seq}`).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** null for anything that is not a cursor this service made. */
+export function decodeCursor(text: string): Cursor | null {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(text)) return null;
+  let plain: string;
+  try {
+    plain = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
+  } catch {
+    return null;
+  }
+  const match = /^(\d{1,15})\.(\d{1,15})$/.exec(plain);
+  return match ? { at: Number(match[1]), seq: Number(match[2]) } : null;
+}
+
+/**
+ * The user's events, newest first, `limit` at a time. Ordered by (at, seq),
+ * both fixed at insert, and a new event's seq is above every row present (a
+ * seq freed by deleting the newest rows may be given again, but never below a
+ * row a client can hold), so an event written while a client pages lands
+ * before its cursor (it is newer) and never shifts, repeats or hides the
+ * older ones.
+ */
+export async function listEvents(db: Db, userId: string, limit: number, before: Cursor | null): Promise<EventPage> {
+  const older = before
+    ? or(lt(securityEvents.at, before.at), and(eq(securityEvents.at, before.at), lt(securityEvents.seq, before.seq)))
+    : undefined;
+  const rows = await db
+    .select()
+    .from(securityEvents)
+    .where(and(eq(securityEvents.userId, userId), older))
+    .orderBy(desc(securityEvents.at), desc(securityEvents.seq))
+    .limit(limit + 1);
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    events: page.map((row) => ({
+      id: row.id,
+      type: row.type,
+      at: new Date(row.at * 1000).toISOString(),
+      ip: row.ip,
+      userAgent: row.userAgent,
+      sessionId: row.sessionId,
+      reason: row.reason,
+    })),
+    next: rows.length > limit && last ? encodeCursor({ at: last.at, seq: last.seq }) : null,
+  };
+}
+
+/**
+ * The `locked` event for a failed guess whose reservation set a lock (the
+ * reservation itself is already committed, so this is its own statement).
+ */
+export function lockedEventIfSet(db: Db, reservation: Reservation, source: EventSource, now: number) {
+  return reservation.ok && reservation.lockSeconds > 0 ? [recordEvent(db, 'locked', source, now)] : [];
+}
+
+/**
+ * After a wrong code: `code_failed`, and `locked` if this failure set the lock,
+ * in one batch. The failure itself was counted by the reservation before the
+ * code was looked at; this records it for the owner.
+ */
+export async function recordCodeFailure(db: Db, reservation: Reservation, source: EventSource, now: number): Promise<void> {
+  await db.batch([recordEvent(db, 'code_failed', source, now), ...lockedEventIfSet(db, reservation, source, now)]);
+}

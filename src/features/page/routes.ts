@@ -1,0 +1,206 @@
+import { html, raw } from 'hono/html';
+import { base64Encode } from '../../crypto/base64';
+import { declareRoute, routeGroup } from '../../http/openapi/declare';
+import { PAGE_SCRIPT, PAGE_STYLES } from './client.generated';
+
+/**
+ * Only this page's own nonce-bearing script and style run; it talks only to
+ * this origin, loads images only from data: URLs (the QR code), cannot be
+ * framed, and its forms cannot submit anywhere (the script sends JSON).
+ */
+function contentSecurityPolicy(nonce: string): string {
+  return [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    `style-src 'nonce-${nonce}'`,
+    'img-src data:',
+    "connect-src 'self'",
+    "form-action 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
+
+/**
+ * The page as one template: hono/html escapes every interpolated value and
+ * `raw` marks the two trusted, build-time strings. (A template rather than
+ * JSX: hono/jsx would add about 3 KiB gzipped to the Worker for one page.)
+ * Forms use method=post so that, even without the script, a password never
+ * lands in a URL. The account view is src/features/page/client/account.ts; the step-up
+ * prompt (src/features/page/client/stepup.ts) is a modal dialog, so focus stays in it
+ * and Escape cancels.
+ */
+function pageHtml(nonce: string) {
+  return html`<!doctype html><html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>Two-step sign-in · edge-mfa</title>
+    <style nonce="${nonce}">${raw(PAGE_STYLES)}</style>
+  </head>
+  <body>
+    <main>
+      <h1>Two-step sign-in</h1>
+      <p class="lead">Create an account, then protect it with an authenticator app or a passkey.</p>
+      <noscript>
+        <p>This page needs JavaScript. The API is described at <a href="/openapi.json">/openapi.json</a>.</p>
+      </noscript>
+      <p id="status" role="status" aria-live="polite"></p>
+      <p id="error" role="alert" hidden></p>
+
+      <section id="step-account" aria-labelledby="h-account">
+        <h2 id="h-account" tabindex="-1">Your account</h2>
+        <form id="account-form" method="post" action="#">
+          <label for="username">Username</label>
+          <input id="username" name="username" autocomplete="username" required minlength="3" maxlength="64" autocapitalize="none" spellcheck="false" />
+          <label for="password">Password</label>
+          <input id="password" name="password" type="password" autocomplete="current-password" required minlength="8" maxlength="256" aria-describedby="password-hint" />
+          <p id="password-hint" class="hint">8 to 256 characters, not your username.</p>
+          <button id="login-button" type="submit" name="action" value="login">Log in</button>
+          <button id="register-button" type="submit" name="action" value="register">Create account</button>
+        </form>
+      </section>
+
+      <section id="step-enroll" aria-labelledby="h-enroll" hidden>
+        <h2 id="h-enroll" tabindex="-1">Set up your authenticator app</h2>
+        <p>Scan this QR code with an authenticator app, or type the key beside it by hand.</p>
+        <div class="qr-row">
+          <img id="qr" alt="QR code with your account's setup key for an authenticator app" width="200" height="200" />
+          <div>
+            <h3 id="secret-label">Key for manual entry</h3>
+            <code id="secret" aria-labelledby="secret-label"></code>
+            <p class="hint">Time-based, 6 digits, every 30 seconds.</p>
+          </div>
+        </div>
+        <form id="enroll-passkey-form" method="post" action="#">
+          <p>Or use a passkey instead of an app: your device's screen lock or a security key.</p>
+          <button type="submit">Add a passkey</button>
+        </form>
+      </section>
+
+      <section id="step-code" aria-labelledby="h-code" hidden>
+        <h2 id="h-code" tabindex="-1">Enter your code</h2>
+        <p id="code-intro">Type the 6-digit code your authenticator app shows for this account.</p>
+        <form id="code-form" method="post" action="#">
+          <label for="code">6-digit code</label>
+          <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9 ]*" maxlength="7" required aria-describedby="code-hint" />
+          <p id="code-hint" class="hint">A new code appears every 30 seconds; each works once.</p>
+          <button type="submit">Verify</button>
+        </form>
+        <form id="passkey-form" method="post" action="#" hidden>
+          <button type="submit">Use a passkey</button>
+        </form>
+        <details id="recovery-option">
+          <summary>Lost your phone? Use a recovery code</summary>
+          <form id="recovery-form" method="post" action="#">
+            <label for="recovery-code">Recovery code</label>
+            <input id="recovery-code" name="recoveryCode" autocomplete="off" autocapitalize="characters" spellcheck="false" maxlength="64" required />
+            <button type="submit">Use recovery code</button>
+          </form>
+        </details>
+      </section>
+
+      <section id="step-done" aria-labelledby="h-done" hidden>
+        <h2 id="h-done" tabindex="-1">You are signed in with two factors</h2>
+        <div id="recovery" hidden>
+          <h3>Your recovery codes</h3>
+          <p>Save these now: they are shown only this once. Each one signs you in once if you lose your authenticator app.</p>
+          <ol id="recovery-list"></ol>
+        </div>
+        <h3>Your account</h3>
+        <dl id="me"></dl>
+        <div id="passkeys">
+          <h3>Your passkeys</h3>
+          <ul id="passkey-list"></ul>
+          <form id="add-passkey-form" method="post" action="#">
+            <label for="passkey-name">Name for a new passkey</label>
+            <input id="passkey-name" name="name" autocomplete="off" maxlength="64" placeholder="Passkey" />
+            <button type="submit">Add a passkey</button>
+          </form>
+        </div>
+        <button id="logout" type="button">Log out</button>
+      </section>
+
+      <div id="account-view" hidden>
+        <section id="account-sessions" aria-labelledby="h-sessions">
+          <h2 id="h-sessions">Your sessions</h2>
+          <p class="hint">Everywhere you are signed in, newest first. Ending a session signs that device out.</p>
+          <ul id="sessions-list" class="cards" aria-labelledby="h-sessions"></ul>
+          <button id="sessions-reload" type="button">Reload list</button>
+          <button id="logout-others" type="button" hidden>Sign out everywhere else</button>
+        </section>
+
+        <section id="account-activity" aria-labelledby="h-activity" hidden>
+          <h2 id="h-activity">Recent activity</h2>
+          <ol id="events-list" class="cards" aria-labelledby="h-activity"></ol>
+          <p id="events-empty" class="hint" hidden>No activity yet.</p>
+          <button id="events-more" type="button" hidden>Show older activity</button>
+        </section>
+
+        <section id="account-password" aria-labelledby="h-password" hidden>
+          <h2 id="h-password">Change password</h2>
+          <form id="password-form" method="post" action="#">
+            <label for="current-password">Current password</label>
+            <input id="current-password" name="currentPassword" type="password" autocomplete="current-password" required maxlength="256" />
+            <label for="new-password">New password</label>
+            <input id="new-password" name="newPassword" type="password" autocomplete="new-password" required minlength="8" maxlength="256" aria-describedby="new-password-hint" />
+            <p id="new-password-hint" class="hint">8 to 256 characters, not your username, not a commonly used password. Your other sessions will be signed out.</p>
+            <button type="submit">Change password</button>
+          </form>
+        </section>
+
+        <section id="account-delete" aria-labelledby="h-delete" hidden>
+          <h2 id="h-delete">Delete account</h2>
+          <p id="delete-warning">This removes your account, its authenticator setup, recovery codes and sessions. It cannot be undone.</p>
+          <form id="delete-form" method="post" action="#" aria-describedby="delete-warning">
+            <label for="delete-password">Password</label>
+            <input id="delete-password" name="password" type="password" autocomplete="current-password" required maxlength="256" />
+            <p class="check">
+              <input id="delete-confirm" name="confirm" type="checkbox" required />
+              <label for="delete-confirm">I understand that my account will be deleted for good</label>
+            </p>
+            <button type="submit" class="danger">Delete my account</button>
+          </form>
+        </section>
+      </div>
+
+      <dialog id="step-up" aria-labelledby="h-step-up" aria-describedby="step-up-intro">
+        <h2 id="h-step-up">Confirm it is you</h2>
+        <p id="step-up-intro">This change needs a fresh second step. Type the current code from your authenticator app.</p>
+        <p id="step-up-error" role="alert" hidden></p>
+        <form id="step-up-form" method="post" action="#">
+          <label for="step-up-code">6-digit code</label>
+          <input id="step-up-code" name="code" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9 ]*" maxlength="7" />
+          <details>
+            <summary>Use a recovery code instead</summary>
+            <label for="step-up-recovery-code">Recovery code</label>
+            <input id="step-up-recovery-code" name="recoveryCode" autocomplete="off" autocapitalize="characters" spellcheck="false" maxlength="64" />
+          </details>
+          <button type="submit">Confirm</button>
+          <button id="step-up-cancel" type="button">Cancel</button>
+        </form>
+      </dialog>
+    </main>
+    <script nonce="${nonce}">${raw(PAGE_SCRIPT)}</script>
+  </body>
+</html>`;
+}
+
+const pageRoute = declareRoute({
+  method: 'get',
+  path: '/',
+  tag: 'service',
+  summary: 'The enrollment page for people',
+  description: 'An HTML page that walks a person through registration, login, TOTP enrollment and verification.',
+  token: 'none',
+  success: { status: 200, description: 'The page.', other: { 'text/html': { type: 'string' } } },
+  errors: [],
+});
+
+/** GET /: the enrollment page, served by the Worker itself. */
+export const page = routeGroup().openapi(pageRoute, (c) => {
+  const nonce = base64Encode(crypto.getRandomValues(new Uint8Array(16)));
+  c.header('Content-Security-Policy', contentSecurityPolicy(nonce));
+  c.header('Referrer-Policy', 'no-referrer');
+  return c.html(pageHtml(nonce), 200);
+});

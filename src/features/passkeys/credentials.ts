@@ -1,0 +1,56 @@
+/** The account's passkeys: listed, and removed one at a time (never the last second factor). */
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client';
+import { users, webauthnCredentials } from '../../db/schema';
+import { ApiError } from '../../core/errors';
+import { logEvent } from '../../core/log';
+import { credentialsOf } from '../../core/second-factor/passkey-store';
+import type { AuthContext } from '../../core/sessions/lookup';
+
+export interface PasskeySummary {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  /** BS as last seen: the passkey is synced (backed up) by its provider. */
+  backedUp: boolean;
+}
+
+const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
+
+export async function listPasskeys(db: Db, auth: AuthContext): Promise<PasskeySummary[]> {
+  const rows = await credentialsOf(db, auth.user.id);
+  return rows.map((row) => ({
+    id: row.id,
+    name: row.name,
+    createdAt: iso(row.createdAt),
+    lastUsedAt: row.lastUsedAt === null ? null : iso(row.lastUsedAt),
+    backedUp: row.backupState,
+  }));
+}
+
+/**
+ * One guarded DELETE: the passkey goes only if another factor stays (a TOTP secret
+ * or another passkey) when the statement runs, so two concurrent removals of an
+ * account's last two factors cannot both succeed. Not this user's: 404.
+ */
+export async function removePasskey(db: Db, auth: AuthContext, id: string): Promise<void> {
+  const userId = auth.user.id;
+  const anotherFactorStays = sql`(EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${userId} AND ${users.totpSecret} IS NOT NULL)
+    OR EXISTS (SELECT 1 FROM ${webauthnCredentials} AS other WHERE other.user_id = ${userId} AND other.id <> ${id}))`;
+  const removed = await db
+    .delete(webauthnCredentials)
+    .where(and(eq(webauthnCredentials.id, id), eq(webauthnCredentials.userId, userId), anotherFactorStays))
+    .returning({ id: webauthnCredentials.id });
+  if (removed.length === 1) {
+    logEvent('passkey_removed', { userId, sessionId: auth.sessionId });
+    return;
+  }
+  const [mine] = await db
+    .select({ id: webauthnCredentials.id })
+    .from(webauthnCredentials)
+    .where(and(eq(webauthnCredentials.id, id), eq(webauthnCredentials.userId, userId)))
+    .limit(1);
+  if (mine) throw new ApiError('last_factor');
+  throw new ApiError('not_found', { message: 'No such passkey.' });
+}

@@ -1,0 +1,78 @@
+import { eq } from 'drizzle-orm';
+import type { Db } from '../../db/client';
+import { recoveryCodes, throttles, users, webauthnChallenges, webauthnCredentials } from '../../db/schema';
+import { methodsOf, passkeyCount } from '../../core/factors';
+import { logEvent } from '../../core/log';
+import { foldForComparison } from '../../core/identity';
+import { recordEvent } from '../../core/events';
+import { revokeUserSessions } from '../../core/sessions/store';
+import { throttleKey } from '../../core/throttle/throttle';
+import { clearedBudget, userLocked } from '../../core/throttle/user-throttle';
+
+/** What support sees of an account: never a hash, a secret or a code. */
+export interface AdminUserView {
+  id: string;
+  username: string;
+  createdAt: string;
+  methods: string[];
+  locked: boolean;
+}
+
+/** GET /admin/users?username=: the account, found without regard to case; null when there is none. */
+export async function findUser(db: Db, username: string, now: number): Promise<AdminUserView | null> {
+  const [row] = await db.select({ user: users, passkeys: passkeyCount() }).from(users).where(eq(users.usernameKey, foldForComparison(username))).limit(1);
+  if (!row) return null;
+  const { user, passkeys } = row;
+  return {
+    id: user.id,
+    username: user.username,
+    createdAt: new Date(user.createdAt * 1000).toISOString(),
+    methods: methodsOf(user, passkeys),
+    locked: userLocked(user, now),
+  };
+}
+
+/**
+ * POST /admin/users/{id}/reset-mfa, for someone who lost both phone and
+ * recovery codes: the TOTP secret (active and pending) and the recovery codes
+ * go, every session is revoked, the code budget is cleared, and an
+ * `admin_mfa_reset` event with support's reason is left where the user sees
+ * it. The next login asks to enroll. One batch; the first statement finds the
+ * user. false: no such user. Passkeys and their outstanding challenges go too.
+ */
+export async function resetMfa(db: Db, userId: string, reason: string, now: number): Promise<boolean> {
+  const [found] = await db.batch([
+    db
+      .update(users)
+      .set({ totpSecret: null, totpLastStep: 0, pendingSecret: null, pendingExpiresAt: null, ...clearedBudget('otp') })
+      .where(eq(users.id, userId))
+      .returning({ id: users.id }),
+    db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)),
+    db.delete(webauthnCredentials).where(eq(webauthnCredentials.userId, userId)),
+    db.delete(webauthnChallenges).where(eq(webauthnChallenges.userId, userId)),
+    db.delete(throttles).where(eq(throttles.key, throttleKey('webauthn', userId))),
+    revokeUserSessions(db, userId, now),
+    recordEvent(db, 'admin_mfa_reset', { userId, reason }, now),
+  ]);
+  if (found.length !== 1) return false;
+  logEvent('admin_action', { userId, reason: 'mfa_reset' });
+  return true;
+}
+
+/**
+ * POST /admin/users/{id}/unlock: clears the password and code budgets (and so
+ * any lock, including the factor lock after 100 failures). false: no such user.
+ */
+export async function unlockUser(db: Db, userId: string, reason: string, now: number): Promise<boolean> {
+  const [cleared] = await db.batch([
+    db
+      .update(users)
+      .set({ ...clearedBudget('otp'), ...clearedBudget('pwd') })
+      .where(eq(users.id, userId))
+      .returning({ id: users.id }),
+    recordEvent(db, 'admin_unlock', { userId, reason }, now),
+  ]);
+  if (cleared.length !== 1) return false;
+  logEvent('admin_action', { userId, reason: 'unlock' });
+  return true;
+}

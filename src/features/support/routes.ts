@@ -1,0 +1,86 @@
+import { findUser, resetMfa, unlockUser } from './admin';
+import { issuePasswordReset } from './password-reset';
+import { ApiError } from '../../core/errors';
+import { idShardDbOr, usernameShard } from '../../http/middleware/shard';
+import { declareRoute, routeGroup } from '../../http/openapi/declare';
+import { adminUserResponse, okResponse, resetTokenResponse } from '../../http/openapi/responses';
+import { adminReasonSchema, adminUserQuery, userIdParams } from '../../http/schemas';
+import { nowSeconds } from '../../core/time';
+
+const findUserRoute = declareRoute({
+  method: 'get',
+  path: '/admin/users',
+  tag: 'admin',
+  summary: 'Look an account up by username',
+  description: 'Without regard to case. No such account: `404 not_found`.',
+  token: 'admin',
+  query: adminUserQuery,
+  success: { status: 200, description: 'The account.', schema: adminUserResponse },
+  errors: ['not_found'],
+});
+
+const resetMfaRoute = declareRoute({
+  method: 'post',
+  path: '/admin/users/{id}/reset-mfa',
+  tag: 'admin',
+  summary: 'Remove every second factor of an account',
+  description:
+    'For someone who lost both the authenticator and the recovery codes, after support has checked who they are. TOTP and recovery codes are removed, every session is revoked, the code throttle is cleared; the next login asks to enroll. The reason is shown to the user in their security log.',
+  token: 'admin',
+  params: userIdParams,
+  body: adminReasonSchema,
+  success: { status: 200, description: 'Done.', schema: okResponse },
+  errors: ['not_found'],
+});
+
+const unlockRoute = declareRoute({
+  method: 'post',
+  path: '/admin/users/{id}/unlock',
+  tag: 'admin',
+  summary: 'Clear an account’s throttles and locks',
+  description: 'Clears the password and code counters, and with them any lock (also the one after 100 wrong codes). The reason is shown to the user.',
+  token: 'admin',
+  params: userIdParams,
+  body: adminReasonSchema,
+  success: { status: 200, description: 'Done.', schema: okResponse },
+  errors: ['not_found'],
+});
+
+const passwordResetIssueRoute = declareRoute({
+  method: 'post',
+  path: '/admin/users/{id}/password-reset',
+  tag: 'admin',
+  summary: 'Issue a password-reset token',
+  description:
+    'Single use, good for one hour, stored only as a hash; a newer token replaces an older one. Hand it over only after checking the person’s identity. It resets the password only: the second factor stays.',
+  token: 'admin',
+  params: userIdParams,
+  body: adminReasonSchema,
+  success: { status: 201, description: 'The token, shown only this once.', schema: resetTokenResponse },
+  errors: ['not_found'],
+});
+
+/** The support desk (issue 12), behind ADMIN_TOKEN. */
+export const admin = routeGroup()
+  .openapi(findUserRoute, async (c) => {
+    // The shard of the username's key; by id below, the shard the id names (else 404, like an unknown id).
+    const { username } = c.req.valid('query');
+    const user = await findUser(usernameShard(c, username).db, username, nowSeconds());
+    if (!user) throw new ApiError('not_found');
+    return c.json(user, 200);
+  })
+  .openapi(resetMfaRoute, async (c) => {
+    const found = await resetMfa(idShardDbOr(c, c.req.valid('param').id, 'not_found'), c.req.valid('param').id, c.req.valid('json').reason, nowSeconds());
+    if (!found) throw new ApiError('not_found');
+    return c.json({ ok: true as const }, 200);
+  })
+  .openapi(unlockRoute, async (c) => {
+    const found = await unlockUser(idShardDbOr(c, c.req.valid('param').id, 'not_found'), c.req.valid('param').id, c.req.valid('json').reason, nowSeconds());
+    if (!found) throw new ApiError('not_found');
+    return c.json({ ok: true as const }, 200);
+  })
+  .openapi(passwordResetIssueRoute, async (c) => {
+    const issued = await issuePasswordReset(idShardDbOr(c, c.req.valid('param').id, 'not_found'), c.req.valid('param').id, c.req.valid('json').reason, nowSeconds());
+    if (!issued) throw new ApiError('not_found');
+    return c.json(issued, 201);
+  });

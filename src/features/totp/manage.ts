@@ -1,0 +1,134 @@
+import { and, eq, isNotNull, lt, sql } from 'drizzle-orm';
+import { verifyPassword } from '../../crypto/password';
+import type { Db } from '../../db/client';
+import { recoveryCodes, users } from '../../db/schema';
+import { ApiError } from '../../core/errors';
+import { logEvent } from '../../core/log';
+import { refuseIfSessionEnded, presentedSessionLive } from '../../core/sessions/guards';
+import type { AuthContext } from '../../core/sessions/lookup';
+import type { Settings } from '../../settings';
+import { hasSecondFactor, secondFactorActive, methodsOf, type Method } from '../../core/factors';
+import { generateRecoveryCodes, replaceRecoveryCodes } from '../../core/recovery-codes';
+import { revokeUserSessions } from '../../core/sessions/store';
+import { lockedError, logLockIfSet, refusal } from '../../core/throttle/throttle';
+import { reserveUserAttempt, resetUserBudget } from '../../core/throttle/user-throttle';
+import { checkCode } from '../../core/second-factor/totp-secret';
+import { lockedEventIfSet, recordCodeFailure, recordEvent, sessionEndedEvent } from '../../core/events';
+import type { ClientInfo } from '../../core/sessions/store';
+
+export interface Profile {
+  id: string;
+  username: string;
+  mfaEnabled: boolean;
+  /** The second factors the account can verify with (API.md `methods`). */
+  methods: Method[];
+  recoveryCodesRemaining: number;
+  createdAt: string;
+}
+
+/** Everything comes from the auth middleware's one query: no D1 round trip of its own. */
+export function profile(auth: AuthContext): Profile {
+  const { user } = auth;
+  return {
+    id: user.id,
+    username: user.username,
+    mfaEnabled: hasSecondFactor(user, auth.passkeyCount),
+    methods: methodsOf(user, auth.passkeyCount),
+    recoveryCodesRemaining: auth.recoveryCodesRemaining,
+    createdAt: new Date(user.createdAt * 1000).toISOString(),
+  };
+}
+
+/** A new set of ten; the old set stops working in the same transaction. */
+export async function regenerateRecoveryCodes(
+  db: Db,
+  settings: Settings,
+  auth: AuthContext,
+  now: number,
+  client: ClientInfo = { userAgent: null, ip: null },
+): Promise<string[]> {
+  if (!hasSecondFactor(auth.user, auth.passkeyCount)) throw new ApiError('mfa_not_enrolled');
+  const codes = generateRecoveryCodes();
+  // Both statements carry the guard: the presented session is still live and
+  // MFA still on when the batch commits, so a logout or a disable landing
+  // meanwhile is not overtaken (the first deletes nothing, the second inserts nothing).
+  const guard = sql`(${presentedSessionLive(auth, now)} AND ${secondFactorActive(auth.user.id)})`;
+  const [, inserted] = await db.batch([
+    ...(await replaceRecoveryCodes(db, settings.recoveryKey, auth.user.id, codes, now, guard)),
+    recordEvent(db, 'recovery_codes_regenerated', { userId: auth.user.id, sessionId: auth.sessionId, client }, now, guard),
+  ]);
+  if (inserted.meta.changes !== codes.length) {
+    await refuseIfSessionEnded(db, auth, now, settings.sessionIdleSeconds);
+    throw new ApiError('mfa_not_enrolled');
+  }
+  logEvent('recovery_codes_regenerated', { userId: auth.user.id });
+  return codes;
+}
+
+/**
+ * Turns MFA off after proof of the current code or the password: secret,
+ * pending secret and recovery codes go, every session is revoked, and the next
+ * login asks to enroll again. One batch, so it happens whole or not at all.
+ */
+export async function disableMfa(
+  db: Db,
+  settings: Settings,
+  auth: AuthContext,
+  proof: { code: string } | { password: string },
+  now: number,
+  client: ClientInfo = { userAgent: null, ip: null },
+): Promise<void> {
+  const { user } = auth;
+  if (!user.totpSecret) throw new ApiError('mfa_not_enrolled');
+  // The first statement is the guard: the presented session is still live
+  // and, with a code, its step is new and the secret is still the one checked
+  // (no replay, no race); the later ones need its effect (MFA off).
+  let clear;
+  if ('code' in proof) {
+    const reservation = await reserveUserAttempt(db, 'otp', user.id, now, 'totp');
+    if (!reservation.ok) throw refusal(reservation, user.id, 'otp');
+    const step = await checkCode(settings, user.id, user.totpSecret, proof.code, now);
+    if (step === null) {
+      logEvent('code_failed', { userId: user.id, reason: 'disable' });
+      logLockIfSet(reservation, user.id, 'otp');
+      await recordCodeFailure(db, reservation, { userId: user.id, sessionId: auth.sessionId, client }, now);
+      throw new ApiError('invalid_code');
+    }
+    clear = and(eq(users.id, user.id), eq(users.totpSecret, user.totpSecret), lt(users.totpLastStep, step), presentedSessionLive(auth, now));
+  } else {
+    const reservation = await reserveUserAttempt(db, 'pwd', user.id, now);
+    if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user.id, 'password');
+    const check = await verifyPassword(proof.password, user.passwordHash);
+    if (!check.ok) {
+      logEvent('login_failed', { userId: user.id, reason: 'disable_wrong_password' });
+      logLockIfSet(reservation, user.id, 'pwd');
+      const locked = lockedEventIfSet(db, reservation, { userId: user.id, sessionId: auth.sessionId, client }, now);
+      if (locked[0]) await db.batch([locked[0]]);
+      throw new ApiError('invalid_credentials');
+    }
+    clear = and(eq(users.id, user.id), isNotNull(users.totpSecret), presentedSessionLive(auth, now));
+  }
+  const disabled = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id} AND ${users.totpSecret} IS NULL)`;
+  const [, cleared] = await db.batch([
+    // The event first, under the very condition of the clear below: in one
+    // transaction both see the same row, so both happen or neither does.
+    recordEvent(db, 'mfa_disabled', { userId: user.id, sessionId: auth.sessionId, client }, now, sql`EXISTS (SELECT 1 FROM ${users} WHERE ${clear})`),
+    db
+      .update(users)
+      .set({ totpSecret: null, totpLastStep: 0, pendingSecret: null, pendingExpiresAt: null, pendingSessionId: null })
+      .where(clear)
+      .returning({ id: users.id }),
+    db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, user.id), disabled)),
+    revokeUserSessions(db, user.id, now, { guard: disabled }),
+    resetUserBudget(db, 'code' in proof ? 'otp' : 'pwd', user.id, disabled),
+  ]);
+  if (cleared.length !== 1) {
+    // The presented session ended meanwhile (a logout landed): 401.
+    await refuseIfSessionEnded(db, auth, now, settings.sessionIdleSeconds);
+    // With a code: a replay or the loser of a race. With the password: MFA
+    // was already turned off by a concurrent request.
+    logEvent('replay_refused', { userId: user.id, reason: 'disable' });
+    throw new ApiError('code' in proof ? 'invalid_code' : 'mfa_not_enrolled');
+  }
+  logEvent('mfa_disabled', { userId: user.id, reason: 'code' in proof ? 'code' : 'password' });
+}
