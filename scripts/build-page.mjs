@@ -21,6 +21,10 @@ const clientDir = join(root, 'src/features/page/client');
 const output = join(root, 'src/features/page/client.generated.ts');
 const stylesheet = join(clientDir, 'styles.css');
 const entry = 'main';
+// Browser-safe modules of the Worker that the page shares (one list per fact):
+// no imports of their own. Type-only imports (the API's response types) are
+// erased by esbuild and never reach the bundle.
+const shared = [join(root, 'src/core/event-types.ts')];
 
 function fail(message) {
   console.error(`build-page: ${message}`);
@@ -41,7 +45,7 @@ const require = createRequire(import.meta.url);
 const files = sourceFiles(clientDir).sort();
 const fingerprint = createHash('sha256');
 fingerprint.update(require('esbuild/package.json').version);
-for (const file of [fileURLToPath(import.meta.url), stylesheet, ...files]) fingerprint.update(`\0${relative(root, file)}\0`).update(readFileSync(file));
+for (const file of [fileURLToPath(import.meta.url), stylesheet, ...files, ...shared]) fingerprint.update(`\0${relative(root, file)}\0`).update(readFileSync(file));
 const stamp = `// inputs: sha256 ${fingerprint.digest('hex')}`;
 if (existsSync(output) && readFileSync(output, 'utf8').split('\n', 2)[1] === stamp) process.exit(0);
 
@@ -63,7 +67,8 @@ const built = buildSync({
   logLevel: 'silent',
 });
 for (const input of Object.keys(built.metafile.inputs)) {
-  if (!join(root, input).startsWith(clientDir)) fail(`the page may import only its own modules, not ${input}`);
+  const path = join(root, input);
+  if (!path.startsWith(clientDir) && !shared.includes(path)) fail(`the page may import only its own modules and ${shared.map((f) => relative(root, f)).join(', ')}, not ${input}`);
 }
 const script = built.outputFiles[0].text.trim();
 const { transformSync } = require('esbuild');

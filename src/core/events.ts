@@ -1,38 +1,18 @@
-import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { randomId } from '../crypto/random';
 import type { Db } from '../db/client';
 import { securityEvents, users } from '../db/schema';
 import type { ClientInfo } from './sessions/store';
 import type { Reservation } from './throttle/throttle';
 
+export { SECURITY_EVENT_TYPES, type SecurityEventType } from './event-types';
+import type { SecurityEventType } from './event-types';
+
 /**
- * What the account's owner sees in GET /me/security-events. Each is written
- * in the same db.batch() as the change it records, under the same guard, so a
- * batch that fails or loses its race leaves no event and one that succeeds
- * always leaves exactly one.
+ * Each event is written in the same db.batch() as the change it records,
+ * under the same guard, so a batch that fails or loses its race leaves no
+ * event and one that succeeds always leaves exactly one.
  */
-export const SECURITY_EVENT_TYPES = [
-  'login',
-  'mfa_verified',
-  'reauthenticated',
-  'code_failed',
-  'locked',
-  'enrollment_started',
-  'enrollment_confirmed',
-  'recovery_code_used',
-  'recovery_codes_regenerated',
-  'mfa_disabled',
-  'password_changed',
-  'session_ended',
-  'refresh_token_reused',
-  'passkey_added',
-  'passkey_removed',
-  'admin_mfa_reset',
-  'admin_unlock',
-  'admin_password_reset_issued',
-  'password_reset',
-] as const;
-export type SecurityEventType = (typeof SECURITY_EVENT_TYPES)[number];
 
 /** API.md: the log keeps 90 days. */
 export const EVENT_RETENTION_SECONDS = 90 * 24 * 60 * 60;
@@ -114,79 +94,6 @@ export async function deleteExpiredEvents(db: Db, now: number, limit: number): P
 export function expiredEventsChunk(db: Db, now: number, limit: number) {
   const oldest = sql`SELECT ${securityEvents.seq} AS seq, ${securityEvents.at} AS at FROM ${securityEvents} ORDER BY ${securityEvents.seq} LIMIT ${limit}`;
   return db.run(sql`DELETE FROM ${securityEvents} WHERE ${securityEvents.seq} IN (SELECT seq FROM (${oldest}) WHERE at < ${now - EVENT_RETENTION_SECONDS})`);
-}
-
-export interface EventView {
-  id: string;
-  type: string;
-  at: string;
-  ip: string | null;
-  userAgent: string | null;
-  sessionId: string | null;
-  reason: string | null;
-}
-
-export interface EventPage {
-  events: EventView[];
-  next: string | null;
-}
-
-/** A position in the log: the (at, seq) of the last event of a page. */
-export interface Cursor {
-  at: number;
-  seq: number;
-}
-
-/** Opaque to clients: base64url of `at.seq`. */
-export function encodeCursor(cursor: Cursor): string {
-  return btoa(`${cursor.at}.${cursor.seq}`).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-/** null for anything that is not a cursor this service made. */
-export function decodeCursor(text: string): Cursor | null {
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(text)) return null;
-  let plain: string;
-  try {
-    plain = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
-  } catch {
-    return null;
-  }
-  const match = /^(\d{1,15})\.(\d{1,15})$/.exec(plain);
-  return match ? { at: Number(match[1]), seq: Number(match[2]) } : null;
-}
-
-/**
- * The user's events, newest first, `limit` at a time. Ordered by (at, seq),
- * both fixed at insert, and a new event's seq is above every row present (a
- * seq freed by deleting the newest rows may be given again, but never below a
- * row a client can hold), so an event written while a client pages lands
- * before its cursor (it is newer) and never shifts, repeats or hides the
- * older ones.
- */
-export async function listEvents(db: Db, userId: string, limit: number, before: Cursor | null): Promise<EventPage> {
-  const older = before
-    ? or(lt(securityEvents.at, before.at), and(eq(securityEvents.at, before.at), lt(securityEvents.seq, before.seq)))
-    : undefined;
-  const rows = await db
-    .select()
-    .from(securityEvents)
-    .where(and(eq(securityEvents.userId, userId), older))
-    .orderBy(desc(securityEvents.at), desc(securityEvents.seq))
-    .limit(limit + 1);
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return {
-    events: page.map((row) => ({
-      id: row.id,
-      type: row.type,
-      at: new Date(row.at * 1000).toISOString(),
-      ip: row.ip,
-      userAgent: row.userAgent,
-      sessionId: row.sessionId,
-      reason: row.reason,
-    })),
-    next: rows.length > limit && last ? encodeCursor({ at: last.at, seq: last.seq }) : null,
-  };
 }
 
 /**

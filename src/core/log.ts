@@ -1,40 +1,29 @@
+import type { SecurityEventType } from './event-types';
+
 /**
  * Structured security events, one JSON line each. The fields are a closed set
  * of identifiers and reasons: there is no free-text field through which a
- * password, code, secret or token could reach a log.
+ * password, code, secret or token could reach a log. The names: every
+ * owner-visible type (core/event-types.ts), and the operator-only ones below.
  */
 export type SecurityEvent =
+  | SecurityEventType
   | 'registered'
   | 'login_failed'
   | 'login_succeeded'
   | 'password_rehashed'
-  | 'locked'
   | 'throttled'
-  | 'code_failed'
   | 'replay_refused'
-  | 'enrollment_started'
-  | 'enrollment_confirmed'
-  | 'mfa_verified'
-  | 'reauthenticated'
   | 'token_refreshed'
-  | 'refresh_token_reused'
-  | 'session_ended'
-  | 'recovery_code_used'
-  | 'recovery_codes_regenerated'
-  | 'mfa_disabled'
   | 'logout'
   | 'token_refused'
   | 'rate_limited'
-  | 'password_changed'
-  | 'password_reset'
   | 'account_deleted'
   | 'admin_action'
   | 'admin_token_refused'
   /** D1 overloaded or briefly unreachable: answered 503 (src/db/transient.ts). */
   | 'storage_unavailable'
-  | 'passkey_added'
-  | 'passkey_refused'
-  | 'passkey_removed';
+  | 'passkey_refused';
 
 export interface EventFields {
   userId?: string;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { truncateIp } from '../../src/http/middleware/client-info';
-import { decodeCursor, encodeCursor } from '../../src/core/events';
+import { decodeCursor, encodeCursor } from '../../src/features/self-service/security-log';
 
 describe('truncateIp', () => {
   it('keeps the /24 of IPv4 and the /48 of IPv6', () => {

@@ -1,4 +1,4 @@
-import type { EventView } from '../../src/core/events';
+import type { EventView } from '../../src/features/self-service/security-log';
 import { env } from 'cloudflare:test';
 import { call, loginUser, setNow, totpAt, type ApiResult, type CallOptions } from '../helpers';
 

@@ -1,47 +1,32 @@
 import { and, eq, lt, sql, type SQL } from 'drizzle-orm';
-import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from '../../db/client';
-import type { Bound, BoundFields } from '../../db/prebuilt';
 import { sessions, users } from '../../db/schema';
-import { ApiError } from '../errors';
-import { logEvent } from '../log';
-import { toAuthContext, type AuthContext } from '../sessions/lookup';
-import type { TokenClaims } from '../../tokens/jwt';
 import type { Settings } from '../../settings';
-import { findRecoveryCode, generateRecoveryCodes, unusedRecoveryCodeCount, markRecoveryCodeUsed, replaceRecoveryCodes, unusedRecoveryCodeExists } from '../recovery-codes';
-import { commitGuardedBatch, type Landed } from '../sessions/commit-retry';
-import { issueSessionTokens, type SessionTokens } from '../sessions/tokens';
-import {
-  insertSessionIf,
-  newSession,
-  revokeSession,
-  revokeUserSessions,
-  sessionExists,
-  sessionIsLive,
-  sessionLive,
-  sessionLiveAt,
-  type AuthMethods,
-  type ClientInfo,
-  type NewSession,
-} from '../sessions/store';
-import { logLockIfSet, refusal, type Reservation } from '../throttle/throttle';
-import { clearedBudget, readUserReservation, userReservationStatement } from '../throttle/user-throttle';
-import { randomId } from '../../crypto/random';
-import { checkCode, livePendingSecret } from './totp-secret';
+import type { TokenClaims } from '../../tokens/jwt';
+import { ApiError } from '../errors';
 import { recordCodeFailure, recordEvent } from '../events';
 import { passkeyCount, passkeyExists, secondFactorActive } from '../factors';
+import { logEvent } from '../log';
+import { findRecoveryCode, generateRecoveryCodes, markRecoveryCodeUsed, replaceRecoveryCodes, unusedRecoveryCodeCount, unusedRecoveryCodeExists } from '../recovery-codes';
+import { commitGuardedBatch } from '../sessions/commit-retry';
+import { toAuthContext, type AuthContext } from '../sessions/lookup';
+import { opening, type Purpose } from '../sessions/opening';
+import { revokeUserSessions, sessionLive, type ClientInfo } from '../sessions/store';
+import { issueSessionTokens, type SessionTokens } from '../sessions/tokens';
+import { logLockIfSet, refusal, type Reservation } from '../throttle/throttle';
+import { clearedBudget, readUserReservation, userReservationStatement } from '../throttle/user-throttle';
+import { checkCode, livePendingSecret } from './totp-secret';
+
+/**
+ * Proving a second factor with a TOTP code or a recovery code: /otp-verify
+ * (the login's second step, or confirming an enrollment) and /reauthenticate
+ * (step-up). Shared by the totp and sessions features, so it lives in core.
+ */
 
 export interface Verified extends SessionTokens {
   /** Present when this call confirmed an enrollment. */
   recoveryCodes?: string[];
 }
-
-/**
- * `verify`: /otp-verify, which promotes the presented password-only session to
- * a full one (or, with a full token, opens a new one and retires it). `reauthenticate`: a full session proves its factor again and
- * is renewed in place (a fresh auth_time, the next refresh generation).
- */
-export type Purpose = 'verify' | 'reauthenticate';
 
 type Target = { kind: 'active'; sealed: string } | { kind: 'pending'; sealed: string };
 
@@ -124,210 +109,6 @@ async function authenticateAndReserve(
   const reservation = await readUserReservation(db, 'otp', auth.user.id, reserved, now, proof === 'code' ? 'totp' : 'other');
   if (!reservation.ok) throw refusal(reservation, auth.user.id, 'otp');
   return { auth, target, reservation };
-}
-
-/**
- * How a proven factor is committed: the batch's first statement (carrying the
- * proof's guard), the marker that later statements test, and the full
- * session the tokens are issued for.
- */
-export interface Opening {
-  first: (guard: SQL) => BatchItem<'sqlite'>;
-  won: SQL;
-  /** Retires the presented session when a new one replaces it. */
-  retire: BatchItem<'sqlite'>[];
-  session: NewSession;
-  /** How a retried commit tells that its first attempt landed (commit-retry.ts); null: not retried. */
-  landed: Landed | null;
-}
-
-/**
- * /otp-verify with a full token (a re-enrollment confirmed): a new full
- * session, only while the presented session is still live at commit time (a
- * logout or a concurrent success already retired it), and the presented one
- * retired.
- */
-function openNewSession(db: Db, settings: Settings, auth: AuthContext, now: number, amr: AuthMethods, client: ClientInfo): Opening {
-  const session = newSession(settings, auth.user.id, true, now, amr, client);
-  const won = sessionExists(session.id);
-  return {
-    first: (guard) => insertSessionIf(db, session, and(guard, sessionIsLive(auth.sessionId, now, settings.sessionIdleSeconds))!),
-    won,
-    retire: [revokeSession(db, auth.sessionId, now, won)],
-    session,
-    landed: { sessionId: session.id },
-  };
-}
-
-/**
- * The second step of a login (/otp-verify, a recovery code, a passkey, a first
- * enrollment): the password-only session row becomes the full session in place,
- * by one UPDATE guarded on it being still password-only and live. Its columns
- * are those a new full session would have (API.md: a session begins when a
- * second factor is verified), generation 0 included, and a `commit_id` chosen
- * before the batch that the later statements test. So a logout that landed
- * first, or a concurrent success with another valid code (two steps of the
- * window, two recovery codes, a passkey), leaves this one nothing to promote:
- * one password-only session never becomes two full ones. The password-only
- * token keeps naming the row, and is refused there from now on: its
- * `authorized: false` no longer matches the row (session-lookup.ts), and the
- * full-token routes take access tokens only.
- */
-function promoteSession(db: Db, settings: Settings, auth: AuthContext, now: number, amr: AuthMethods, client: ClientInfo): Opening {
-  const session = promotedSession(settings, auth, now, amr, client);
-  const values = promotionValues(session, auth.user.id, now, now - settings.sessionIdleSeconds);
-  return {
-    first: (guard) => promotionUpdate(db, values, guard),
-    won: promotedBy(session.id, values.commitId),
-    retire: [],
-    session,
-    landed: { sessionId: session.id, commitId: values.commitId },
-  };
-}
-
-/** The full session a promotion makes of the presented password-only one: a new one's columns, under its id. */
-export function promotedSession(settings: Settings, auth: AuthContext, now: number, amr: AuthMethods, client: ClientInfo): NewSession & { commitId: string } {
-  return { ...newSession(settings, auth.user.id, true, now, amr, client), id: auth.sessionId, commitId: randomId() };
-}
-
-/** What the promotion's UPDATE binds, from the promoted session (a prebuilt statement binds the same names). */
-export function promotionValues(session: NewSession & { commitId: string }, userId: string, now: number, idleCutoff: number): PromotionValues {
-  const { id: sid, createdAt, expiresAt, authTime, amr, generation, rotatedAt, lastUsedAt, userAgent, ip, commitId } = session;
-  return { sid, userId, now, idleCutoff, createdAt: createdAt!, expiresAt, authTime: authTime!, amr, generation: generation!, rotatedAt: rotatedAt!, lastUsedAt: lastUsedAt!, userAgent: userAgent ?? null, ip: ip ?? null, commitId };
-}
-export interface PromotionValues {
-  sid: string;
-  userId: string;
-  now: number;
-  idleCutoff: number;
-  createdAt: number;
-  expiresAt: number;
-  authTime: number;
-  amr: string;
-  generation: number;
-  rotatedAt: number;
-  lastUsedAt: number;
-  userAgent: string | null;
-  ip: string | null;
-  commitId: string;
-}
-export const PROMOTION_VALUES = [
-  'sid',
-  'userId',
-  'now',
-  'idleCutoff',
-  'createdAt',
-  'expiresAt',
-  'authTime',
-  'amr',
-  'generation',
-  'rotatedAt',
-  'lastUsedAt',
-  'userAgent',
-  'ip',
-  'commitId',
-] as const satisfies readonly (keyof PromotionValues)[];
-
-/** The promotion: guarded on the session being still this user's, password-only and live, and on `guard`. */
-export function promotionUpdate(db: Db, v: BoundFields<PromotionValues>, guard: SQL) {
-  return db
-    .update(sessions)
-    .set({
-      authorized: true,
-      createdAt: sql`${v.createdAt}`,
-      expiresAt: sql`${v.expiresAt}`,
-      authTime: sql`${v.authTime}`,
-      amr: sql`${v.amr}`,
-      generation: sql`${v.generation}`,
-      rotatedAt: sql`${v.rotatedAt}`,
-      lastUsedAt: sql`${v.lastUsedAt}`,
-      userAgent: sql`${v.userAgent}`,
-      ip: sql`${v.ip}`,
-      commitId: sql`${v.commitId}`,
-    })
-    .where(and(eq(sessions.id, v.sid), eq(sessions.userId, v.userId), eq(sessions.authorized, false), sessionLiveAt(v.now, v.idleCutoff), guard));
-}
-
-/** True inside a batch once this commit's promotion or renewal (its `commit_id`) has landed. */
-export function promotedBy(sessionId: Bound<string>, commitId: Bound<string>): SQL {
-  return sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${sessionId} AND ${sessions.commitId} = ${commitId})`;
-}
-
-/**
- * /reauthenticate: the same session, renewed by a compare-and-swap on its
- * refresh generation, so of two concurrent proofs only one renews it and a
- * refresh landing meanwhile makes this one lose (and vice versa).
- */
-function renewSession(db: Db, settings: Settings, auth: AuthContext, now: number, amr: AuthMethods): Opening {
-  const session = renewedSession(settings, auth, now, amr);
-  const values = renewalValues(session, auth.session.generation, now, now - settings.sessionIdleSeconds);
-  return {
-    first: (guard) => renewalUpdate(db, values, guard),
-    won: promotedBy(session.id, values.commitId),
-    retire: [],
-    session,
-    landed: null,
-  };
-}
-
-/** The presented full session, renewed: a fresh auth_time and absolute end, the next refresh generation. */
-export function renewedSession(settings: Settings, auth: AuthContext, now: number, amr: AuthMethods): NewSession & { commitId: string } {
-  return {
-    ...auth.session,
-    authorized: true,
-    revokedAt: null,
-    authTime: now,
-    // API.md: the absolute limit counts from auth_time.
-    expiresAt: now + settings.sessionMaxSeconds,
-    amr: amr.join(' '),
-    generation: auth.session.generation + 1,
-    rotatedAt: now,
-    lastUsedAt: now,
-    // Marks this renewal: a concurrent one that lost (same second, same next
-    // generation) must not pass the later statements' `won` (its event, its step).
-    commitId: randomId(),
-  };
-}
-
-/** What the renewal's UPDATE binds: the renewed session's columns and the generation it replaces. */
-export function renewalValues(session: NewSession & { commitId: string }, previousGeneration: number, now: number, idleCutoff: number): RenewalValues {
-  const { id: sid, authTime, expiresAt, amr, generation, rotatedAt, lastUsedAt, commitId } = session;
-  return { sid, previousGeneration, now, idleCutoff, authTime: authTime!, expiresAt, amr, generation: generation!, rotatedAt: rotatedAt!, lastUsedAt: lastUsedAt!, commitId };
-}
-export type RenewalValues = Pick<PromotionValues, 'sid' | 'now' | 'idleCutoff' | 'authTime' | 'expiresAt' | 'amr' | 'generation' | 'rotatedAt' | 'lastUsedAt' | 'commitId'> & { previousGeneration: number };
-export const RENEWAL_VALUES = [
-  'sid',
-  'previousGeneration',
-  'now',
-  'idleCutoff',
-  'authTime',
-  'expiresAt',
-  'amr',
-  'generation',
-  'rotatedAt',
-  'lastUsedAt',
-  'commitId',
-] as const satisfies readonly (keyof RenewalValues)[];
-
-/** The renewal: a compare-and-swap on the generation of a live session, and `guard`. */
-export function renewalUpdate(db: Db, v: BoundFields<RenewalValues>, guard: SQL) {
-  return db
-    .update(sessions)
-    .set({
-      authTime: sql`${v.authTime}`,
-      expiresAt: sql`${v.expiresAt}`,
-      amr: sql`${v.amr}`,
-      generation: sql`${v.generation}`,
-      rotatedAt: sql`${v.rotatedAt}`,
-      lastUsedAt: sql`${v.lastUsedAt}`,
-      commitId: sql`${v.commitId}`,
-    })
-    .where(and(eq(sessions.id, v.sid), eq(sessions.generation, v.previousGeneration), sessionLiveAt(v.now, v.idleCutoff), guard));
-}
-
-export function opening(db: Db, settings: Settings, auth: AuthContext, purpose: Purpose, now: number, amr: AuthMethods, client: ClientInfo): Opening {
-  if (purpose === 'reauthenticate') return renewSession(db, settings, auth, now, amr);
-  return auth.authorized ? openNewSession(db, settings, auth, now, amr, client) : promoteSession(db, settings, auth, now, amr, client);
 }
 
 /**

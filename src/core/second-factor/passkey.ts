@@ -20,7 +20,7 @@ import { authenticate, liveSessionOf, toAuthContext, type AuthContext } from '..
 import { sessionLiveAt, type ClientInfo } from '../sessions/store';
 import { issueSessionTokens, type SessionTokens } from '../sessions/tokens';
 import { lockedError, logLockIfSet, readReservation, reservationStatement, resetThrottle } from '../throttle/throttle';
-import { promotedBy, promotedSession, promotionUpdate, promotionValues, PROMOTION_VALUES, renewalUpdate, renewalValues, renewedSession, RENEWAL_VALUES } from './code';
+import { promotedBy, promotedSession, promotionUpdate, promotionValues, PROMOTION_VALUES, renewalUpdate, renewalValues, renewedSession, RENEWAL_VALUES } from '../sessions/promotion';
 import { parseAuthData } from '../../webauthn/authenticator-data';
 import { parseClientData } from '../../webauthn/client-data';
 import type { AuthenticationResponse } from '../../webauthn';

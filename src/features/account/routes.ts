@@ -1,14 +1,13 @@
 import { login } from './login';
-import { profile } from '../totp/manage';
-import { logout } from '../sessions/session-list';
+import { profile } from './profile';
 import { register } from './register';
 import type { AppEnv } from '../../http/app-env';
 import { clientInfo } from '../../http/middleware/client-info';
-import { callerDb, usernameShard } from '../../http/middleware/shard';
+import { usernameShard } from '../../http/middleware/shard';
 import { ipFloodFilter } from '../../http/middleware/rate-limit';
 import { declareRoute, routeGroup } from '../../http/openapi/declare';
 import { loginResponse, meResponse, registerResponse } from '../../http/openapi/responses';
-import { credentialsSchema, logoutSchema, registrationSchema } from '../../http/schemas';
+import { credentialsSchema, registrationSchema } from '../../http/schemas';
 import { nowSeconds } from '../../core/time';
 
 const registerRoute = declareRoute({
@@ -51,21 +50,7 @@ const meRoute = declareRoute({
   errors: [],
 });
 
-const logoutRoute = declareRoute({
-  method: 'post',
-  path: '/logout',
-  tag: 'account',
-  summary: 'End this session, the others, or all of the user’s',
-  description:
-    '`scope`: `current` (the default, also with no body), `others` or `all`; `{ "all": true }` still means all. A password-only token may end only its own session (`403 mfa_required`).',
-  token: 'any',
-  body: logoutSchema,
-  bodyOptional: true,
-  success: { status: 204, description: 'Revoked; no body.' },
-  errors: ['mfa_required'],
-});
-
-/** Registration, the password step, the profile and logout. */
+/** Registration, the password step, and the profile. */
 export const account = routeGroup()
   .openapi(registerRoute, async (c) => {
     const { username, password } = c.req.valid('json');
@@ -79,9 +64,4 @@ export const account = routeGroup()
     const result = await login(usernameShard(c, username).db, c.get('settings'), username, password, nowSeconds(), clientInfo(c));
     return c.json({ token: result.token, authorized: false as const, mfa: result.mfa, methods: result.methods, expiresIn: result.expiresIn }, 200);
   })
-  .openapi(meRoute, (c) => c.json(profile(c.get('auth')), 200))
-  .openapi(logoutRoute, async (c) => {
-    const { scope, all } = c.req.valid('json');
-    await logout(callerDb(c), c.get('auth'), scope ?? (all === true ? 'all' : 'current'), nowSeconds(), clientInfo(c));
-    return c.body(null, 204);
-  });
+  .openapi(meRoute, (c) => c.json(profile(c.get('auth')), 200));

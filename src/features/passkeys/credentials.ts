@@ -6,6 +6,7 @@ import { ApiError } from '../../core/errors';
 import { logEvent } from '../../core/log';
 import { credentialsOf } from '../../core/second-factor/passkey-store';
 import type { AuthContext } from '../../core/sessions/lookup';
+import { isoInstant } from '../../core/time';
 
 export interface PasskeySummary {
   id: string;
@@ -16,15 +17,14 @@ export interface PasskeySummary {
   backedUp: boolean;
 }
 
-const iso = (seconds: number): string => new Date(seconds * 1000).toISOString();
 
 export async function listPasskeys(db: Db, auth: AuthContext): Promise<PasskeySummary[]> {
   const rows = await credentialsOf(db, auth.user.id);
   return rows.map((row) => ({
     id: row.id,
     name: row.name,
-    createdAt: iso(row.createdAt),
-    lastUsedAt: row.lastUsedAt === null ? null : iso(row.lastUsedAt),
+    createdAt: isoInstant(row.createdAt),
+    lastUsedAt: row.lastUsedAt === null ? null : isoInstant(row.lastUsedAt),
     backedUp: row.backupState,
   }));
 }

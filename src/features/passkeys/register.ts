@@ -19,7 +19,8 @@ import type { AuthContext } from '../../core/sessions/lookup';
 import { revokeUserSessions, sessionIsLive, type ClientInfo } from '../../core/sessions/store';
 import { issueSessionTokens, type SessionTokens } from '../../core/sessions/tokens';
 import { requireRecentAuthentication } from '../../core/sessions/step-up';
-import { opening } from '../../core/second-factor/code';
+import { opening } from '../../core/sessions/opening';
+import { isoInstant } from '../../core/time';
 
 export interface PasskeyCreated {
   credential: { id: string; name: string; createdAt: string };
@@ -119,7 +120,7 @@ export async function registerPasskey(
   }
   const row = credentialRow(user.id, result.credential, input.name ?? challenge.name ?? DEFAULT_NAME, now);
   const guard = and(challengeLive(challenge.id, auth.sessionId, 'register', now), credentialIdFree(row.id), roomForPasskey(user.id))!;
-  const created = { id: row.id, name: row.name, createdAt: new Date(now * 1000).toISOString() };
+  const created = { id: row.id, name: row.name, createdAt: isoInstant(now) };
   if (auth.authorized) {
     // Another passkey beside an active factor: the same session, nothing else changes.
     const [inserted] = await db.batch([

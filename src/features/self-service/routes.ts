@@ -1,14 +1,12 @@
 import { deleteAccount } from './delete-account';
 import { changePassword } from './password-change';
-import { resetPassword } from '../support/password-reset';
-import { decodeCursor, listEvents } from '../../core/events';
+import { decodeCursor, listEvents } from './security-log';
 import { ApiError } from '../../core/errors';
 import { clientInfo } from '../../http/middleware/client-info';
-import { callerDb, resetTokenShardDb } from '../../http/middleware/shard';
-import { ipFloodFilter } from '../../http/middleware/rate-limit';
+import { callerDb } from '../../http/middleware/shard';
 import { declareRoute, routeGroup } from '../../http/openapi/declare';
 import { okResponse, securityEventsResponse } from '../../http/openapi/responses';
-import { deleteAccountSchema, passwordChangeSchema, passwordResetSchema, securityEventsQuery } from '../../http/schemas';
+import { deleteAccountSchema, passwordChangeSchema, securityEventsQuery } from '../../http/schemas';
 import { nowSeconds } from '../../core/time';
 
 const DEFAULT_EVENTS_PER_PAGE = 20;
@@ -54,21 +52,7 @@ const securityEventsRoute = declareRoute({
   errors: [],
 });
 
-const passwordResetRoute = declareRoute({
-  method: 'post',
-  path: '/password/reset',
-  tag: 'account',
-  summary: 'Set a new password with a support-issued reset token',
-  description:
-    'The token is single use and good for one hour. Every session is revoked. The second factor is untouched: the next login still asks for it. A bad, used or expired token gets `401 invalid_reset_token`.',
-  token: 'none',
-  before: [ipFloodFilter],
-  body: passwordResetSchema,
-  success: { status: 200, description: 'The password was set.', schema: okResponse },
-  errors: ['weak_password', 'invalid_reset_token', 'too_many_requests'],
-});
-
-/** Account self-service: password change and reset, deletion, the security log. */
+/** Account self-service: password change, deletion, the security log. */
 export const selfService = routeGroup()
   .openapi(passwordRoute, async (c) => {
     const { currentPassword, newPassword } = c.req.valid('json');
@@ -88,9 +72,4 @@ export const selfService = routeGroup()
     }
     const page = await listEvents(callerDb(c), c.get('auth').user.id, limit ?? DEFAULT_EVENTS_PER_PAGE, cursor);
     return c.json(page, 200);
-  })
-  .openapi(passwordResetRoute, async (c) => {
-    const { resetToken, newPassword } = c.req.valid('json');
-    await resetPassword(resetTokenShardDb(c, resetToken), resetToken, newPassword, clientInfo(c), nowSeconds());
-    return c.json({ ok: true as const }, 200);
   });

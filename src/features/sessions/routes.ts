@@ -1,5 +1,5 @@
 import { refreshSession } from './refresh';
-import { endSession, listSessions } from './session-list';
+import { endSession, listSessions, logout } from './session-list';
 import { verifyPasskey } from '../../core/second-factor/passkey';
 import { verifySecondFactor } from '../../core/second-factor/code';
 import { ApiError } from '../../core/errors';
@@ -7,7 +7,7 @@ import { clientInfo } from '../../http/middleware/client-info';
 import { callerDb, idShardDb } from '../../http/middleware/shard';
 import { declareRoute, routeGroup } from '../../http/openapi/declare';
 import { sessionsResponse, tokensResponse } from '../../http/openapi/responses';
-import { reauthenticateSchema, refreshSchema, sessionIdParams } from '../../http/schemas';
+import { logoutSchema, reauthenticateSchema, refreshSchema, sessionIdParams } from '../../http/schemas';
 import { nowSeconds } from '../../core/time';
 import { sessionIdOfRefreshToken } from '../../tokens/refresh-token';
 
@@ -61,6 +61,20 @@ const endRoute = declareRoute({
   errors: ['not_found'],
 });
 
+const logoutRoute = declareRoute({
+  method: 'post',
+  path: '/logout',
+  tag: 'account',
+  summary: 'End this session, the others, or all of the user’s',
+  description:
+    '`scope`: `current` (the default, also with no body), `others` or `all`; `{ "all": true }` still means all. A password-only token may end only its own session (`403 mfa_required`).',
+  token: 'any',
+  body: logoutSchema,
+  bodyOptional: true,
+  success: { status: 204, description: 'Revoked; no body.' },
+  errors: ['mfa_required'],
+});
+
 /** Refresh, step-up and the list of sessions. */
 export const sessionRoutes = routeGroup()
   .openapi(refreshRoute, async (c) => {
@@ -90,5 +104,10 @@ export const sessionRoutes = routeGroup()
   })
   .openapi(endRoute, async (c) => {
     await endSession(callerDb(c), c.get('auth'), c.req.valid('param').id, nowSeconds(), clientInfo(c));
+    return c.body(null, 204);
+  })
+  .openapi(logoutRoute, async (c) => {
+    const { scope, all } = c.req.valid('json');
+    await logout(callerDb(c), c.get('auth'), scope ?? (all === true ? 'all' : 'current'), nowSeconds(), clientInfo(c));
     return c.body(null, 204);
   });

@@ -8,8 +8,8 @@ import type { AuthContext } from '../../core/sessions/lookup';
 import { presentedSessionLive, sessionStillLive } from '../../core/sessions/guards';
 import { sessionEndedEvent } from '../../core/events';
 import { revokeSession, revokeUserSessions, sessionLive, type ClientInfo } from '../../core/sessions/store';
+import { isoInstant } from '../../core/time';
 
-const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 
 export interface SessionView {
   id: string;
@@ -33,9 +33,9 @@ export async function listSessions(db: Db, settings: Settings, auth: AuthContext
   return rows.map((row) => ({
     id: row.id,
     current: row.id === auth.sessionId,
-    createdAt: iso(row.createdAt),
-    lastUsedAt: iso(row.lastUsedAt),
-    expiresAt: iso(row.authorized ? Math.min(row.expiresAt, row.lastUsedAt + settings.sessionIdleSeconds) : row.expiresAt),
+    createdAt: isoInstant(row.createdAt),
+    lastUsedAt: isoInstant(row.lastUsedAt),
+    expiresAt: isoInstant(row.authorized ? Math.min(row.expiresAt, row.lastUsedAt + settings.sessionIdleSeconds) : row.expiresAt),
     amr: row.amr.split(' '),
     userAgent: row.userAgent,
     ip: row.ip,

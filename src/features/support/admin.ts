@@ -8,6 +8,7 @@ import { recordEvent } from '../../core/events';
 import { revokeUserSessions } from '../../core/sessions/store';
 import { throttleKey } from '../../core/throttle/throttle';
 import { clearedBudget, userLocked } from '../../core/throttle/user-throttle';
+import { isoInstant } from '../../core/time';
 
 /** What support sees of an account: never a hash, a secret or a code. */
 export interface AdminUserView {
@@ -26,7 +27,7 @@ export async function findUser(db: Db, username: string, now: number): Promise<A
   return {
     id: user.id,
     username: user.username,
-    createdAt: new Date(user.createdAt * 1000).toISOString(),
+    createdAt: isoInstant(user.createdAt),
     methods: methodsOf(user, passkeys),
     locked: userLocked(user, now),
   };

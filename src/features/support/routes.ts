@@ -1,10 +1,12 @@
 import { findUser, resetMfa, unlockUser } from './admin';
-import { issuePasswordReset } from './password-reset';
+import { issuePasswordReset, resetPassword } from './password-reset';
 import { ApiError } from '../../core/errors';
-import { idShardDbOr, usernameShard } from '../../http/middleware/shard';
+import { clientInfo } from '../../http/middleware/client-info';
+import { ipFloodFilter } from '../../http/middleware/rate-limit';
+import { idShardDbOr, resetTokenShardDb, usernameShard } from '../../http/middleware/shard';
 import { declareRoute, routeGroup } from '../../http/openapi/declare';
 import { adminUserResponse, okResponse, resetTokenResponse } from '../../http/openapi/responses';
-import { adminReasonSchema, adminUserQuery, userIdParams } from '../../http/schemas';
+import { adminReasonSchema, adminUserQuery, passwordResetSchema, userIdParams } from '../../http/schemas';
 import { nowSeconds } from '../../core/time';
 
 const findUserRoute = declareRoute({
@@ -60,7 +62,21 @@ const passwordResetIssueRoute = declareRoute({
   errors: ['not_found'],
 });
 
-/** The support desk (issue 12), behind ADMIN_TOKEN. */
+const passwordResetRoute = declareRoute({
+  method: 'post',
+  path: '/password/reset',
+  tag: 'account',
+  summary: 'Set a new password with a support-issued reset token',
+  description:
+    'The token is single use and good for one hour. Every session is revoked. The second factor is untouched: the next login still asks for it. A bad, used or expired token gets `401 invalid_reset_token`.',
+  token: 'none',
+  before: [ipFloodFilter],
+  body: passwordResetSchema,
+  success: { status: 200, description: 'The password was set.', schema: okResponse },
+  errors: ['weak_password', 'invalid_reset_token', 'too_many_requests'],
+});
+
+/** The support desk (issue 12), behind ADMIN_TOKEN, and the reset token's redemption, which needs none. */
 export const admin = routeGroup()
   .openapi(findUserRoute, async (c) => {
     // The shard of the username's key; by id below, the shard the id names (else 404, like an unknown id).
@@ -83,4 +99,9 @@ export const admin = routeGroup()
     const issued = await issuePasswordReset(idShardDbOr(c, c.req.valid('param').id, 'not_found'), c.req.valid('param').id, c.req.valid('json').reason, nowSeconds());
     if (!issued) throw new ApiError('not_found');
     return c.json(issued, 201);
+  })
+  .openapi(passwordResetRoute, async (c) => {
+    const { resetToken, newPassword } = c.req.valid('json');
+    await resetPassword(resetTokenShardDb(c, resetToken), resetToken, newPassword, clientInfo(c), nowSeconds());
+    return c.json({ ok: true as const }, 200);
   });

@@ -16,29 +16,6 @@ import { checkCode } from '../../core/second-factor/totp-secret';
 import { lockedEventIfSet, recordCodeFailure, recordEvent, sessionEndedEvent } from '../../core/events';
 import type { ClientInfo } from '../../core/sessions/store';
 
-export interface Profile {
-  id: string;
-  username: string;
-  mfaEnabled: boolean;
-  /** The second factors the account can verify with (API.md `methods`). */
-  methods: Method[];
-  recoveryCodesRemaining: number;
-  createdAt: string;
-}
-
-/** Everything comes from the auth middleware's one query: no D1 round trip of its own. */
-export function profile(auth: AuthContext): Profile {
-  const { user } = auth;
-  return {
-    id: user.id,
-    username: user.username,
-    mfaEnabled: hasSecondFactor(user, auth.passkeyCount),
-    methods: methodsOf(user, auth.passkeyCount),
-    recoveryCodesRemaining: auth.recoveryCodesRemaining,
-    createdAt: new Date(user.createdAt * 1000).toISOString(),
-  };
-}
-
 /** A new set of ten; the old set stops working in the same transaction. */
 export async function regenerateRecoveryCodes(
   db: Db,

@@ -1,3 +1,4 @@
+import { SECURITY_EVENT_TYPES } from '../../core/event-types';
 import * as z from 'zod';
 
 /**
@@ -106,10 +107,7 @@ export const securityEventsResponse = z.strictObject({
   events: z.array(
     z.strictObject({
       id: z.string(),
-      type: z.string().meta({
-        description:
-          'login, mfa_verified, code_failed, locked, enrollment_started, enrollment_confirmed, recovery_code_used, recovery_codes_regenerated, mfa_disabled, password_changed, session_ended, refresh_token_reused, passkey_added, passkey_removed, admin_mfa_reset, admin_unlock, admin_password_reset_issued, password_reset.',
-      }),
+      type: z.enum(SECURITY_EVENT_TYPES).meta({ description: 'What happened (the page shows each with its own words).' }),
       at: isoInstant,
       ip: z.string().nullable().meta({ description: 'The client network, truncated to /24 or /48.' }),
       userAgent: z.string().nullable(),

@@ -10,54 +10,10 @@ import { account } from './account-elements';
 import { call } from './authed';
 import { ui } from './elements';
 import { focusHeading, run, setError, setStatus, show, signOut } from './view';
-
-interface SessionInfo {
-  id: string;
-  current: boolean;
-  createdAt: string;
-  lastUsedAt: string;
-  expiresAt: string;
-  amr: string[];
-  userAgent: string | null;
-  ip: string | null;
-}
-interface SecurityEvent {
-  id: string;
-  type: string;
-  at: string;
-  ip: string | null;
-  userAgent: string | null;
-  sessionId: string | null;
-}
-interface SecurityEvents {
-  events: SecurityEvent[];
-  next: string | null;
-}
+import { SECURITY_EVENT_WORDS } from '../../../core/event-types';
+import type { SecurityEvent, SecurityEvents, SessionInfo } from './api-types';
 
 const EVENTS_PAGE_SIZE = 10;
-
-/** Words for the security event types a person is likely to meet; others are shown as they come. */
-const EVENT_WORDS: Record<string, string> = {
-  register: 'Account created',
-  login: 'Password accepted',
-  login_failed: 'Wrong password entered',
-  mfa_enrolled: 'Authenticator app set up',
-  mfa_verified: 'Signed in with two factors',
-  mfa_failed: 'Wrong code entered',
-  mfa_disabled: 'Two-step sign-in turned off',
-  recovery_code_used: 'Recovery code used',
-  recovery_codes_regenerated: 'New recovery codes made',
-  reauthenticated: 'Second step confirmed again',
-  session_ended: 'Session ended',
-  logout: 'Logged out',
-  password_changed: 'Password changed',
-  refresh_token_reused: 'A stale sign-in was reused; that session was ended',
-  passkey_added: 'Passkey added',
-  passkey_removed: 'Passkey removed',
-  admin_mfa_reset: 'Two-step sign-in reset by an administrator',
-  admin_unlock: 'Account unlocked by an administrator',
-  password_reset: 'Password reset',
-};
 
 function when(iso: string): string {
   const date = new Date(iso);
@@ -192,7 +148,7 @@ function eventItem(event: SecurityEvent): HTMLLIElement {
   const item = document.createElement('li');
   const title = document.createElement('p');
   title.className = 'event-title';
-  title.textContent = EVENT_WORDS[event.type] ?? event.type.replace(/_/g, ' ');
+  title.textContent = SECURITY_EVENT_WORDS[event.type];
   const time = document.createElement('time');
   time.dateTime = event.at;
   time.textContent = when(event.at);

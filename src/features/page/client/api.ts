@@ -37,49 +37,7 @@ export class Failure extends Error {
   }
 }
 
-/** The success bodies of API.md that the page reads. */
-export interface Registered {
-  id: string;
-  username: string;
-}
-export interface LoggedIn {
-  token: string;
-  mfa: 'enroll' | 'verify';
-  methods: Array<'otp' | 'webauthn'>;
-}
-export interface OtpCreated {
-  secret: string;
-}
-export interface QrCode {
-  imageUrl: string;
-}
-export interface Verified {
-  token: string;
-  refreshToken?: string;
-  expiresIn?: number;
-  recoveryCodes?: string[];
-}
-export interface Me {
-  id: string;
-  username: string;
-  mfaEnabled: boolean;
-  methods: Array<'otp' | 'webauthn'>;
-  recoveryCodesRemaining: number;
-  createdAt: string;
-}
-
-export interface PasskeyOptions {
-  challengeId: string;
-  publicKey: Record<string, unknown>;
-}
-export interface PasskeyRegistered {
-  credential: { id: string; name: string };
-  token?: string;
-  recoveryCodes?: string[];
-}
-export interface PasskeyList {
-  credentials: Array<{ id: string; name: string; createdAt: string; lastUsedAt: string | null; backedUp: boolean }>;
-}
+export type { LoggedIn, Me, OtpCreated, PasskeyList, PasskeyOptions, PasskeyRegistered, QrCode, Registered, Verified } from './api-types';
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;

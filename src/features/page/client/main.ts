@@ -75,7 +75,8 @@ async function startEnrollment(): Promise<void> {
   focusHeading('step-enroll');
 }
 
-async function finish(verified: Verified): Promise<void> {
+/** A finished second step: /otp-verify's answer, or a first passkey enrollment's token and codes. */
+async function finish(verified: Pick<Verified, 'token'> & Partial<Pick<Verified, 'refreshToken' | 'expiresIn' | 'recoveryCodes'>>): Promise<void> {
   adopt(verified);
   const me = await api<Me>('GET', '/me');
   ui.recoveryList.replaceChildren();

@@ -1,0 +1,36 @@
+/**
+ * THE list of security-event types: what the account's owner sees in
+ * GET /me/security-events, each with the words the page shows for it. The
+ * stored type (core/events.ts), the log names (core/log.ts), the OpenAPI enum
+ * (http/openapi/responses.ts) and the page (features/page/client) all import
+ * this one object, so a new type is one line here and nowhere else; its words
+ * are required by the type checker and by test/features/self-service.
+ *
+ * No imports: the page's browser bundle includes this file.
+ */
+export const SECURITY_EVENT_WORDS = {
+  login: 'Password accepted',
+  mfa_verified: 'Signed in with two factors',
+  reauthenticated: 'Second step confirmed again',
+  code_failed: 'Wrong code entered',
+  locked: 'Sign-in locked for a while after too many failures',
+  enrollment_started: 'Authenticator app setup started',
+  enrollment_confirmed: 'Authenticator app set up',
+  recovery_code_used: 'Recovery code used',
+  recovery_codes_regenerated: 'New recovery codes made',
+  mfa_disabled: 'Two-step sign-in turned off',
+  password_changed: 'Password changed',
+  session_ended: 'Session ended',
+  refresh_token_reused: 'A stale sign-in was reused; that session was ended',
+  passkey_added: 'Passkey added',
+  passkey_removed: 'Passkey removed',
+  admin_mfa_reset: 'Two-step sign-in reset by an administrator',
+  admin_unlock: 'Account unlocked by an administrator',
+  admin_password_reset_issued: 'Password reset link issued by an administrator',
+  password_reset: 'Password reset',
+} as const satisfies Record<string, string>;
+
+export type SecurityEventType = keyof typeof SECURITY_EVENT_WORDS;
+
+/** The types in declaration order, for z.enum and for iteration. */
+export const SECURITY_EVENT_TYPES = Object.keys(SECURITY_EVENT_WORDS) as [SecurityEventType, ...SecurityEventType[]];
