@@ -17,7 +17,7 @@ export default defineConfig({
           JWT_SECRET: 'test-jwt-secret-0123456789abcdef0123456789abcdef',
           TOTP_ENCRYPTION_KEY: 'test-totp-key-0123456789abcdef0123456789abcdef',
           // The suite's timelines were written for 15-minute full tokens; the
-          // default of 300 (wrangler.toml, API.md) is tested in test/routes/config.test.ts.
+          // default of 300 (wrangler.toml, API.md) is tested in test/settings/config.test.ts.
           ACCESS_TOKEN_TTL_SECONDS: '900',
           // The support desk's secret (issue 12); its absence is tested with a copy of env without it.
           ADMIN_TOKEN: 'test-admin-token-0123456789abcdef0123456789abcdef',

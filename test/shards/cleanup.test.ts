@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isTransientD1Error } from '../../src/db/transient';
-import { faultyD1 } from '../ops/faulty-d1';
+import { faultyD1 } from '../db/faulty-d1';
 import { bindings, callOn, count, runCron, shardEnv } from './support';
 
 const T = 1_800_000_000;
