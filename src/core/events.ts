@@ -1,6 +1,7 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { randomId } from '../crypto/random';
 import type { Db } from '../db/client';
+import { insertIf } from '../db/guarded-insert';
 import { securityEvents, users } from '../db/schema';
 import type { ClientInfo } from './sessions/store';
 import type { Reservation } from './throttle/throttle';
@@ -36,22 +37,19 @@ export interface EventSource {
  * the guard holds when the statement runs.
  */
 export function recordEvent(db: Db, type: SecurityEventType, source: EventSource, now: number, guard?: SQL) {
-  const values = [
-    null, // seq: SQLite assigns the next one
-    randomId(),
-    source.userId,
-    type,
-    now,
-    source.sessionId ?? null,
-    source.client?.userAgent ?? null,
-    source.client?.ip ?? null,
-    source.reason ?? null,
-  ];
   const userExists = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${source.userId})`;
-  // drizzle lists every column, in table order: seq, id, user_id, type, at, session_id, user_agent, ip, reason.
-  return db
-    .insert(securityEvents)
-    .select(sql`SELECT ${sql.join(values.map((value) => sql`${value}`), sql`, `)} WHERE ${userExists} AND ${guard ?? sql`1`}`);
+  // `seq` is left out (NULL): SQLite assigns the next rowid.
+  const row = {
+    id: randomId(),
+    userId: source.userId,
+    type,
+    at: now,
+    sessionId: source.sessionId ?? null,
+    userAgent: source.client?.userAgent ?? null,
+    ip: source.client?.ip ?? null,
+    reason: source.reason ?? null,
+  };
+  return insertIf(db, securityEvents, row, guard ? and(userExists, guard)! : userExists);
 }
 
 /**

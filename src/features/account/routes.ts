@@ -1,7 +1,6 @@
 import { login } from './login';
 import { profile } from './profile';
 import { register } from './register';
-import type { AppEnv } from '../../http/app-env';
 import { clientInfo } from '../../http/middleware/client-info';
 import { usernameShard } from '../../http/middleware/shard';
 import { ipFloodFilter } from '../../http/middleware/rate-limit';

@@ -3,6 +3,7 @@ import { PASSWORD_RESET_TTL_SECONDS } from '../../settings/tunables';
 import { hashPassword } from '../../crypto/password';
 import { randomBytes } from '../../crypto/random';
 import type { Db } from '../../db/client';
+import { insertIf } from '../../db/guarded-insert';
 import { markShard, shardDigitOf } from '../../db/shard-ids';
 import { passwordResets, users } from '../../db/schema';
 import { ApiError } from '../../core/errors';
@@ -48,8 +49,7 @@ export async function issuePasswordReset(db: Db, userId: string, reason: string,
   const userExists = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${userId})`;
   const issued = sql`EXISTS (SELECT 1 FROM ${passwordResets} WHERE ${passwordResets.tokenHash} = ${tokenHash})`;
   const [inserted] = await db.batch([
-    // Columns in table order: token_hash, user_id, created_at, expires_at, used_at.
-    db.insert(passwordResets).select(sql`SELECT ${tokenHash}, ${userId}, ${now}, ${now + PASSWORD_RESET_TTL_SECONDS}, NULL WHERE ${userExists}`),
+    insertIf(db, passwordResets, { tokenHash, userId, createdAt: now, expiresAt: now + PASSWORD_RESET_TTL_SECONDS, usedAt: null }, userExists),
     db.delete(passwordResets).where(and(eq(passwordResets.userId, userId), ne(passwordResets.tokenHash, tokenHash), issued)),
     recordEvent(db, 'admin_password_reset_issued', { userId, reason }, now, issued),
   ]);

@@ -7,13 +7,13 @@ import { logEvent } from '../../core/log';
 import { refuseIfSessionEnded, presentedSessionLive } from '../../core/sessions/guards';
 import type { AuthContext } from '../../core/sessions/lookup';
 import type { Settings } from '../../settings';
-import { hasSecondFactor, secondFactorActive, methodsOf, type Method } from '../../core/factors';
+import { hasSecondFactor, secondFactorActive } from '../../core/factors';
 import { generateRecoveryCodes, replaceRecoveryCodes } from '../../core/recovery-codes';
 import { revokeUserSessions } from '../../core/sessions/store';
 import { lockedError, logLockIfSet, refusal } from '../../core/throttle/throttle';
 import { reserveUserAttempt, resetUserBudget } from '../../core/throttle/user-throttle';
 import { checkCode } from '../../core/second-factor/totp-secret';
-import { lockedEventIfSet, recordCodeFailure, recordEvent, sessionEndedEvent } from '../../core/events';
+import { lockedEventIfSet, recordCodeFailure, recordEvent } from '../../core/events';
 import type { ClientInfo } from '../../core/sessions/store';
 
 /** A new set of ten; the old set stops working in the same transaction. */
