@@ -24,6 +24,12 @@ export default defineConfig({
           // The suite's BASE is https://mfa.test: passkeys for that site.
           WEBAUTHN_RP_ID: 'mfa.test',
           WEBAUTHN_ORIGINS: 'https://mfa.test',
+          // Test pool only (src/env-vars.ts, scryptParamsVar): every hash at
+          // N = 16, r = 1, p = 1, microseconds instead of ~350 ms here, with no
+          // floor. The password tests, the enumeration tests and one journey
+          // run with a copy of env without it (productionCostEnv in
+          // test/helpers.ts), at wrangler.toml's SCRYPT_PARAMS.
+          TEST_ONLY_SCRYPT_PARAMS: 'ln=4,r=1,p=1',
         },
         // Shards 1 to 3 (issue 13): the suite runs with SHARD_COUNT unset (one
         // shard, DB); test/shards/ runs the app with a copy of env asking for 2 or 4.
