@@ -1,4 +1,4 @@
-import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test';
+import { applyD1Migrations, createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test';
 import { scheduled } from '../../src/scheduled';
 import { foldForComparison } from '../../src/auth/identity';
 import { shardForUsernameKey } from '../../src/db/shards';
@@ -6,6 +6,9 @@ import { callOn, PASSWORD, setNow, totpAt, uniqueName, type CallOptions } from '
 
 /** One request through the app with `workerEnv` (test/helpers.ts). */
 export { callOn };
+
+// Every shard gets DB's schema (test/setup.ts migrates DB alone); applying is idempotent.
+await Promise.all([env.DB_SHARD_1, env.DB_SHARD_2, env.DB_SHARD_3].map((db) => applyD1Migrations(db, env.TEST_MIGRATIONS)));
 
 /** The ADMIN_TOKEN of vitest.config.ts. */
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123456789abcdef';
