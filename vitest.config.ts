@@ -50,8 +50,15 @@ export default defineConfig({
     // dropped; a failing test's is printed with its failure, where it helps.
     // Tests that assert on logs spy on console and are unaffected.
     silent: 'passed-only',
-    // Each login or registration spends ~200 ms of scrypt by design.
+    // The pool hashes passwords at a test-only cost (TEST_ONLY_SCRYPT_PARAMS
+    // above); the files at production cost spend ~0.4 s per hash here, several
+    // seconds on a loaded machine, and one file fuzzes for tens of seconds.
     testTimeout: 30_000,
+    // Vitest's default in a run is cores - 1: one file at a time on 2 cores.
+    // A file's worker mostly waits on workerd (D1, the isolate's RPC), so one
+    // file per core finished a 16-file sample in ~50-60 s instead of ~90-110 s
+    // on a 2-core machine (4 were no faster). Each file keeps its own isolate and storage.
+    maxWorkers: '100%',
     // Pre-bundle noble's scrypt: Vite's module transform turns its imported
     // helpers (rotl) into property reads inside the hot loop, which made one
     // hash take ~4.5 s in the pool instead of ~0.35 s.
