@@ -173,7 +173,7 @@ function scryptWorkUnits(params: ScryptParams): number {
  * once. Nothing in wrangler.toml can go below it.
  *
  * TEST_ONLY_SCRYPT_PARAMS is for the test pool alone (vitest.config.ts binds
- * it; test/routes/config.test.ts checks that wrangler.toml never does): when
+ * it; test/routes/password-cost.test.ts checks that wrangler.toml never does): when
  * set it replaces SCRYPT_PARAMS with no floor, only the bounds a stored hash
  * must keep, so the suite's thousands of logins cost microseconds each. The
  * tests of the password flows and one journey run with an env copy without it,
