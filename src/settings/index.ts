@@ -8,7 +8,8 @@ import {
 } from './tunables';
 import { deriveAesGcmKey, deriveHmacKey, importJwtKey } from '../crypto/keys';
 import { shardCount } from '../db/shards';
-import { boundedSecondsVar, ConfigError, displayNameVar, originListVar } from './env-vars';
+import type { ScryptParams } from '../crypto/password';
+import { boundedSecondsVar, ConfigError, displayNameVar, originListVar, scryptParamsVar } from './env-vars';
 import { deriveSigningKeyWrapKey } from '../tokens/signing-key-crypto';
 import { webauthnSettingsFromEnv, type WebAuthnSettings } from './webauthn';
 
@@ -39,6 +40,8 @@ export interface Settings {
   adminToken: string | null;
   /** WEBAUTHN_RP_ID, WEBAUTHN_RP_NAME, WEBAUTHN_ORIGINS (passkeys). */
   webauthn: WebAuthnSettings;
+  /** SCRYPT_PARAMS: the cost of new password hashes, of the unknown-user dummy, and what a re-hash upgrades to. */
+  passwordHashCost: ScryptParams;
 }
 
 function requireSecret(env: Env, name: 'JWT_SECRET' | 'TOTP_ENCRYPTION_KEY'): string {
@@ -77,6 +80,7 @@ async function load(env: Env): Promise<Settings> {
   const sessionIdleSeconds = boundedSecondsVar(env, 'SESSION_IDLE_SECONDS', SESSION_IDLE_SECONDS_BOUNDS);
   if (sessionIdleSeconds > sessionMaxSeconds) throw new ConfigError('SESSION_IDLE_SECONDS must not exceed SESSION_MAX_SECONDS');
   const webauthn = webauthnSettingsFromEnv(env, issuer);
+  const passwordHashCost = scryptParamsVar(env);
   // SHARD_COUNT and every D1 binding it names, checked here so a missing one fails the first request.
   shardCount(env);
   const [jwtKey, totpKey, recoveryKey, signingKeyWrapKey, refreshKey] = await Promise.all([
@@ -101,6 +105,7 @@ async function load(env: Env): Promise<Settings> {
     refreshKey,
     adminToken,
     webauthn,
+    passwordHashCost,
   };
 }
 
