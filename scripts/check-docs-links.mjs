@@ -27,7 +27,7 @@ function markdownFiles(dir) {
 export function headingAnchors(markdown) {
   const anchors = new Set();
   const seen = new Map();
-  for (const line of withoutCode(markdown).split('\n')) {
+  for (const line of withoutFences(markdown).split('\n')) {
     const match = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (!match) continue;
     const text = match[1].replace(/`/g, '').replace(/\[([^\]]*)\]\([^)]*\)/g, '$1');
@@ -39,11 +39,14 @@ export function headingAnchors(markdown) {
   return anchors;
 }
 
+/** Fenced code blocks blanked out (line count kept): a `#` there is no heading. */
+function withoutFences(markdown) {
+  return markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, (block) => block.replace(/[^\n]/g, ' '));
+}
+
 /** Fenced code blocks and inline code blanked out (line count kept): their brackets are not links. */
 function withoutCode(markdown) {
-  return markdown
-    .replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, (block) => block.replace(/[^\n]/g, ' '))
-    .replace(/`[^`\n]*`/g, (span) => ' '.repeat(span.length));
+  return withoutFences(markdown).replace(/`[^`\n]*`/g, (span) => ' '.repeat(span.length));
 }
 
 /** Each link target of a Markdown text with its line: inline links and images, reference definitions, HTML src/href. */
