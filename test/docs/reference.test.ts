@@ -28,7 +28,7 @@ describe('docs/api.md', () => {
   });
 
   it('lists every error code of the catalog with its status', () => {
-    const rows = new Map([...apiReference.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map((match) => [match[1], Number(match[2])]));
+    const rows = new Map<string, number>([...apiReference.matchAll(/^\| `([a-z_]+)` \| (\d{3}) \|/gm)].map((match) => [match[1] ?? '', Number(match[2])]));
     const wrong = (Object.keys(ERRORS) as ErrorCode[])
       .filter((code) => rows.get(code) !== ERRORS[code][0])
       .map((code) => `${code}: catalog ${ERRORS[code][0]}, docs ${rows.get(code) ?? 'missing'}`);
