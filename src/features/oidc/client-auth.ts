@@ -16,10 +16,10 @@ const MAX_FORM_BYTES = 16 * 1024;
 export async function readForm(c: Context): Promise<Map<string, string> | OAuthError> {
   const type = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') return new OAuthError('invalid_request', 'Send the parameters as application/x-www-form-urlencoded.');
-  const text = await c.req.text();
-  if (new TextEncoder().encode(text).length > MAX_FORM_BYTES) return new OAuthError('invalid_request', 'The request body is too large.');
+  const bytes = await c.req.arrayBuffer();
+  if (bytes.byteLength > MAX_FORM_BYTES) return new OAuthError('invalid_request', 'The request body is too large.');
   const form = new Map<string, string>();
-  for (const [name, value] of new URLSearchParams(text)) {
+  for (const [name, value] of new URLSearchParams(new TextDecoder().decode(bytes))) {
     if (form.has(name)) return new OAuthError('invalid_request', `The parameter ${name.slice(0, 40)} is repeated.`);
     form.set(name, value);
   }

@@ -81,8 +81,8 @@ export async function formParams(c: C): Promise<Params> {
   if (c.req.method === 'GET') return paramsOf(new URL(c.req.url).searchParams);
   const type = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') return new Map();
-  const text = await c.req.text();
-  return text.length > 16 * 1024 ? new Map() : paramsOf(new URLSearchParams(text));
+  const bytes = await c.req.arrayBuffer();
+  return bytes.byteLength > 16 * 1024 ? new Map() : paramsOf(new URLSearchParams(new TextDecoder().decode(bytes)));
 }
 
 /**
