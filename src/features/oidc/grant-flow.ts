@@ -14,7 +14,7 @@ type C = Context<AppEnv>;
 
 /** The sign-in page of a request (a fresh ticket: the request, signed). */
 export async function showSignIn(c: C, client: OidcClientRow, request: AuthorizationRequest, now: number, alert?: string) {
-  const step = await stepContext(c, client, await makeTicket(c.get('settings').oidcKey, request, now));
+  const step = await stepContext(c, client, await makeTicket(c.get('settings').oidcKey, request, now), request.redirectUri);
   return render(c, 'Sign in', signInForm(step, c.get('settings').oidcSignup), { alert });
 }
 
@@ -31,8 +31,8 @@ export async function afterSignIn(c: C, client: OidcClientRow, request: Authoriz
   const needsConsent = !client.firstParty && !options.consented && (prompt.has('consent') || !(await hasConsent(db, provider.user.id, client.id, scope)));
   if (needsConsent) {
     if (prompt.has('none')) return redirectToClient(c, request, { error: 'consent_required', error_description: 'The person has not allowed this application yet.' });
-    const step = await stepContext(c, client, await makeTicket(c.get('settings').oidcKey, request, now));
-    return render(c, 'Allow access?', consentForm(step, request.scopes), { redirectTo: request.redirectUri });
+    const step = await stepContext(c, client, await makeTicket(c.get('settings').oidcKey, request, now), request.redirectUri);
+    return render(c, 'Allow access?', consentForm(step, request.scopes));
   }
   const offline = client.firstParty || request.scopes.includes('offline_access');
   const code = await issueCode(db, request, { userId: provider.user.id, providerSessionId: provider.session.id, scopes: request.scopes, offline }, now);

@@ -154,7 +154,7 @@ async function signUpPage(c: C) {
   const request = ticket ? await readTicket(c.get('settings').oidcKey, ticket, now) : null;
   const client = request ? await findClient(primaryDb(c.env), request.clientId) : null;
   if (!ticket || !client) return errorPage(c, 'This sign-in request has expired or is not valid. Start again from the application.');
-  return render(c, 'Create an account', signUpForm(await stepContext(c, client, ticket)));
+  return render(c, 'Create an account', signUpForm(await stepContext(c, client, ticket, request!.redirectUri)));
 }
 
 async function signUpStep(c: C) {

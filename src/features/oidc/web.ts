@@ -20,9 +20,17 @@ import { csrfTokenMatches, csrfTokenOf, readTicket, type AuthorizationRequest } 
 
 type C = Context<AppEnv>;
 
-export function render(c: C, title: string, body: Markup, options: { alert?: string | null; status?: 200 | 400 | 403; redirectTo?: string } = {}): Response | Promise<Response> {
+/**
+ * The client origin a page's forms may end up at (a step's POST answers with
+ * a 303 to the redirect URI, and browsers hold that redirect to the page's
+ * form-action), noted by stepContext for the response of this request.
+ */
+const formTargets = new WeakMap<Request, string>();
+
+export function render(c: C, title: string, body: Markup, options: { alert?: string | null; status?: 200 | 400 | 403 } = {}): Response | Promise<Response> {
   const nonce = newNonce();
-  const targets = options.redirectTo ? [new URL(options.redirectTo).origin] : [];
+  const target = formTargets.get(c.req.raw);
+  const targets = target ? [target] : [];
   c.header('Content-Security-Policy', contentSecurityPolicy(nonce, targets));
   c.header('Referrer-Policy', 'no-referrer');
   return c.html(page(nonce, title, body, options.alert), options.status ?? 200);
@@ -43,7 +51,8 @@ export function flowCookie(c: C): string {
   return value;
 }
 
-export async function stepContext(c: C, client: OidcClientRow, ticket: string): Promise<StepContext> {
+export async function stepContext(c: C, client: OidcClientRow, ticket: string, redirectUri: string): Promise<StepContext> {
+  formTargets.set(c.req.raw, new URL(redirectUri).origin);
   return { ticket, csrf: await csrfTokenOf(c.get('settings').oidcKey, flowCookie(c), ticket), clientName: client.name };
 }
 
@@ -121,5 +130,5 @@ export async function readStep(c: C, now: number): Promise<Step | Response> {
   }
   const client = await findClient(primaryDb(c.env), request.clientId);
   if (!client || !redirectUriRegistered(client, request.redirectUri)) return errorPage(c, 'The application that sent you here is no longer registered.');
-  return { form, request, client, step: await stepContext(c, client, ticket) };
+  return { form, request, client, step: await stepContext(c, client, ticket, request.redirectUri) };
 }
