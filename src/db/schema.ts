@@ -267,6 +267,3 @@ export const webauthnChallenges = sqliteTable(
 
 export type WebAuthnCredentialRow = typeof webauthnCredentials.$inferSelect;
 export type WebAuthnChallengeRow = typeof webauthnChallenges.$inferSelect;
-
-// The OpenID Provider's tables (src/features/oidc/tables.ts), here for drizzle-kit.
-export { oidcClients, oidcCodes, oidcConsents, oidcGrants } from '../features/oidc/tables';
