@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { Db } from '../../db/client';
-import { logEvent } from '../../log';
+import { logEvent } from '../../core/log';
 import { findClient, secretMatches } from './clients';
 import { OAuthError } from './oauth-error';
 import type { OidcClientRow } from './tables';

@@ -1,6 +1,6 @@
 import { createMiddleware } from 'hono/factory';
-import type { AppEnv } from '../../env';
-import { ApiError } from '../../errors';
+import type { AppEnv } from '../../http/app-env';
+import { ApiError } from '../../core/errors';
 
 /**
  * The OpenID Provider's fixed values, each with its reason

@@ -1,8 +1,8 @@
 import { and, eq } from 'drizzle-orm';
-import { recordEvent } from '../../auth/security-events';
-import type { ClientInfo } from '../../auth/sessions';
+import { recordEvent } from '../../core/events';
+import type { ClientInfo } from '../../core/sessions/store';
 import type { Db } from '../../db/client';
-import { logEvent } from '../../log';
+import { logEvent } from '../../core/log';
 import { oidcConsents } from './tables';
 
 /**

@@ -1,11 +1,11 @@
 import { eq, sql } from 'drizzle-orm';
 import { encodeBase64urlNoPadding } from '@oslojs/encoding';
-import { recordEvent } from '../../auth/security-events';
-import { insertSessionIf, type ClientInfo, type NewSession } from '../../auth/sessions';
+import { recordEvent } from '../../core/events';
+import { insertSessionIf, type ClientInfo, type NewSession } from '../../core/sessions/store';
 import type { Db } from '../../db/client';
 import { sessions, users } from '../../db/schema';
 import { idOnShardOf } from '../../db/shard-ids';
-import { logEvent } from '../../log';
+import { logEvent } from '../../core/log';
 import type { Settings } from '../../settings';
 import { CODE_VERIFIER } from './config';
 import { findCode, spendCode } from './codes';

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
-import type { AppEnv } from '../../env';
-import { idShardDb } from '../../middleware/shard';
+import type { AppEnv } from '../../http/app-env';
+import { idShardDb } from '../../http/middleware/shard';
 import { issueCode } from './codes';
 import { hasConsent } from './consents';
 import { consentForm } from './pages/enroll';

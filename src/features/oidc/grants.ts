@@ -1,8 +1,8 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { sessions, users } from '../../db/schema';
-import { recordEvent } from '../../auth/security-events';
-import type { ClientInfo } from '../../auth/sessions';
+import { recordEvent } from '../../core/events';
+import type { ClientInfo } from '../../core/sessions/store';
 import { oidcGrants } from './tables';
 
 /**

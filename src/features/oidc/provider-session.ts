@@ -1,8 +1,8 @@
 import { and, eq, isNotNull, lt } from 'drizzle-orm';
-import { SESSION_TOUCH_INTERVAL_SECONDS } from '../../config';
+import { SESSION_TOUCH_INTERVAL_SECONDS } from '../../settings/tunables';
 import type { Db } from '../../db/client';
 import { sessions, users, type SessionRow, type UserRow } from '../../db/schema';
-import { sessionLive } from '../../auth/sessions';
+import { sessionLive } from '../../core/sessions/store';
 import { tagMatches, tagOf } from './hmac';
 
 /**

@@ -1,10 +1,10 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { REFRESH_GRACE_SECONDS } from '../../config';
-import { refreshTokenReusedEvent } from '../../auth/security-events';
-import type { ClientInfo } from '../../auth/sessions';
+import { REFRESH_GRACE_SECONDS } from '../../settings/tunables';
+import { refreshTokenReusedEvent } from '../../core/events';
+import type { ClientInfo } from '../../core/sessions/store';
 import type { Db } from '../../db/client';
 import { sessions, users } from '../../db/schema';
-import { logEvent } from '../../log';
+import { logEvent } from '../../core/log';
 import type { Settings } from '../../settings';
 import { readRefreshToken } from '../../tokens/refresh-token';
 import { knownScopes } from './config';

@@ -1,7 +1,7 @@
 import { and, eq, inArray, isNull } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { sessions } from '../../db/schema';
-import { logEvent } from '../../log';
+import { logEvent } from '../../core/log';
 import { newClientId, newClientSecret, viewOf, type ClientView } from './clients';
 import type { ClientCreate, ClientPatch } from './schemas';
 import { oidcClients, oidcCodes, oidcConsents, oidcGrants } from './tables';

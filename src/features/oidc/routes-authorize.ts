@@ -1,13 +1,13 @@
 import { primaryDb } from '../../db/shards';
 import type { Context } from 'hono';
-import type { AppEnv } from '../../env';
-import { nowSeconds } from '../../time';
+import type { AppEnv } from '../../http/app-env';
+import { nowSeconds } from '../../core/time';
 import { checkAuthorizationRequest, redirectBack } from './authorize';
 import { issuerOf } from './config';
 import { afterSignIn, showSignIn } from './grant-flow';
 import { protocolRoute } from './route-doc';
 import { errorPage, flowCookie, formParams, providerSessionOf } from './web';
-import { routeGroup } from '../../openapi/declare';
+import { routeGroup } from '../../http/openapi/declare';
 
 const html = { 'text/html': { schema: { type: 'string' as const } } };
 

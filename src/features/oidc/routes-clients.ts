@@ -1,7 +1,7 @@
 import { allShardDbs, primaryDb } from '../../db/shards';
-import { ApiError } from '../../errors';
-import { declareRoute, routeGroup } from '../../openapi/declare';
-import { nowSeconds } from '../../time';
+import { ApiError } from '../../core/errors';
+import { declareRoute, routeGroup } from '../../http/openapi/declare';
+import { nowSeconds } from '../../core/time';
 import { findClient, viewOf } from './clients';
 import { requireProvider } from './config';
 import { createClient, deleteClient, listClients, patchClient, rotateClientSecret } from './registry';

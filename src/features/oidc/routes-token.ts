@@ -1,11 +1,11 @@
 import type { Context } from 'hono';
-import type { AppEnv } from '../../env';
-import { clientInfo } from '../../middleware/client-info';
-import { idShardDb } from '../../middleware/shard';
+import type { AppEnv } from '../../http/app-env';
+import { clientInfo } from '../../http/middleware/client-info';
+import { idShardDb } from '../../http/middleware/shard';
 import { primaryDb, shardCount, shardDb, shardOfResetToken } from '../../db/shards';
-import { routeGroup } from '../../openapi/declare';
-import { logEvent } from '../../log';
-import { nowSeconds } from '../../time';
+import { routeGroup } from '../../http/openapi/declare';
+import { logEvent } from '../../core/log';
+import { nowSeconds } from '../../core/time';
 import { readRefreshToken } from '../../tokens/refresh-token';
 import { authenticateClient, readForm } from './client-auth';
 import { issuerOf } from './config';

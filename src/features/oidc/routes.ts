@@ -1,4 +1,4 @@
-import { routeGroup } from '../../openapi/declare';
+import { routeGroup } from '../../http/openapi/declare';
 import { authorizeRoutes } from './routes-authorize';
 import { clientRoutes } from './routes-clients';
 import { stepRoutes } from './routes-steps';
