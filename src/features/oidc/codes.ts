@@ -2,6 +2,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { encodeBase64urlNoPadding } from '@oslojs/encoding';
 import { randomBytes } from '../../crypto/random';
 import type { Db } from '../../db/client';
+import { insertIf } from '../../db/guarded-insert';
 import { sessions } from '../../db/schema';
 import { markShard, shardDigitOf } from '../../db/shard-ids';
 import { CODE_TTL_SECONDS, type Scope } from './config';
@@ -33,7 +34,7 @@ export async function issueCode(
   now: number,
 ): Promise<string | null> {
   const code = encodeBase64urlNoPadding(markShard(randomBytes(32), shardDigitOf(grant.providerSessionId)));
-  const values = {
+  const row = {
     codeHash: await codeHashOf(code),
     clientId: request.clientId,
     userId: grant.userId,
@@ -42,17 +43,14 @@ export async function issueCode(
     codeChallenge: request.codeChallenge,
     nonce: request.nonce,
     scope: grant.scopes.join(' '),
-    offline: grant.offline ? 1 : 0,
+    offline: grant.offline,
     createdAt: now,
     expiresAt: now + CODE_TTL_SECONDS,
+    usedAt: null,
+    sessionId: null,
   };
   const providerLive = sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${grant.providerSessionId} AND ${sessions.authorized} = 1 AND ${sessions.authTime} IS NOT NULL AND ${sessions.revokedAt} IS NULL AND ${sessions.expiresAt} > ${now})`;
-  const result = await db
-    .insert(oidcCodes)
-    .select(
-      sql`SELECT ${values.codeHash}, ${values.clientId}, ${values.userId}, ${values.providerSessionId}, ${values.redirectUri}, ${values.codeChallenge}, ${values.nonce}, ${values.scope}, ${values.offline}, ${values.createdAt}, ${values.expiresAt}, NULL, NULL WHERE ${providerLive}`,
-    )
-    .run();
+  const result = await insertIf(db, oidcCodes, row, providerLive).run();
   return result.meta.changes === 1 ? code : null;
 }
 

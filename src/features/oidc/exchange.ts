@@ -3,6 +3,7 @@ import { encodeBase64urlNoPadding } from '@oslojs/encoding';
 import { recordEvent } from '../../core/events';
 import { insertSessionIf, type ClientInfo, type NewSession } from '../../core/sessions/store';
 import type { Db } from '../../db/client';
+import { insertIf } from '../../db/guarded-insert';
 import { sessions, users } from '../../db/schema';
 import { idOnShardOf } from '../../db/shard-ids';
 import { logEvent } from '../../core/log';
@@ -96,9 +97,7 @@ export async function exchangeCode(
   const [spent, inserted] = await db.batch([
     spendCode(db, row.codeHash, session.id, now),
     insertSessionIf(db, session, sql`${mine} AND ${providerLive}`),
-    db
-      .insert(oidcGrants)
-      .select(sql`SELECT ${session.id}, ${grant.providerSessionId}, ${client.id}, ${row.userId}, ${grant.scope}, ${grant.acr}, ${grant.offline ? 1 : 0}, ${now} WHERE ${opened}`),
+    insertIf(db, oidcGrants, { sessionId: session.id, clientId: client.id, userId: row.userId, createdAt: now, ...grant }, opened),
     recordEvent(db, 'oidc_code_exchanged', { userId: row.userId, sessionId: session.id, client: clientInfo, reason: `client ${client.id}` }, now, opened),
   ]);
   if (spent.length !== 1) {
