@@ -67,3 +67,14 @@ export function spendCode(db: Db, codeHash: string, sessionId: string, now: numb
     .where(and(eq(oidcCodes.codeHash, codeHash), sql`${oidcCodes.usedAt} IS NULL`, sql`${oidcCodes.expiresAt} > ${now}`))
     .returning({ codeHash: oidcCodes.codeHash });
 }
+
+/**
+ * A spent or expired code is kept an hour past its expiry, so a late second
+ * exchange is still recognised as a reuse and revokes what the first issued;
+ * then the hourly cleanup deletes it (src/scheduled/steps.ts).
+ */
+export const CODE_KEPT_AFTER_EXPIRY_SECONDS = 3600;
+
+export function expiredCodesCondition(now: number) {
+  return sql`${oidcCodes.expiresAt} <= ${now - CODE_KEPT_AFTER_EXPIRY_SECONDS}`;
+}
