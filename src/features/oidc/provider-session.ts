@@ -1,7 +1,7 @@
-import { and, eq, isNotNull, lt } from 'drizzle-orm';
+import { and, eq, isNotNull, lt, sql } from 'drizzle-orm';
 import { SESSION_TOUCH_INTERVAL_SECONDS } from '../../settings/tunables';
 import type { Db } from '../../db/client';
-import { sessions, users, type SessionRow, type UserRow } from '../../db/schema';
+import { sessions, users, webauthnCredentials, type SessionRow, type UserRow } from '../../db/schema';
 import { sessionLive } from '../../core/sessions/store';
 import { tagMatches, tagOf } from './hmac';
 
@@ -56,10 +56,21 @@ export async function touchProviderSession(db: Db, sessionId: string, now: numbe
 }
 
 /**
+ * A passkey whose backup state is false (device-bound: the key cannot leave
+ * the authenticator) adds RFC 8176's `hwk` to the session's methods, so what
+ * the session proved is recorded with it (and `acr` can say `phrh`).
+ */
+export async function markDeviceBound(db: Db, sessionId: string, userId: string, credentialId: unknown): Promise<void> {
+  if (typeof credentialId !== 'string' || credentialId.length > 1400) return;
+  await db.run(sql`UPDATE ${sessions} SET ${sql.identifier('amr')} = 'pwd pop hwk'
+    WHERE ${sessions.id} = ${sessionId} AND ${sessions.amr} = 'pwd pop'
+      AND EXISTS (SELECT 1 FROM ${webauthnCredentials} WHERE ${webauthnCredentials.id} = ${credentialId} AND ${webauthnCredentials.userId} = ${userId} AND ${webauthnCredentials.backupState} = 0)`);
+}
+
+/**
  * OpenID Connect EAP ACR Values: what the session's proof satisfies, the
- * strongest first. The hosted pages prove TOTP or a recovery code (`aal2`);
- * a passkey proof records `pop` and satisfies `phr` (a device-bound passkey,
- * `phrh`, needs its backup state, which part two records).
+ * strongest first: a device-bound passkey (`hwk`) `phrh`, any passkey `phr`,
+ * TOTP or a recovery code `aal2`.
  */
 export function acrOf(amr: string): 'phrh' | 'phr' | 'aal2' {
   const methods = amr.split(' ');

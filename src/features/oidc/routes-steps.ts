@@ -5,6 +5,10 @@ import { startEnrollment, pendingEnrollment } from '../../core/second-factor/enr
 import { qrSvg, svgDataUrl } from '../../core/second-factor/qr';
 import { register } from '../../core/register';
 import { verifySecondFactor } from '../../core/second-factor/code';
+import { assertionOptions, verifyPasskey } from '../../core/second-factor/passkey';
+import type { Db } from '../../db/client';
+import type { TokenClaims } from '../../tokens/jwt';
+import { PASSKEY_SCRIPT } from './pages/passkey-script';
 import type { AppEnv } from '../../http/app-env';
 import { ApiError } from '../../core/errors';
 import { clientInfo } from '../../http/middleware/client-info';
@@ -18,7 +22,7 @@ import { afterSignIn, showSignIn } from './grant-flow';
 import { enrollForm, recoveryCodesForm } from './pages/enroll';
 import { secondFactorForms, signInForm, signUpForm, type StepContext } from './pages/sign-in';
 import { protocolRoute } from './route-doc';
-import { liveProviderSession } from './provider-session';
+import { liveProviderSession, markDeviceBound } from './provider-session';
 import { readTicket } from './ticket';
 import { errorPage, loginCookie, providerSessionOf, readStep, redirectToClient, render, setLoginCookie, setProviderCookie, stepContext, type Step } from './web';
 import { findClient } from './clients';
@@ -54,6 +58,28 @@ async function enrollPage(c: C, step: StepContext, enrollment: { secret: string;
   return render(c, 'Set up a second factor', enrollForm(step, { ...enrollment, qrDataUrl: svgDataUrl(qrSvg(enrollment.uri)) }), { alert });
 }
 
+/**
+ * The second-factor page: a TOTP code if the account has one, a passkey if it
+ * has any (the options made now, bound to this password-only session and to
+ * `login`), and a recovery code always.
+ */
+async function secondFactorPage(c: C, step: StepContext, pending: { claims: TokenClaims; db: Db }, now: number, alert?: string) {
+  const settings = c.get('settings');
+  const auth = await authenticate(pending.db, pending.claims, 'any', now, settings.sessionIdleSeconds);
+  const offer = auth.passkeyCount > 0 ? await assertionOptions(pending.db, settings, auth, now) : null;
+  const passkey = offer ? { challengeId: offer.challengeId, optionsJson: JSON.stringify(offer.publicKey) } : null;
+  return render(c, 'Second step', secondFactorForms(step, auth.user.totpSecret !== null, passkey), { alert, script: passkey ? PASSKEY_SCRIPT : undefined });
+}
+
+/** The second factor was proven: the promoted session is the provider session; only now does the browser get its cookie. */
+async function finishSignIn(c: C, s: Step, pending: { claims: TokenClaims; db: Db }, now: number, recoveryCodes?: string[]) {
+  await setProviderCookie(c, pending.claims.sid);
+  if (recoveryCodes) return render(c, 'Save your recovery codes', recoveryCodesForm(s.step, recoveryCodes));
+  const provider = await liveProviderSession(pending.db, pending.claims.sid, now, c.get('settings').sessionIdleSeconds);
+  if (!provider) return showSignIn(c, s.client, s.request, now, 'Your session ended. Sign in again.');
+  return afterSignIn(c, s.client, s.request, provider, now);
+}
+
 /** The password-only session named by the login cookie, or null (expired, or not a password-only token). */
 async function pendingLogin(c: C, now: number) {
   const token = loginCookie(c);
@@ -66,9 +92,9 @@ async function pendingLogin(c: C, now: number) {
 /** After the password: the second factor, or enrollment for an account that has none (mandatory MFA holds here too). */
 async function afterPassword(c: C, s: Step, result: { token: string; expiresIn: number; mfa: 'enroll' | 'verify'; methods: string[] }, now: number) {
   setLoginCookie(c, result.token, result.expiresIn);
-  if (result.mfa === 'verify') return render(c, 'Second step', secondFactorForms(s.step, result.methods.includes('otp')));
   const claims = (await verifyToken(c.get('settings'), result.token, now))!;
   const db = idShardDb(c, claims.sid)!;
+  if (result.mfa === 'verify') return secondFactorPage(c, s.step, { claims, db }, now);
   const auth = await authenticate(db, claims, 'any', now, c.get('settings').sessionIdleSeconds);
   return enrollPage(c, s.step, await startEnrollment(db, c.get('settings'), auth, now, clientInfo(c)));
 }
@@ -101,7 +127,7 @@ async function factorStep(c: C, kind: 'code' | 'recoveryCode' | 'enroll') {
   if (!pending) return showSignIn(c, s.client, s.request, now, 'Your sign-in took too long, or this step came first. Enter your password.');
   const { claims, db } = pending;
   const again = async (alert: string) => {
-    if (kind !== 'enroll') return render(c, 'Second step', secondFactorForms(s.step, true), { alert });
+    if (kind !== 'enroll') return secondFactorPage(c, s.step, pending, now, alert);
     const auth = await authenticate(db, claims, 'any', now, c.get('settings').sessionIdleSeconds);
     return enrollPage(c, s.step, await pendingEnrollment(c.get('settings'), auth, now), alert);
   };
@@ -114,11 +140,30 @@ async function factorStep(c: C, kind: 'code' | 'recoveryCode' | 'enroll') {
   } catch (error) {
     return again(reasonOf(error));
   }
-  await setProviderCookie(c, claims.sid);
-  if (verified.recoveryCodes) return render(c, 'Save your recovery codes', recoveryCodesForm(s.step, verified.recoveryCodes));
-  const provider = await liveProviderSession(db, claims.sid, now, c.get('settings').sessionIdleSeconds);
-  if (!provider) return showSignIn(c, s.client, s.request, now, 'Your session ended. Sign in again.');
-  return afterSignIn(c, s.client, s.request, provider, now);
+  return finishSignIn(c, s, pending, now, verified.recoveryCodes);
+}
+
+/** A passkey as the second factor, through the JSON API's own flow (verifyPasskey: its budget, counter and challenge rules). */
+async function passkeyStep(c: C) {
+  const now = nowSeconds();
+  const s = await readStep(c, now);
+  if (s instanceof Response) return s;
+  const pending = await pendingLogin(c, now);
+  if (!pending) return showSignIn(c, s.client, s.request, now, 'Your sign-in took too long, or this step came first. Enter your password.');
+  let response: unknown = null;
+  try {
+    response = JSON.parse(s.form.get('response') ?? '');
+  } catch {
+    return secondFactorPage(c, s.step, pending, now, 'The passkey was not used. Try again, or use a code.');
+  }
+  try {
+    await verifyPasskey(pending.db, c.get('settings'), pending.claims, { challengeId: s.form.get('challengeId') ?? '', response }, now, { purpose: 'login', client: clientInfo(c) });
+  } catch (error) {
+    const refusedPasskey = error instanceof ApiError && (error.code === 'invalid_code' || error.code === 'validation_failed');
+    return secondFactorPage(c, s.step, pending, now, refusedPasskey ? 'The passkey was refused. Try again, or use a code.' : reasonOf(error));
+  }
+  await markDeviceBound(pending.db, pending.claims.sid, pending.claims.sub, (response as { id?: unknown } | null)?.id);
+  return finishSignIn(c, s, pending, now);
 }
 
 /** After the recovery codes page, and the consent answer: both need a live provider session, never just a password. */
@@ -189,6 +234,7 @@ export const stepRoutes = routeGroup();
 protocolRoute(stepRoutes, { ...stepDoc('/authorize/password', 'Sign-in: the password'), operationId: 'postAuthorizePassword' }, passwordStep);
 protocolRoute(stepRoutes, { ...stepDoc('/authorize/otp', 'Sign-in: a TOTP code'), operationId: 'postAuthorizeOtp' }, (c) => factorStep(c, 'code'));
 protocolRoute(stepRoutes, { ...stepDoc('/authorize/recovery', 'Sign-in: a recovery code'), operationId: 'postAuthorizeRecovery' }, (c) => factorStep(c, 'recoveryCode'));
+protocolRoute(stepRoutes, { ...stepDoc('/authorize/passkey', 'Sign-in: a passkey as the second factor'), operationId: 'postAuthorizePasskey' }, passkeyStep);
 protocolRoute(stepRoutes, { ...stepDoc('/authorize/enroll', 'Sign-in: confirm a new authenticator'), operationId: 'postAuthorizeEnroll' }, (c) => factorStep(c, 'enroll'));
 protocolRoute(stepRoutes, { ...stepDoc('/authorize/continue', 'Sign-in: continue after the recovery codes'), operationId: 'postAuthorizeContinue' }, continueStep);
 protocolRoute(stepRoutes, { ...stepDoc('/authorize/consent', 'Sign-in: allow or deny a client'), operationId: 'postAuthorizeConsent' }, consentStep);

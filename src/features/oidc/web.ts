@@ -27,13 +27,13 @@ type C = Context<AppEnv>;
  */
 const formTargets = new WeakMap<Request, string>();
 
-export function render(c: C, title: string, body: Markup, options: { alert?: string | null; status?: 200 | 400 | 403 } = {}): Response | Promise<Response> {
+export function render(c: C, title: string, body: Markup, options: { alert?: string | null; status?: 200 | 400 | 403; script?: string } = {}): Response | Promise<Response> {
   const nonce = newNonce();
   const target = formTargets.get(c.req.raw);
   const targets = target ? [target] : [];
   c.header('Content-Security-Policy', contentSecurityPolicy(nonce, targets));
   c.header('Referrer-Policy', 'no-referrer');
-  return c.html(page(nonce, title, body, options.alert), options.status ?? 200);
+  return c.html(page(nonce, title, body, options.alert, options.script), options.status ?? 200);
 }
 
 export function errorPage(c: C, reason: string, status: 400 | 403 = 400) {

@@ -7,13 +7,15 @@ import { PAGE_STYLES } from '../../page/client.generated';
 /**
  * The hosted pages' frame: the account page's stylesheet (one CSS for both),
  * a strict CSP with `frame-ancestors 'none'` (no clickjacking of the consent
- * button), nothing loaded from elsewhere, no script. `form-action` allows this
+ * button), nothing loaded from elsewhere, and no script but the passkey
+ * step's own (nonce-bound). `form-action` allows this
  * origin and, where a step ends in a redirect back to the client, that
  * client's origin (browsers apply form-action to a form's redirects).
  */
 export function contentSecurityPolicy(nonce: string, formTargets: string[]): string {
   return [
     "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
     `style-src 'nonce-${nonce}'`,
     'img-src data:',
     `form-action 'self' ${formTargets.join(' ')}`.trim(),
@@ -29,7 +31,7 @@ export function newNonce(): string {
 export type Markup = HtmlEscapedString | Promise<HtmlEscapedString>;
 
 /** One page: a heading, an optional refusal in `role="alert"`, the step's content. */
-export function page(nonce: string, title: string, body: Markup, alert?: string | null): Markup {
+export function page(nonce: string, title: string, body: Markup, alert?: string | null, script?: string): Markup {
   return html`<!doctype html><html lang="en">
   <head>
     <meta charset="utf-8" />
@@ -44,6 +46,7 @@ export function page(nonce: string, title: string, body: Markup, alert?: string 
       ${alert ? html`<p id="error" role="alert">${alert}</p>` : ''}
       ${body}
     </main>
+    ${script ? html`<script nonce="${nonce}">${raw(script)}</script>` : ''}
   </body>
 </html>`;
 }

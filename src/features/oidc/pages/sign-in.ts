@@ -1,4 +1,4 @@
-import { html } from 'hono/html';
+import { html, raw } from 'hono/html';
 import { hidden, type Markup } from './layout';
 
 export interface StepContext {
@@ -35,9 +35,24 @@ export function signUpForm(step: StepContext, username = ''): Markup {
     </form>`;
 }
 
-/** The second factor: a TOTP code, or (a form of its own) a recovery code. */
-export function secondFactorForms(step: StepContext, hasTotp: boolean): Markup {
-  return html`${hasTotp
+/** A passkey assertion's options, embedded for the page's script (JSON in a non-executed script element). */
+export interface PasskeyOffer {
+  challengeId: string;
+  optionsJson: string;
+}
+
+/** The second factor: a TOTP code, a passkey, or (a form of its own) a recovery code. */
+export function secondFactorForms(step: StepContext, hasTotp: boolean, passkey?: PasskeyOffer | null): Markup {
+  return html`${passkey
+      ? html`<form id="passkey-form" method="post" action="/authorize/passkey">
+          ${hidden(step.ticket, step.csrf)}
+          <input type="hidden" name="challengeId" value="${passkey.challengeId}" />
+          <input type="hidden" name="response" value="" />
+          <script type="application/json" id="passkey-options">${raw(passkey.optionsJson.replace(/</g, '\\u003c'))}</script>
+          <button type="submit" name="passkey" value="1">Use a passkey</button>
+          <p id="passkey-status" role="status" aria-live="polite"></p>
+        </form>`
+      : ''}${hasTotp
       ? html`<form method="post" action="/authorize/otp">
           ${hidden(step.ticket, step.csrf)}
           <label for="code">Code from your authenticator app</label>
