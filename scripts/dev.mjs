@@ -18,7 +18,7 @@ if (!existsSync(devVars)) {
   const secret = () => randomBytes(32).toString('hex');
   writeFileSync(
     devVars,
-    // ADMIN_TOKEN turns on the support desk's /admin routes locally (README, "Support desk").
+    // ADMIN_TOKEN turns on the support desk's /admin routes locally (docs/support.md).
     `# Made by npm run dev for local use only; never deploy these.\nJWT_SECRET=${secret()}\nTOTP_ENCRYPTION_KEY=${secret()}\nADMIN_TOKEN=${secret()}\n`,
     { mode: 0o600 },
   );

@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { DUMMY_HASH, hashPassword, verifyPassword } from '../crypto/password';
+import { dummyHash, hashPassword, verifyPassword } from '../crypto/password';
 import type { Db } from '../db/client';
 import { withReadRetry } from '../db/read-retry';
 import { users } from '../db/schema';
@@ -40,7 +40,8 @@ export async function login(
   const user = row?.user;
   const reservation = await reservePasswordAttempt(db, user, usernameKey, now);
   if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user?.id, 'password');
-  const check = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+  const cost = settings.passwordHashCost;
+  const check = await verifyPassword(password, user?.passwordHash ?? dummyHash(cost), cost);
   if (!user || !check.ok) {
     logEvent('login_failed', { userId: user?.id, reason: user ? 'wrong_password' : 'unknown_user' });
     logLockIfSet(reservation, user?.id, 'pwd');
@@ -56,7 +57,7 @@ export async function login(
     ? [
         db
           .update(users)
-          .set({ passwordHash: await hashPassword(password) })
+          .set({ passwordHash: await hashPassword(password, cost) })
           // Only if nobody changed it meanwhile.
           .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash))),
       ]

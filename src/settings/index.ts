@@ -8,7 +8,8 @@ import {
 } from './tunables';
 import { deriveAesGcmKey, deriveHmacKey, importJwtKey } from '../crypto/keys';
 import { shardCount } from '../db/shards';
-import { booleanVar, boundedSecondsVar, ConfigError, displayNameVar, issuerUrlVar, originListVar } from './env-vars';
+import type { ScryptParams } from '../crypto/password';
+import { booleanVar, boundedSecondsVar, ConfigError, displayNameVar, issuerUrlVar, originListVar, scryptParamsVar } from './env-vars';
 import { deriveSigningKeyWrapKey } from '../tokens/signing-key-crypto';
 import { webauthnSettingsFromEnv, type WebAuthnSettings } from './webauthn';
 
@@ -45,6 +46,8 @@ export interface Settings {
   oidcSignup: boolean;
   /** HMAC-SHA-256 key of the provider: its cookies, CSRF tokens, request tickets and refresh tokens. */
   oidcKey: CryptoKey;
+  /** SCRYPT_PARAMS: the cost of new password hashes, of the unknown-user dummy, and what a re-hash upgrades to. */
+  passwordHashCost: ScryptParams;
 }
 
 function requireSecret(env: Env, name: 'JWT_SECRET' | 'TOTP_ENCRYPTION_KEY'): string {
@@ -85,6 +88,7 @@ async function load(env: Env): Promise<Settings> {
   const webauthn = webauthnSettingsFromEnv(env, issuer);
   const issuerUrl = issuerUrlVar(env, 'ISSUER_URL');
   const oidcSignup = booleanVar(env, 'OIDC_SIGNUP', true);
+  const passwordHashCost = scryptParamsVar(env);
   // SHARD_COUNT and every D1 binding it names, checked here so a missing one fails the first request.
   shardCount(env);
   const [jwtKey, totpKey, recoveryKey, signingKeyWrapKey, refreshKey, oidcKey] = await Promise.all([
@@ -113,6 +117,7 @@ async function load(env: Env): Promise<Settings> {
     issuerUrl,
     oidcSignup,
     oidcKey,
+    passwordHashCost,
   };
 }
 

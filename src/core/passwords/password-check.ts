@@ -1,4 +1,4 @@
-import { verifyPassword } from '../../crypto/password';
+import { verifyPassword, type ScryptParams } from '../../crypto/password';
 import type { Db } from '../../db/client';
 import type { UserRow } from '../../db/schema';
 import { ApiError } from '../errors';
@@ -17,6 +17,7 @@ import { reserveUserAttempt } from '../throttle/user-throttle';
  */
 export async function checkCurrentPassword(
   db: Db,
+  cost: ScryptParams,
   user: UserRow,
   password: string,
   context: { sessionId: string; client: ClientInfo; reason: string },
@@ -24,7 +25,7 @@ export async function checkCurrentPassword(
 ): Promise<void> {
   const reservation = await reserveUserAttempt(db, 'pwd', user.id, now);
   if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user.id, 'password');
-  const check = await verifyPassword(password, user.passwordHash);
+  const check = await verifyPassword(password, user.passwordHash, cost);
   if (check.ok) return;
   logEvent('login_failed', { userId: user.id, sessionId: context.sessionId, reason: context.reason });
   logLockIfSet(reservation, user.id, 'pwd');

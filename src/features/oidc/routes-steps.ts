@@ -213,7 +213,7 @@ async function signUpStep(c: C) {
   try {
     const { username, password } = parsed.data;
     const { db, shard } = usernameShard(c, username);
-    await register(db, username, password, now, shard);
+    await register(db, c.get('settings').passwordHashCost, username, password, now, shard);
     return await afterPassword(c, s, await login(db, c.get('settings'), username, password, now, clientInfo(c)), now);
   } catch (error) {
     return again(reasonOf(error));

@@ -1,4 +1,5 @@
 import { and, eq } from 'drizzle-orm';
+import type { ScryptParams } from '../../crypto/password';
 import type { Db } from '../../db/client';
 import { users } from '../../db/schema';
 import { ApiError } from '../../core/errors';
@@ -16,9 +17,9 @@ import type { ClientInfo } from '../../core/sessions/store';
  * go with it, so its tokens are refused at once, and the username (its unique
  * key) is free again.
  */
-export async function deleteAccount(db: Db, auth: AuthContext, password: string, client: ClientInfo, now: number): Promise<void> {
+export async function deleteAccount(db: Db, cost: ScryptParams, auth: AuthContext, password: string, client: ClientInfo, now: number): Promise<void> {
   const { user } = auth;
-  await checkCurrentPassword(db, user, password, { sessionId: auth.sessionId, client, reason: 'delete_wrong_password' }, now);
+  await checkCurrentPassword(db, cost, user, password, { sessionId: auth.sessionId, client, reason: 'delete_wrong_password' }, now);
   const [deleted] = await db.batch([
     db
       .delete(users)

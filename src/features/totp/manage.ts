@@ -75,7 +75,7 @@ export async function disableMfa(
   } else {
     const reservation = await reserveUserAttempt(db, 'pwd', user.id, now);
     if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user.id, 'password');
-    const check = await verifyPassword(proof.password, user.passwordHash);
+    const check = await verifyPassword(proof.password, user.passwordHash, settings.passwordHashCost);
     if (!check.ok) {
       logEvent('login_failed', { userId: user.id, reason: 'disable_wrong_password' });
       logLockIfSet(reservation, user.id, 'pwd');
