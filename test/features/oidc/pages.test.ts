@@ -170,6 +170,23 @@ describe('consent', () => {
     expect(events.results.map((row) => row.type)).toEqual(['oidc_consent_granted', 'oidc_code_exchanged']);
   });
 
+  it('a third-party client gets a refresh token only when the person allowed offline_access', async () => {
+    const user = await enrolled(workerEnv, T0, uniqueName('offline'));
+    const browser = new Browser(workerEnv);
+    const consent = await signIn(browser, user, authorizePath(thirdParty.clientId, challenge, { scope: 'openid offline_access' }), T0 + 30);
+    expect(consent.text).toContain('Stay signed in');
+    const allowed = await browser.post('/authorize/consent', { ...stepFields(consent.text), decision: 'allow' });
+    const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(allowed.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(thirdParty));
+    expect(tokens.json.scope).toBe('openid offline_access');
+    expect(typeof tokens.json.refresh_token).toBe('string');
+    // The remembered grant counts: no page, and a refresh token again (prompt=consent is not needed).
+    setNow(T0 + 40);
+    const again = await browser.get(authorizePath(thirdParty.clientId, challenge, { scope: 'openid offline_access' }));
+    expect(again.status).toBe(303);
+    const second = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(again.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(thirdParty));
+    expect(typeof second.json.refresh_token).toBe('string');
+  });
+
   it('deny goes back with access_denied, state and iss', async () => {
     const user = await enrolled(workerEnv, T0, uniqueName('deny'));
     const browser = new Browser(workerEnv);
