@@ -141,6 +141,41 @@ export function shardCountVar(env: Env, max: number): number {
   return count;
 }
 
+/** Hosts on which ISSUER_URL may be http (API.md, OpenID Provider): the machine itself. */
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+
+/**
+ * ISSUER_URL (API.md, OpenID Provider): unset or empty means no provider
+ * (null). Else an absolute https URL (http only on a loopback host), written
+ * exactly as a client will compare it byte for byte: no trailing slash,
+ * query, fragment or userinfo, a lower-case host, no default port.
+ */
+export function issuerUrlVar(env: Env, name: string): string | null {
+  const value = rawVar(env, name);
+  if (value === undefined || value === '') return null;
+  const problem = `${name} must be an https URL without a trailing slash, query or fragment, such as https://auth.example.com (http only for localhost, 127.0.0.1 or [::1])`;
+  if (typeof value !== 'string') throw new ConfigError(problem);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(problem);
+  }
+  const secure = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.includes(url.hostname));
+  const canonical = url.origin + (url.pathname === '/' ? '' : url.pathname);
+  if (!secure || url.username || url.password || url.search || url.hash || value.endsWith('/') || canonical !== value) throw new ConfigError(problem);
+  return value;
+}
+
+/** "true" or "false", exactly; `fallback` when unset. */
+export function booleanVar(env: Env, name: string, fallback: boolean): boolean {
+  const value = rawVar(env, name);
+  if (value === undefined) return fallback;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new ConfigError(`${name} must be "true" or "false"`);
+}
+
 const SCRYPT_PARAMS_TEXT = /^ln=([1-9][0-9]?),r=([1-9][0-9]?),p=([1-9][0-9]?)$/;
 
 function scryptParamsFrom(name: string, value: unknown): ScryptParams {

@@ -1,6 +1,6 @@
-import { login } from './login';
+import { login } from '../../core/login';
 import { profile } from './profile';
-import { register } from './register';
+import { register } from '../../core/register';
 import { clientInfo } from '../../http/middleware/client-info';
 import { usernameShard } from '../../http/middleware/shard';
 import { ipFloodFilter } from '../../http/middleware/rate-limit';

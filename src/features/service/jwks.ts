@@ -1,6 +1,7 @@
 import { primaryDb } from '../../db/shards';
 import { declareRoute, routeGroup } from '../../http/openapi/declare';
 import { jwksResponse } from '../../http/openapi/responses';
+import { ensureRsaPartners } from '../../tokens/rsa-signing-keys';
 import { ifNoneMatchMatches, jwks, JWKS_HEADERS } from '../../tokens/jwks';
 import { nowSeconds } from '../../core/time';
 
@@ -26,7 +27,12 @@ const jwksRoute = declareRoute({
 });
 
 export const keys = routeGroup().openapi(jwksRoute, async (c) => {
-  const { document, etag } = await jwks(primaryDb(c.env), nowSeconds());
+  const now = nowSeconds();
+  const settings = c.get('settings');
+  // The OpenID Provider's RSA keys (RS256 ID tokens) beside the Ed25519 ones, only while it is on.
+  const rsa = settings.issuerUrl !== null;
+  if (rsa) await ensureRsaPartners(primaryDb(c.env), settings, now);
+  const { document, etag } = await jwks(primaryDb(c.env), now, { rsa });
   const headers = { ...JWKS_HEADERS, ETag: etag };
   // RFC 9110 §15.4.5: a 304 carries the validators and caching headers a 200 would have.
   if (ifNoneMatchMatches(c.req.header('If-None-Match'), etag)) return c.body(null, 304, headers);

@@ -1,6 +1,6 @@
-import { pendingEnrollment, startEnrollment } from './enroll';
+import { pendingEnrollment, startEnrollment } from '../../core/second-factor/enroll';
 import { disableMfa, regenerateRecoveryCodes } from './manage';
-import { qrSvg, svgDataUrl } from './qr';
+import { qrSvg, svgDataUrl } from '../../core/second-factor/qr';
 import { verifySecondFactor } from '../../core/second-factor/code';
 import { negotiate } from '../../http/accept';
 import { clientInfo } from '../../http/middleware/client-info';

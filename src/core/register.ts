@@ -1,12 +1,12 @@
 import { eq } from 'drizzle-orm';
-import { hashPassword, type ScryptParams } from '../../crypto/password';
-import type { Db } from '../../db/client';
-import { shardedId } from '../../db/shard-ids';
-import { users } from '../../db/schema';
-import { ApiError } from '../../core/errors';
-import { logEvent } from '../../core/log';
-import { passwordProblem } from '../../core/passwords/common-passwords';
-import { foldForComparison } from '../../core/identity';
+import { hashPassword, type ScryptParams } from '../crypto/password';
+import type { Db } from '../db/client';
+import { shardedId } from '../db/shard-ids';
+import { users } from '../db/schema';
+import { ApiError } from './errors';
+import { logEvent } from './log';
+import { passwordProblem } from './passwords/common-passwords';
+import { foldForComparison } from './identity';
 
 export interface Registered {
   id: string;

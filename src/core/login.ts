@@ -1,17 +1,17 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { dummyHash, hashPassword, verifyPassword } from '../../crypto/password';
-import type { Db } from '../../db/client';
-import { withReadRetry } from '../../db/read-retry';
-import { users } from '../../db/schema';
-import { ApiError } from '../../core/errors';
-import { logEvent } from '../../core/log';
-import type { Settings } from '../../settings';
-import { methodsOf, passkeyCount, type Method } from '../../core/factors';
-import { foldForComparison } from '../../core/identity';
-import { lockedError, logLockIfSet } from '../../core/throttle/throttle';
-import { reservePasswordAttempt, resetUserBudget } from '../../core/throttle/user-throttle';
-import { insertSessionIf, issuePasswordOnlyToken, newSession, sessionExists, type ClientInfo, type IssuedToken } from '../../core/sessions/store';
-import { lockedEventIfSet, recordEvent } from '../../core/events';
+import { dummyHash, hashPassword, verifyPassword } from '../crypto/password';
+import type { Db } from '../db/client';
+import { withReadRetry } from '../db/read-retry';
+import { users } from '../db/schema';
+import { ApiError } from './errors';
+import { logEvent } from './log';
+import type { Settings } from '../settings';
+import { methodsOf, passkeyCount, type Method } from './factors';
+import { foldForComparison } from './identity';
+import { lockedError, logLockIfSet } from './throttle/throttle';
+import { reservePasswordAttempt, resetUserBudget } from './throttle/user-throttle';
+import { insertSessionIf, issuePasswordOnlyToken, newSession, sessionExists, type ClientInfo, type IssuedToken } from './sessions/store';
+import { lockedEventIfSet, recordEvent } from './events';
 
 /** No account has this id (ids are UUIDs): an event statement for it writes nothing. */
 const NO_USER_ID = '';
