@@ -16,12 +16,13 @@ import { outDir, runWrangler, startWorker, totpNow } from '../bench/lib.mjs';
 import { openApiDocumentFromDeclarations } from './openapi-document.mjs';
 
 /**
- * The budget of the bundle as deployed, passkeys in: 140 KiB (issue 11). The
- * budgets grew with the features: 120 KiB with the route declarations, 130
- * with Ed25519 tokens and sessions (issue 10, met at 129.9 before passkey
- * login's prebuilt statements), 140 with passkeys.
+ * The budget of the bundle as deployed, the OpenID Provider in: 150 KiB
+ * (issue 19). The budgets grew with the features: 120 KiB with the route
+ * declarations, 130 with Ed25519 tokens and sessions (issue 10), 140 with
+ * passkeys (issue 11), 150 with the provider (its pages share the page's CSS,
+ * and no OIDC library is bundled: jose does the JWTs).
  */
-const BUDGET_KIB = 140;
+const BUDGET_KIB = 150;
 
 mkdirSync(outDir, { recursive: true }); // wrangler dev's log: bench/out/check-bundle.log
 const work = mkdtempSync(join(tmpdir(), 'edge-mfa-bundle-'));

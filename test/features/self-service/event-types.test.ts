@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SECURITY_EVENT_TYPES, SECURITY_EVENT_WORDS } from '../../../src/core/event-types';
-import { PAGE_SCRIPT } from '../../../src/features/page/client.generated';
+import { PAGE_SCRIPT } from '../../../src/http/page-assets.generated';
 import { call } from '../../helpers';
 
 /**

@@ -2,7 +2,7 @@ import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import { base64Encode } from '../../../crypto/base64';
 import { randomBytes } from '../../../crypto/random';
-import { PAGE_STYLES } from '../../page/client.generated';
+import { PAGE_STYLES } from '../../../http/page-assets.generated';
 
 /**
  * The hosted pages' frame: the account page's stylesheet (one CSS for both),
