@@ -1,7 +1,7 @@
 import { deleteExpiredResetTokens } from '../features/support/password-reset';
 import { deleteExpiredEvents } from '../core/events';
 import { sql } from 'drizzle-orm';
-import { webauthnChallenges } from '../db/schema';
+import { webauthnChallenges, webauthnSigninSpent } from '../db/schema';
 import { deleteChunk } from './chunk';
 import { pendingEnrollmentsStep } from './pending-enrollments';
 import { sessionsStep } from './sessions';
@@ -23,4 +23,6 @@ export const CLEANUP_STEPS: readonly CleanupStep[] = [
   { name: 'password_resets', chunk: deleteExpiredResetTokens },
   // A passkey challenge is good for 5 minutes; every reader already requires expires_at > now.
   { name: 'webauthn_challenges', chunk: (db, now, limit) => deleteChunk(db, webauthnChallenges, sql`${webauthnChallenges.expiresAt} <= ${now}`, limit) },
+  // A spent sign-in challenge need not be remembered once it has expired: its id is refused by its expiry then.
+  { name: 'webauthn_signin_spent', chunk: (db, now, limit) => deleteChunk(db, webauthnSigninSpent, sql`${webauthnSigninSpent.expiresAt} <= ${now}`, limit) },
 ];
