@@ -17,9 +17,24 @@ function networkOpen(p: Record<'networkKey' | 'now', Placeholder>): SQL {
   return sql`NOT EXISTS (SELECT 1 FROM ${throttles} WHERE ${throttles.key} = ${'pkip:'} || ${p.networkKey} AND ${throttles.lockedUntil} > ${p.now})`;
 }
 
-/** One attempt from the credential's budget, then one from the network's (throttle.ts: counted before the guess is looked at). */
+/** One attempt from the credential's budget, counted before the assertion is looked at (throttle.ts). */
 export const credentialReservation = prebuilt(['credentialKey', 'networkKey', 'now'], (db, p) => reservationStatement(db, 'pkcred', p.credentialKey, p.now, networkOpen(p)));
-export const networkReservation = prebuilt(['networkKey', 'now'], (db, p) => reservationStatement(db, 'pkip', p.networkKey, p.now));
+
+/**
+ * The network's budget counts failures after the fact: read before (a lock in force is a
+ * 429), one attempt added on a refusal. Reserved before, as the credential's is, 50
+ * people signing in at once behind one NAT would lock it by their own successes in
+ * flight; what can slip past the count is bounded by the concurrency, and every attempt
+ * still costs its credential's budget first.
+ */
+export const networkLock = prebuilt(['networkKey', 'now'], (db, p) =>
+  db
+    .select({ lockedUntil: throttles.lockedUntil })
+    .from(throttles)
+    .where(and(eq(throttles.key, sql`${'pkip:'} || ${p.networkKey}`), sql`${throttles.lockedUntil} > ${p.now}`))
+    .limit(1),
+);
+export const networkFailure = prebuilt(['networkKey', 'now'], (db, p) => reservationStatement(db, 'pkip', p.networkKey, p.now));
 
 /**
  * The challenge's single use: the first verify that presents a live id inserts it
@@ -79,21 +94,10 @@ export const signinEvent = prebuilt(['eventId', 'userId', 'now', 'sid', 'userAge
 );
 
 /**
- * After a success, on the primary: the credential's budget is cleared, and the
- * network's attempt is given back (a lock this very attempt set is lifted), so a
- * network's count is of failures only and a success never wipes them. `inCommit`:
- * the primary is the user's shard too, and these ride in the commit, guarded by it.
+ * After a success, on the primary: the credential's budget is cleared. `inCommit`: the
+ * primary is the user's shard too, and the reset rides in the commit, guarded by it.
  */
 function afterSuccess(p: Record<'sid' | 'inCommit', Placeholder>): SQL {
   return sql`(${p.inCommit} = 0 OR ${sessionMade(p)})`;
 }
 export const credentialBudgetReset = prebuilt(['credentialKey', 'sid', 'inCommit'], (db, p) => resetThrottle(db, 'pkcred', p.credentialKey, afterSuccess(p)));
-export const networkRefund = prebuilt(['networkKey', 'lockSet', 'sid', 'inCommit'], (db, p) =>
-  db
-    .update(throttles)
-    .set({
-      failures: sql`max(${throttles.failures} - 1, 0)`,
-      lockedUntil: sql`CASE WHEN ${throttles.lockedUntil} = ${p.lockSet} THEN 0 ELSE ${throttles.lockedUntil} END`,
-    })
-    .where(and(eq(throttles.key, sql`${'pkip:'} || ${p.networkKey}`), afterSuccess(p))),
-);

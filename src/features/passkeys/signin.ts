@@ -5,7 +5,8 @@
  * session records amr ["pop","mfa"] and acr `phrh` (device-bound, BS = 0) or `phr` (synced).
  *
  * Round trip one, at once on the primary and on the user's shard (one batch when they are
- * one database): both budgets reserved, the challenge spent, the credential read. Then the
+ * one database): the network's lock read, the credential's budget reserved, the challenge
+ * spent, the credential read. A refusal adds one failure to the network's budget. Then the
  * signature is checked, against a dummy key when there is no such credential, so every
  * refusal does the same work. Round trip two: the commit, guarded on the counter read.
  */
@@ -19,7 +20,7 @@ import { wellFormed } from '../../core/second-factor/passkey';
 import { storedCredentialOf, userHandleOf } from '../../core/second-factor/passkey-store';
 import { newSession, type ClientInfo } from '../../core/sessions/store';
 import { issueSessionTokens, type SessionTokens } from '../../core/sessions/tokens';
-import { grantedReservation, lockedError, logLockIfSet, readReservation, type Reservation } from '../../core/throttle/throttle';
+import { grantedReservation, lockedError, logLockIfSet, readReservation } from '../../core/throttle/throttle';
 import type { Settings } from '../../settings';
 import { discoverableRequestOptions, parseAuthenticationResponse, verifyAuthentication, type DiscoverableRequestOptionsJSON } from '../../webauthn';
 import { sha256 } from '../../webauthn/bytes';
@@ -30,8 +31,8 @@ import {
   credentialBudgetReset,
   credentialRead,
   credentialReservation,
-  networkRefund,
-  networkReservation,
+  networkFailure,
+  networkLock,
   sessionInsert,
   signinEvent,
 } from './signin-statements';
@@ -95,21 +96,19 @@ export async function signInWithPasskey(
   ]);
   const networkKey = client.ip ?? 'unknown';
   const onPrimary = [
+    networkLock(dbs.primary, { networkKey, now }),
     credentialReservation(dbs.primary, { credentialKey, networkKey, now }),
-    networkReservation(dbs.primary, { networkKey, now }),
     challengeSpend(dbs.primary, { challengeId: input.challengeId, expiresAt: challenge.expiresAt, live: challenge.live ? 1 : 0 }),
   ] as const;
   const read = credentialRead(userDb, { credentialId, userId: presentedUserId ?? '' });
-  const [[credentialRows, networkRows, spent], found] = sameDb
+  const [[networkLocked, credentialRows, spent], found] = sameDb
     ? await batchPrebuilt(dbs.primary, [...onPrimary, read]).then(([a, b, c, d]) => [[a, b, c], d] as const)
     : await Promise.all([batchPrebuilt(dbs.primary, onPrimary), batchPrebuilt(userDb, [read]).then(([rows]) => rows)]);
 
+  const [networkLockedUntil] = networkLocked;
+  if (networkLockedUntil) throw lockedError(Math.max(1, networkLockedUntil.lockedUntil - now), undefined, 'pkip');
   const credentialBudget = grantedReservation('pkcred', credentialRows, now) ?? (await readReservation(dbs.primary, 'pkcred', credentialKey, [], now));
-  const networkBudget = grantedReservation('pkip', networkRows, now) ?? (await readReservation(dbs.primary, 'pkip', networkKey, [], now));
-  if (!networkBudget.ok || !credentialBudget.ok) {
-    const wait = Math.max(networkBudget.ok ? 0 : networkBudget.retryAfterSeconds, credentialBudget.ok ? 0 : credentialBudget.retryAfterSeconds);
-    throw lockedError(wait, undefined, networkBudget.ok ? 'pkcred' : 'pkip');
-  }
+  if (!credentialBudget.ok) throw lockedError(credentialBudget.retryAfterSeconds, undefined, 'pkcred');
   const row = found[0];
   const stored = row ? storedCredentialOf(row.credential) : await dummyCredential(response);
   const result = await verifyAuthentication(response, {
@@ -124,11 +123,13 @@ export async function signInWithPasskey(
   if (result.ok || result.reason === 'signature' || result.reason === 'counter') signinWork.signatureChecks += 1;
   const failure = refusalOf({ row: !!row, live: challenge.live, spent: spent.length === 1, result });
   if (failure !== null || !row || !result.ok) {
+    // The same statement whatever failed: an unknown credential costs what a known one does.
+    const [counted] = await batchPrebuilt(dbs.primary, [networkFailure(dbs.primary, { networkKey, now })]);
     logLockIfSet(credentialBudget, undefined, 'pkcred');
-    logLockIfSet(networkBudget, undefined, 'pkip');
+    logLockIfSet(grantedReservation('pkip', counted, now) ?? { ok: true, lockSeconds: 0 }, undefined, 'pkip');
     throw refused(failure ?? 'unreachable', row?.credential.userId);
   }
-  return commit(dbs.primary, userDb, settings, { row, result, credentialKey, networkKey, networkBudget, now, client });
+  return commit(dbs.primary, userDb, settings, { row, result, credentialKey, now, client });
 }
 
 /** Why the sign-in is refused, or null. Looked at only after the signature was checked, whatever failed first. */
@@ -152,8 +153,6 @@ async function commit(
     row: { credential: { id: string; userId: string; signCount: number }; username: string };
     result: Verified;
     credentialKey: string;
-    networkKey: string;
-    networkBudget: Reservation;
     now: number;
     client: ClientInfo;
   },
@@ -162,12 +161,7 @@ async function commit(
   const userId = row.credential.userId;
   const session = { ...newSession(settings, userId, true, now, ['pop', 'mfa'], c.client), acr: result.backupState ? 'phr' : 'phrh' };
   const sameDb = userDb === primary;
-  const lockSet = c.networkBudget.ok && c.networkBudget.lockSeconds > 0 ? now + c.networkBudget.lockSeconds : -1;
-  const budgets = (inCommit: 0 | 1) =>
-    [
-      credentialBudgetReset(primary, { credentialKey: c.credentialKey, sid: session.id, inCommit }),
-      networkRefund(primary, { networkKey: c.networkKey, lockSet, sid: session.id, inCommit }),
-    ] as const;
+  const budgets = (inCommit: 0 | 1) => [credentialBudgetReset(primary, { credentialKey: c.credentialKey, sid: session.id, inCommit })] as const;
   const guard = { credentialId: row.credential.id, storedSignCount: row.credential.signCount };
   const [inserted] = await batchPrebuilt(userDb, [
     sessionInsert(userDb, { ...session, authorized: 1, commitId: null, ...guard }),
