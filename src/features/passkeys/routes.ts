@@ -95,7 +95,9 @@ const signinVerifyRoute = declareRoute({
   description:
     'A passkey registered with user verification (`passwordless: true` in GET /webauthn/credentials), unlocked again now (the UV flag), is both factors: a new full session, `amr: ["pop","mfa"]`, `acr` `phrh` (device-bound) or `phr` (synced). Every refusal, an unknown passkey included, is the same `401 invalid_credentials`. Failures are counted per passkey (5 per lock) and per client network (20 per lock), 30 s doubling up to 1 hour; never against a password or code budget.',
   token: 'none',
-  before: [ipFloodFilter],
+  // No flood filter (unlike /login): no scrypt to protect, and its D1 work is bounded by the
+  // per-network budget (a locked network gets its 429 after one batch that writes nothing).
+  // In the bench, the local Rate Limiting binding serialized every request on its one key.
   body: webauthnAssertionSchema,
   success: { status: 200, description: 'Signed in.', schema: tokensResponse },
   errors: ['invalid_credentials', 'too_many_requests'],

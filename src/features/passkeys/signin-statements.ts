@@ -39,11 +39,12 @@ export const networkFailure = prebuilt(['networkKey', 'now'], (db, p) => reserva
 /**
  * The challenge's single use: the first verify that presents a live id inserts it
  * and gets it back; any later one (a replay, the loser of two at once) gets no row.
+ * A locked network writes nothing here either (its request is a 429).
  */
-export const challengeSpend = prebuilt(['challengeId', 'expiresAt', 'live'], (db, p) =>
+export const challengeSpend = prebuilt(['challengeId', 'expiresAt', 'live', 'networkKey', 'now'], (db, p) =>
   db
     .insert(webauthnSigninSpent)
-    .select(sql`SELECT ${p.challengeId}, ${p.expiresAt} WHERE ${p.live} = 1`)
+    .select(sql`SELECT ${p.challengeId}, ${p.expiresAt} WHERE ${p.live} = 1 AND ${networkOpen(p)}`)
     .onConflictDoNothing()
     .returning({ challengeId: webauthnSigninSpent.challengeId }),
 );

@@ -87,9 +87,13 @@ describe('per client network', () => {
     for (let i = 0; i < 20; i++) await passwordlessSignin(await SoftwareAuthenticator.create(-7), unknownUserId(), ip);
     const credentialRows = async () => (await env.DB.prepare("SELECT count(*) AS n FROM throttles WHERE key LIKE 'pkcred:%' AND failures > 0").first<{ n: number }>())!.n;
     const before = await credentialRows();
+    const spent = async () => (await env.DB.prepare('SELECT count(*) AS n FROM webauthn_signin_spent').first<{ n: number }>())!.n;
+    const spentBefore = await spent();
     // Attack: the locked network keeps guessing at a victim's credential, hoping to lock it.
     for (let i = 0; i < 6; i++) expect((await passwordlessSignin(user.authenticator, user.id, ip, { tamper: true })).result.status).toBe(429);
     expect(await credentialRows()).toBe(before);
+    // Nor does it write a spent challenge: a locked network's flood stores nothing.
+    expect(await spent()).toBe(spentBefore);
     expect((await passwordlessSignin(user.authenticator, user.id, freshIp())).result.status).toBe(200);
   });
 });
