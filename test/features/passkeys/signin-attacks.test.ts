@@ -8,6 +8,8 @@ import { call, loginUser, setNow, snapshot, useRealTime } from '../../helpers';
 import { callOn } from '../../shards/support';
 import { SoftwareAuthenticator } from '../../webauthn/authenticator';
 import { signinWork } from '../../../src/features/passkeys/signin';
+import { runCleanup } from '../../../src/scheduled/run';
+import { getDb } from '../../../src/db/client';
 import { addPasskey, assertionResponse, loginVerify, options, passkeyUser } from './support';
 import { freshIp, liveFullSessions, passwordlessSignin, signinAssertion, signinOptions, signinVerify } from './signin-support';
 
@@ -91,6 +93,20 @@ describe('passwordless sign-in refuses, always with the same 401', () => {
     const results = await Promise.all([signinVerify(opts.challengeId, response, freshIp()), signinVerify(opts.challengeId, response, freshIp())]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 401]);
     expect(await liveFullSessions(user.id)).toBe(2);
+  });
+
+  it('the cron forgets a spent challenge only once it has expired (when its id is refused by its expiry anyway)', async () => {
+    const user = await passkeyUser(T0);
+    const { opts, response, result } = await passwordlessSignin(user.authenticator, user.id, freshIp());
+    expect(result.status).toBe(200);
+    const spent = async () => (await env.DB.prepare('SELECT count(*) AS n FROM webauthn_signin_spent WHERE challenge_id = ?').bind(opts.challengeId).first<{ n: number }>())!.n;
+    await runCleanup(getDb(env.DB), T0 + 299);
+    expect(await spent()).toBe(1);
+    expect((await signinVerify(opts.challengeId, response, freshIp())).status).toBe(401);
+    await runCleanup(getDb(env.DB), T0 + 300);
+    expect(await spent()).toBe(0);
+    setNow(T0 + 300);
+    expect((await signinVerify(opts.challengeId, response, freshIp())).status).toBe(401);
   });
 
   it('an expired challenge (300 s) is refused; one at 299 s is accepted', async () => {
