@@ -52,12 +52,16 @@ function pageHtml(nonce: string) {
         <h2 id="h-account" tabindex="-1">Your account</h2>
         <form id="account-form" method="post" action="#">
           <label for="username">Username</label>
-          <input id="username" name="username" autocomplete="username" required minlength="3" maxlength="64" autocapitalize="none" spellcheck="false" />
+          <input id="username" name="username" autocomplete="username webauthn" required minlength="3" maxlength="64" autocapitalize="none" spellcheck="false" />
           <label for="password">Password</label>
           <input id="password" name="password" type="password" autocomplete="current-password" required minlength="8" maxlength="256" aria-describedby="password-hint" />
           <p id="password-hint" class="hint">8 to 256 characters, not your username.</p>
           <button id="login-button" type="submit" name="action" value="login">Log in</button>
           <button id="register-button" type="submit" name="action" value="register">Create account</button>
+        </form>
+        <form id="signin-passkey-form" method="post" action="#" hidden>
+          <p>Or, with a passkey that asks for your device's PIN or fingerprint, no username or password is needed.</p>
+          <button type="submit">Sign in with a passkey</button>
         </form>
       </section>
 

@@ -15,6 +15,8 @@ export interface PasskeySummary {
   lastUsedAt: string | null;
   /** BS as last seen: the passkey is synced (backed up) by its provider. */
   backedUp: boolean;
+  /** Registered with UV: may sign in alone, without the password. */
+  passwordless: boolean;
 }
 
 
@@ -26,6 +28,7 @@ export async function listPasskeys(db: Db, auth: AuthContext): Promise<PasskeySu
     createdAt: isoInstant(row.createdAt),
     lastUsedAt: row.lastUsedAt === null ? null : isoInstant(row.lastUsedAt),
     backedUp: row.backupState,
+    passwordless: row.passwordless,
   }));
 }
 

@@ -54,7 +54,7 @@ describe('GET / (the enrollment page)', () => {
     for (const input of inputs) expect(labels, `label for #${input.id}`).toContain(input.id);
     const code = inputs.find((input) => input.id === 'code')!;
     expect(code).toMatchObject({ autocomplete: 'one-time-code', inputmode: 'numeric' });
-    expect(inputs.find((input) => input.id === 'username')!.autocomplete).toBe('username');
+    expect(inputs.find((input) => input.id === 'username')!.autocomplete).toBe('username webauthn');
     expect(inputs.find((input) => input.id === 'password')!).toMatchObject({ type: 'password', autocomplete: 'current-password' });
     // Native buttons and forms only (keyboard-usable); messages in live regions.
     expect(text).toContain('role="alert"');

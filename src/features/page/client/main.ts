@@ -3,13 +3,14 @@
  * second step, then the signed-in summary. Built by scripts/build-page.mjs
  * into one inline script that runs under the page's CSP nonce.
  */
-import { api, Failure, setToken, type LoggedIn, type Me, type OtpCreated, type PasskeyList, type PasskeyOptions, type PasskeyRegistered, type QrCode, type Registered, type Verified } from './api';
+import { api, Failure, hasToken, setToken, type LoggedIn, type Me, type OtpCreated, type PasskeyList, type PasskeyOptions, type PasskeyRegistered, type QrCode, type Registered, type Verified } from './api';
 import { messageFor } from './messages';
 import { createPasskey, getPasskey, PasskeyCancelled, passkeysSupported } from './passkeys';
 import { ui } from './elements';
 import { focusHeading, run, setError, setStatus, show } from './view';
 import { adopt } from './session';
 import { showAccount } from './account';
+import { setupPasskeySignin, startPasskeyAutofill, stopPasskeyAutofill } from './signin-passkey';
 
 /** A passkey ceremony's failures in the page's words: cancelled in the browser, or refused by the server. */
 async function passkeyStep<T>(action: () => Promise<T>): Promise<T> {
@@ -117,6 +118,8 @@ ui.accountForm.addEventListener('submit', (event) => {
   const action = event.submitter instanceof HTMLButtonElement && event.submitter.value === 'register' ? 'register' : 'login';
   const credentials = { username: ui.username.value, password: ui.password.value };
   const fieldFor = (code: string): HTMLElement => (code === 'username_taken' || code === 'validation_failed' ? ui.username : ui.password);
+  // The password was chosen over the passkey autofill: its pending request ends quietly.
+  stopPasskeyAutofill();
   void run(ui.accountForm, fieldFor, async () => {
     setToken(null);
     if (action === 'register') {
@@ -140,6 +143,9 @@ ui.accountForm.addEventListener('submit', (event) => {
     if (!otp) return ui.passkeyForm.querySelector('button');
     setStatus('Password accepted. Now the second step.');
     return ui.code;
+  }).then(() => {
+    // Still on the account step (a wrong password, a new account): the autofill comes back.
+    if (!hasToken()) void startPasskeyAutofill();
   });
 });
 
@@ -205,4 +211,8 @@ ui.logout.addEventListener('click', async () => {
   setError('');
   setStatus('You are logged out.');
   focusHeading('step-account');
+  void startPasskeyAutofill();
 });
+
+// Passwordless sign-in lands where a second step does.
+setupPasskeySignin(finish);

@@ -98,6 +98,7 @@ export function createPasskey(publicKey: Json): Promise<Json> {
   return ceremony(() => navigator.credentials.create({ publicKey: creationOptions(publicKey) }));
 }
 
-export function getPasskey(publicKey: Json): Promise<Json> {
-  return ceremony(() => navigator.credentials.get({ publicKey: requestOptions(publicKey) }));
+/** `mediation: "conditional"` with a `signal`: the autofill's request (signin-passkey.ts). */
+export function getPasskey(publicKey: Json, extra: { mediation?: CredentialMediationRequirement; signal?: AbortSignal } = {}): Promise<Json> {
+  return ceremony(() => navigator.credentials.get({ publicKey: requestOptions(publicKey), ...extra }));
 }
