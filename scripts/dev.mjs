@@ -38,7 +38,9 @@ if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 const args = process.argv.slice(2);
 const portAt = args.findIndex((arg) => arg === '--port' || arg.startsWith('--port='));
 const port = portAt < 0 ? '8787' : args[portAt].includes('=') ? args[portAt].split('=')[1] : args[portAt + 1];
-const webauthnVars = ['--var', 'WEBAUTHN_RP_ID:localhost', '--var', `WEBAUTHN_ORIGINS:http://localhost:${port}`];
+// ENVIRONMENT=development marks this run as local, which a localhost RP ID needs
+// (src/settings/webauthn.ts: a deployed Worker with localhost settings fails loudly).
+const webauthnVars = ['--var', 'ENVIRONMENT:development', '--var', 'WEBAUTHN_RP_ID:localhost', '--var', `WEBAUTHN_ORIGINS:http://localhost:${port}`];
 
 const dev = spawn(process.execPath, [wrangler, 'dev', ...webauthnVars, ...args], { cwd: root, env, stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => dev.kill(signal));

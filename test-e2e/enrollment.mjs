@@ -142,7 +142,7 @@ async function main() {
     const logFd = openSync(log, 'w');
     child = spawn(
       process.execPath,
-      [wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', persist, '--env-file', envFile, '--show-interactive-dev-session=false', '--live-reload=false', '--var', `ACCESS_TOKEN_TTL_SECONDS:${ACCESS_TOKEN_TTL_SECONDS}`],
+      [wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', persist, '--env-file', envFile, '--show-interactive-dev-session=false', '--live-reload=false', '--var', `ACCESS_TOKEN_TTL_SECONDS:${ACCESS_TOKEN_TTL_SECONDS}`, '--var', 'ENVIRONMENT:development'],
       { cwd: root, env, stdio: ['ignore', logFd, logFd], detached: true },
     );
     console.log(`wrangler dev on ${base} (log: e2e-output/wrangler.log)`);
