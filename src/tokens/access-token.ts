@@ -1,4 +1,4 @@
-import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
+import { decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { Db } from '../db/client';
 import { signingKeysDb } from '../db/shards';
 import { SIGNING_ALG } from './signing-key-crypto';
@@ -119,6 +119,17 @@ function acceptableKid(token: string): string | null {
 }
 
 /**
+ * A token of ours, genuine in every respect (signature by one of our keys,
+ * pinned algorithm and typ, issuer, audience, required claims) except its
+ * age. Only "expired" may be said of it (RFC 6750 §3 error_description);
+ * nothing in it is trusted.
+ */
+export interface ExpiredToken {
+  expired: true;
+  payload: JWTPayload;
+}
+
+/**
  * Returns the claims of a genuine, unexpired access token of ours, or null.
  * RFC 8725 §3.1 and RFC 9068 §4: the algorithm (EdDSA) and `typ` (at+jwt)
  * are pinned, issuer and audience checked, and the key is chosen only by
@@ -131,6 +142,21 @@ export async function verifyAccessToken(
   token: string,
   nowSeconds: number,
 ): Promise<AccessTokenClaims | null> {
+  const checked = await checkAccessToken(db, settings, token, nowSeconds);
+  return checked && !('expired' in checked) ? checked : null;
+}
+
+/**
+ * verifyAccessToken, telling one more case apart: a genuine token whose time
+ * is up. jose checks the signature, typ, iss, aud and the required claims
+ * before it looks at exp or iat, so JWTExpired means everything else held.
+ */
+export async function checkAccessToken(
+  db: Db,
+  settings: AccessTokenSettings,
+  token: string,
+  nowSeconds: number,
+): Promise<AccessTokenClaims | ExpiredToken | null> {
   if (token.length > MAX_TOKEN_CHARS) return null;
   const kid = acceptableKid(token);
   if (!kid) return null;
@@ -153,7 +179,7 @@ export async function verifyAccessToken(
     if (!(ACR_VALUES as readonly unknown[]).includes(acr) || authorized !== true || typeof username !== 'string') return null;
     if (!Array.isArray(amr) || !amr.every((value) => typeof value === 'string')) return null;
     return { iss, aud, sub, sid, jti, iat, exp, auth_time, acr: acr as Acr, amr, username, authorized };
-  } catch {
-    return null;
+  } catch (error) {
+    return error instanceof errors.JWTExpired ? { expired: true, payload: error.payload } : null;
   }
 }

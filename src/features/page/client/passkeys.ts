@@ -83,11 +83,15 @@ function credentialJSON(credential: PublicKeyCredential): Json {
 /** A ceremony the person cancelled, or that no authenticator could answer. */
 export class PasskeyCancelled extends Error {}
 
+/** The browser refused the ceremony for this address: an IP, or a host that is not the server's RP ID (SecurityError). */
+export class PasskeyWrongHost extends Error {}
+
 async function ceremony(run: () => Promise<Credential | null>): Promise<Json> {
   let credential: Credential | null;
   try {
     credential = await run();
-  } catch {
+  } catch (caught) {
+    if (caught instanceof DOMException && caught.name === 'SecurityError') throw new PasskeyWrongHost();
     throw new PasskeyCancelled();
   }
   if (!(credential instanceof PublicKeyCredential)) throw new PasskeyCancelled();
