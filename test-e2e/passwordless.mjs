@@ -123,7 +123,7 @@ async function main() {
       process.execPath,
       [
         wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', persist, '--env-file', envFile,
-        '--var', 'WEBAUTHN_RP_ID:localhost', '--var', `WEBAUTHN_ORIGINS:${origin}`,
+        '--var', 'ENVIRONMENT:development', '--var', 'WEBAUTHN_RP_ID:localhost', '--var', `WEBAUTHN_ORIGINS:${origin}`,
         '--show-interactive-dev-session=false', '--live-reload=false',
       ],
       { cwd: root, env, stdio: ['ignore', logFd, logFd], detached: true },
