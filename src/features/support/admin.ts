@@ -61,8 +61,10 @@ export async function resetMfa(db: Db, userId: string, reason: string, now: numb
 }
 
 /**
- * POST /admin/users/{id}/unlock: clears the password and code budgets (and so
- * any lock, including the factor lock after 100 failures). false: no such user.
+ * POST /admin/users/{id}/unlock: clears the password, code and passkey budgets
+ * (and so any lock, including the factor lock after 100 failures and the passkey
+ * lock: a passkey-only account whose passkey someone with the password keeps at
+ * 429 is otherwise beyond support's remedy). false: no such user.
  */
 export async function unlockUser(db: Db, userId: string, reason: string, now: number): Promise<boolean> {
   const [cleared] = await db.batch([
@@ -71,6 +73,7 @@ export async function unlockUser(db: Db, userId: string, reason: string, now: nu
       .set({ ...clearedBudget('otp'), ...clearedBudget('pwd') })
       .where(eq(users.id, userId))
       .returning({ id: users.id }),
+    db.delete(throttles).where(eq(throttles.key, throttleKey('webauthn', userId))),
     recordEvent(db, 'admin_unlock', { userId, reason }, now),
   ]);
   if (cleared.length !== 1) return false;
