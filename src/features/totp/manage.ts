@@ -1,4 +1,4 @@
-import { and, eq, isNotNull, lt, sql } from 'drizzle-orm';
+import { and, eq, isNotNull, lt, not, sql } from 'drizzle-orm';
 import { verifyPassword } from '../../crypto/password';
 import type { Db } from '../../db/client';
 import { recoveryCodes, users } from '../../db/schema';
@@ -7,7 +7,7 @@ import { logEvent } from '../../core/log';
 import { refuseIfSessionEnded, presentedSessionLive } from '../../core/sessions/guards';
 import type { AuthContext } from '../../core/sessions/lookup';
 import type { Settings } from '../../settings';
-import { hasSecondFactor, secondFactorActive, methodsOf, type Method } from '../../core/factors';
+import { hasSecondFactor, passkeyCount, passkeyExists, secondFactorActive, methodsOf, type Method } from '../../core/factors';
 import { generateRecoveryCodes, replaceRecoveryCodes } from '../../core/recovery-codes';
 import { revokeUserSessions } from '../../core/sessions/store';
 import { lockedError, logLockIfSet, refusal } from '../../core/throttle/throttle';
@@ -43,9 +43,15 @@ export async function regenerateRecoveryCodes(
 }
 
 /**
- * Turns MFA off after proof of the current code or the password: secret,
- * pending secret and recovery codes go, every session is revoked, and the next
- * login asks to enroll again. One batch, so it happens whole or not at all.
+ * Turns TOTP off after proof of the current code or the password: secret and
+ * pending secret go, every session is revoked, and, with no passkey left, the
+ * next login asks to enroll again. One batch, so it happens whole or not at all.
+ *
+ * The recovery codes go only with the last factor. While a passkey remains they
+ * are its fallback (a lost or broken device), as good as they were: deleting
+ * them silently left a passkey account without recovery, and refusing would
+ * only cost the owner a round trip to the same end. `recoveryCodesKept` says
+ * which happened, read in the same transaction as the delete it decides.
  */
 export async function disableMfa(
   db: Db,
@@ -54,7 +60,7 @@ export async function disableMfa(
   proof: { code: string } | { password: string },
   now: number,
   client: ClientInfo = { userAgent: null, ip: null },
-): Promise<void> {
+): Promise<{ recoveryCodesKept: boolean }> {
   const { user } = auth;
   if (!user.totpSecret) throw new ApiError('mfa_not_enrolled');
   // The first statement is the guard: the presented session is still live
@@ -86,7 +92,7 @@ export async function disableMfa(
     clear = and(eq(users.id, user.id), isNotNull(users.totpSecret), presentedSessionLive(auth, now));
   }
   const disabled = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id} AND ${users.totpSecret} IS NULL)`;
-  const [, cleared] = await db.batch([
+  const [, cleared, , [after]] = await db.batch([
     // The event first, under the very condition of the clear below: in one
     // transaction both see the same row, so both happen or neither does.
     recordEvent(db, 'mfa_disabled', { userId: user.id, sessionId: auth.sessionId, client }, now, sql`EXISTS (SELECT 1 FROM ${users} WHERE ${clear})`),
@@ -95,7 +101,8 @@ export async function disableMfa(
       .set({ totpSecret: null, totpLastStep: 0, pendingSecret: null, pendingExpiresAt: null, pendingSessionId: null })
       .where(clear)
       .returning({ id: users.id }),
-    db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, user.id), disabled)),
+    db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, user.id), disabled, not(passkeyExists(user.id)))),
+    db.select({ passkeys: passkeyCount(user.id) }).from(users).where(eq(users.id, user.id)),
     revokeUserSessions(db, user.id, now, { guard: disabled }),
     resetUserBudget(db, 'code' in proof ? 'otp' : 'pwd', user.id, disabled),
   ]);
@@ -108,4 +115,5 @@ export async function disableMfa(
     throw new ApiError('code' in proof ? 'invalid_code' : 'mfa_not_enrolled');
   }
   logEvent('mfa_disabled', { userId: user.id, reason: 'code' in proof ? 'code' : 'password' });
+  return { recoveryCodesKept: (after?.passkeys ?? 0) > 0 };
 }

@@ -101,6 +101,11 @@ export const recoveryCodesResponse = z.strictObject({ recoveryCodes });
 
 export const okResponse = z.strictObject({ ok: z.literal(true) });
 
+export const disableOtpResponse = z.strictObject({
+  ok: z.literal(true),
+  recoveryCodesKept: z.literal(true).optional().meta({ description: 'Present when a passkey remains: the recovery codes stay as its fallback.' }),
+});
+
 const isoInstant = z.string().meta({ description: 'ISO 8601 instant, UTC.' });
 
 export const securityEventsResponse = z.strictObject({
