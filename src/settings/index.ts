@@ -35,6 +35,8 @@ export interface Settings {
   signingKeyWrapKey: CryptoKey;
   /** HMAC-SHA-256 key that makes refresh tokens (nothing stored rebuilds one). */
   refreshKey: CryptoKey;
+  /** AES-GCM key that seals the security log's cursors to their owner (features/self-service/security-log.ts). */
+  cursorKey: CryptoKey;
   /** The support desk's bearer secret; null: the admin routes answer 404. */
   adminToken: string | null;
   /** WEBAUTHN_RP_ID, WEBAUTHN_RP_NAME, WEBAUTHN_ORIGINS (passkeys). */
@@ -79,12 +81,13 @@ async function load(env: Env): Promise<Settings> {
   const webauthn = webauthnSettingsFromEnv(env, issuer);
   // SHARD_COUNT and every D1 binding it names, checked here so a missing one fails the first request.
   shardCount(env);
-  const [jwtKey, totpKey, recoveryKey, signingKeyWrapKey, refreshKey] = await Promise.all([
+  const [jwtKey, totpKey, recoveryKey, signingKeyWrapKey, refreshKey, cursorKey] = await Promise.all([
     importJwtKey(jwtSecret),
     deriveAesGcmKey(encryptionSecret, 'edge-mfa totp secret v1'),
     deriveHmacKey(encryptionSecret, 'edge-mfa recovery code v1'),
     deriveSigningKeyWrapKey(encryptionSecret),
     deriveHmacKey(jwtSecret, 'edge-mfa refresh token v1'),
+    deriveAesGcmKey(encryptionSecret, 'edge-mfa log cursor v1'),
   ]);
   return {
     issuer,
@@ -99,6 +102,7 @@ async function load(env: Env): Promise<Settings> {
     sessionIdleSeconds,
     signingKeyWrapKey,
     refreshKey,
+    cursorKey,
     adminToken,
     webauthn,
   };
