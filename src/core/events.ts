@@ -1,12 +1,13 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { randomId } from '../crypto/random';
 import type { Db } from '../db/client';
+import type { BoundFields } from '../db/prebuilt';
 import { securityEvents, users } from '../db/schema';
 import type { ClientInfo } from './sessions/store';
 import type { Reservation } from './throttle/throttle';
 
-export { SECURITY_EVENT_TYPES, type SecurityEventType } from './event-types';
-import type { SecurityEventType } from './event-types';
+export { EVENT_METHODS, SECURITY_EVENT_TYPES, type EventMethod, type SecurityEventType } from './event-types';
+import type { EventMethod, SecurityEventType } from './event-types';
 
 /**
  * Each event is written in the same db.batch() as the change it records,
@@ -20,6 +21,7 @@ export const EVENT_RETENTION_SECONDS = 90 * 24 * 60 * 60;
 /** Support's `reason` is shown to the user; it is bounded like any stored text. */
 export const EVENT_REASON_MAX_CHARS = 500;
 
+
 export interface EventSource {
   userId: string;
   /** The session the event happened in, if any (admin actions have none). */
@@ -27,31 +29,57 @@ export interface EventSource {
   client?: ClientInfo;
   /** Only for admin actions: the reason support gave. Never a secret. */
   reason?: string | null;
+  /** Which factor; absent for events about none (a session ended, support's actions). */
+  method?: EventMethod | null;
+}
+
+/** An event's stored values, each a value or (in a prebuilt statement, db/prebuilt.ts) a placeholder. */
+export interface EventValues {
+  id: string;
+  userId: string;
+  type: string;
+  at: number;
+  sessionId: string | null;
+  userAgent: string | null;
+  ip: string | null;
+  reason: string | null;
+  method: string | null;
+}
+export const EVENT_VALUES = ['id', 'userId', 'type', 'at', 'sessionId', 'userAgent', 'ip', 'reason', 'method'] as const satisfies readonly (keyof EventValues)[];
+
+/** An event's values from its source (a fresh id). */
+export function eventValues(type: SecurityEventType, source: EventSource, now: number): EventValues {
+  return {
+    id: randomId(),
+    userId: source.userId,
+    type,
+    at: now,
+    sessionId: source.sessionId ?? null,
+    userAgent: source.client?.userAgent ?? null,
+    ip: source.client?.ip ?? null,
+    reason: source.reason ?? null,
+    method: source.method ?? null,
+  };
 }
 
 /**
  * The INSERT of one event, unexecuted, for the batch of the change it records.
  * It writes only while the user exists (a deleted account collects nothing,
- * and there is no foreign key to fail a batch) and, given a `guard`, only if
- * the guard holds when the statement runs.
+ * and there is no foreign key to fail a batch) and only if `guard` holds when
+ * the statement runs.
  */
-export function recordEvent(db: Db, type: SecurityEventType, source: EventSource, now: number, guard?: SQL) {
-  const values = [
-    null, // seq: SQLite assigns the next one
-    randomId(),
-    source.userId,
-    type,
-    now,
-    source.sessionId ?? null,
-    source.client?.userAgent ?? null,
-    source.client?.ip ?? null,
-    source.reason ?? null,
-  ];
-  const userExists = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${source.userId})`;
-  // drizzle lists every column, in table order: seq, id, user_id, type, at, session_id, user_agent, ip, reason.
+export function eventInsert(db: Db, v: BoundFields<EventValues>, guard: SQL) {
+  // drizzle lists every column, in table order: seq, id, user_id, type, at, session_id, user_agent, ip, reason, method.
+  const values = [null /* seq: SQLite assigns the next one */, v.id, v.userId, v.type, v.at, v.sessionId, v.userAgent, v.ip, v.reason, v.method];
+  const userExists = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${v.userId})`;
   return db
     .insert(securityEvents)
-    .select(sql`SELECT ${sql.join(values.map((value) => sql`${value}`), sql`, `)} WHERE ${userExists} AND ${guard ?? sql`1`}`);
+    .select(sql`SELECT ${sql.join(values.map((value) => sql`${value}`), sql`, `)} WHERE ${userExists} AND ${guard}`);
+}
+
+/** recordEvent for a request's own values: the INSERT, guarded by `guard` if given. */
+export function recordEvent(db: Db, type: SecurityEventType, source: EventSource, now: number, guard?: SQL) {
+  return eventInsert(db, eventValues(type, source, now), guard ?? sql`1`);
 }
 
 /**
@@ -62,9 +90,9 @@ export function refreshTokenReusedEvent(db: Db, userId: string, sessionId: strin
   return recordEvent(db, 'refresh_token_reused', { userId, sessionId, client }, now, guard);
 }
 
-/** For the passkey flows (later): in the batch that stores or deletes the credential. */
-export function passkeyEvent(db: Db, type: 'passkey_added' | 'passkey_removed', source: EventSource, now: number, guard?: SQL) {
-  return recordEvent(db, type, source, now, guard);
+/** For the passkey flows: in the batch that stores or deletes the credential, under its guard. */
+export function passkeyEvent(db: Db, type: 'passkey_added' | 'passkey_removed', source: Omit<EventSource, 'method'>, now: number, guard?: SQL) {
+  return recordEvent(db, type, { ...source, method: 'pop' }, now, guard);
 }
 
 /** A session ended by its owner (logout, DELETE /sessions/:id). */
@@ -100,7 +128,7 @@ export function expiredEventsChunk(db: Db, now: number, limit: number) {
  * The `locked` event for a failed guess whose reservation set a lock (the
  * reservation itself is already committed, so this is its own statement).
  */
-export function lockedEventIfSet(db: Db, reservation: Reservation, source: EventSource, now: number) {
+export function lockedEventIfSet(db: Db, reservation: Reservation, source: EventSource & { method: EventMethod }, now: number) {
   return reservation.ok && reservation.lockSeconds > 0 ? [recordEvent(db, 'locked', source, now)] : [];
 }
 
@@ -109,6 +137,6 @@ export function lockedEventIfSet(db: Db, reservation: Reservation, source: Event
  * in one batch. The failure itself was counted by the reservation before the
  * code was looked at; this records it for the owner.
  */
-export async function recordCodeFailure(db: Db, reservation: Reservation, source: EventSource, now: number): Promise<void> {
+export async function recordCodeFailure(db: Db, reservation: Reservation, source: EventSource & { method: 'otp' | 'rec' }, now: number): Promise<void> {
   await db.batch([recordEvent(db, 'code_failed', source, now), ...lockedEventIfSet(db, reservation, source, now)]);
 }

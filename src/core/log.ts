@@ -22,8 +22,7 @@ export type SecurityEvent =
   | 'admin_action'
   | 'admin_token_refused'
   /** D1 overloaded or briefly unreachable: answered 503 (src/db/transient.ts). */
-  | 'storage_unavailable'
-  | 'passkey_refused';
+  | 'storage_unavailable';
 
 export interface EventFields {
   userId?: string;

@@ -171,6 +171,12 @@ export const securityEvents = sqliteTable(
     /** Truncated to /24 (IPv4) or /48 (IPv6). */
     ip: text('ip'),
     reason: text('reason'),
+    /**
+     * The factor the event is about, as an RFC 8176 `amr` value: the one proven
+     * (`pwd`, `otp`, `pop` for a passkey, `rec` for a recovery code) or the one
+     * added, changed or removed; null where none is (a session ended, support's actions).
+     */
+    method: text('method'),
   },
   (t) => [index('security_events_user_idx').on(t.userId, t.at, t.seq)],
 );

@@ -28,7 +28,7 @@ export async function checkCurrentPassword(
   if (check.ok) return;
   logEvent('login_failed', { userId: user.id, sessionId: context.sessionId, reason: context.reason });
   logLockIfSet(reservation, user.id, 'pwd');
-  const locked = lockedEventIfSet(db, reservation, { userId: user.id, sessionId: context.sessionId, client: context.client }, now);
+  const locked = lockedEventIfSet(db, reservation, { userId: user.id, sessionId: context.sessionId, client: context.client, method: 'pwd' }, now);
   if (locked.length > 0) await db.batch([locked[0]!]);
   throw new ApiError('invalid_credentials');
 }

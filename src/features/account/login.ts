@@ -47,7 +47,7 @@ export async function login(
     // Only a known account has a security log to show the lock in; for an
     // unknown name the same statement runs for no user (its guard writes
     // nothing), so the attempt that sets a lock takes as long either way.
-    const locked = lockedEventIfSet(db, reservation, { userId: user?.id ?? NO_USER_ID, client }, now);
+    const locked = lockedEventIfSet(db, reservation, { userId: user?.id ?? NO_USER_ID, client, method: 'pwd' }, now);
     if (locked[0]) await db.batch([locked[0]]);
     throw new ApiError('invalid_credentials');
   }
@@ -68,7 +68,7 @@ export async function login(
     insertSessionIf(db, session, sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id})`),
     resetUserBudget(db, 'pwd', user.id, won),
     ...upgrade,
-    recordEvent(db, 'login', { userId: user.id, sessionId: session.id, client }, now, won),
+    recordEvent(db, 'login', { userId: user.id, sessionId: session.id, client, method: 'pwd' }, now, won),
   ]);
   if (opened.meta.changes !== 1) throw new ApiError('invalid_credentials');
   if (check.needsRehash) logEvent('password_rehashed', { userId: user.id });

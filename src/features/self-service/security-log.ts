@@ -1,6 +1,6 @@
 import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from '@oslojs/encoding';
 import { and, desc, eq, lt, or } from 'drizzle-orm';
-import type { SecurityEventType } from '../../core/event-types';
+import type { EventMethod, SecurityEventType } from '../../core/event-types';
 import { isoInstant } from '../../core/time';
 import type { Db } from '../../db/client';
 import { securityEvents } from '../../db/schema';
@@ -14,6 +14,7 @@ export interface EventView {
   userAgent: string | null;
   sessionId: string | null;
   reason: string | null;
+  method: EventMethod | null;
 }
 
 export interface EventPage {
@@ -107,6 +108,7 @@ export async function listEvents(db: Db, cursorKey: CryptoKey, userId: string, l
       userAgent: row.userAgent,
       sessionId: row.sessionId,
       reason: row.reason,
+      method: row.method as EventMethod | null,
     })),
     next: rows.length > limit && last ? await encodeCursor(cursorKey, userId, { at: last.at, seq: last.seq }) : null,
   };

@@ -32,7 +32,7 @@ export async function regenerateRecoveryCodes(
   const guard = sql`(${presentedSessionLive(auth, now)} AND ${secondFactorActive(auth.user.id)})`;
   const [, inserted] = await db.batch([
     ...(await replaceRecoveryCodes(db, settings.recoveryKey, auth.user.id, codes, now, guard)),
-    recordEvent(db, 'recovery_codes_regenerated', { userId: auth.user.id, sessionId: auth.sessionId, client }, now, guard),
+    recordEvent(db, 'recovery_codes_regenerated', { userId: auth.user.id, sessionId: auth.sessionId, client, method: 'rec' }, now, guard),
   ]);
   if (inserted.meta.changes !== codes.length) {
     await refuseIfSessionEnded(db, auth, now, settings.sessionIdleSeconds);
@@ -74,7 +74,7 @@ export async function disableMfa(
     if (step === null) {
       logEvent('code_failed', { userId: user.id, reason: 'disable' });
       logLockIfSet(reservation, user.id, 'otp');
-      await recordCodeFailure(db, reservation, { userId: user.id, sessionId: auth.sessionId, client }, now);
+      await recordCodeFailure(db, reservation, { userId: user.id, sessionId: auth.sessionId, client, method: 'otp' }, now);
       throw new ApiError('invalid_code');
     }
     clear = and(eq(users.id, user.id), eq(users.totpSecret, user.totpSecret), lt(users.totpLastStep, step), presentedSessionLive(auth, now));
@@ -85,7 +85,7 @@ export async function disableMfa(
     if (!check.ok) {
       logEvent('login_failed', { userId: user.id, reason: 'disable_wrong_password' });
       logLockIfSet(reservation, user.id, 'pwd');
-      const locked = lockedEventIfSet(db, reservation, { userId: user.id, sessionId: auth.sessionId, client }, now);
+      const locked = lockedEventIfSet(db, reservation, { userId: user.id, sessionId: auth.sessionId, client, method: 'pwd' }, now);
       if (locked[0]) await db.batch([locked[0]]);
       throw new ApiError('invalid_credentials');
     }
@@ -95,7 +95,7 @@ export async function disableMfa(
   const [, cleared, , [after]] = await db.batch([
     // The event first, under the very condition of the clear below: in one
     // transaction both see the same row, so both happen or neither does.
-    recordEvent(db, 'mfa_disabled', { userId: user.id, sessionId: auth.sessionId, client }, now, sql`EXISTS (SELECT 1 FROM ${users} WHERE ${clear})`),
+    recordEvent(db, 'mfa_disabled', { userId: user.id, sessionId: auth.sessionId, client, method: 'otp' }, now, sql`EXISTS (SELECT 1 FROM ${users} WHERE ${clear})`),
     db
       .update(users)
       .set({ totpSecret: null, totpLastStep: 0, pendingSecret: null, pendingExpiresAt: null, pendingSessionId: null })
