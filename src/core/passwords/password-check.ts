@@ -1,3 +1,4 @@
+import { refuseIfHashQueueFull } from '../../crypto/hash-gate';
 import { verifyPassword } from '../../crypto/password';
 import type { Db } from '../../db/client';
 import type { UserRow } from '../../db/schema';
@@ -22,6 +23,7 @@ export async function checkCurrentPassword(
   context: { sessionId: string; client: ClientInfo; reason: string },
   now: number,
 ): Promise<void> {
+  refuseIfHashQueueFull(); // 503 before the attempt is spent, not after
   const reservation = await reserveUserAttempt(db, 'pwd', user.id, now);
   if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user.id, 'password');
   const check = await verifyPassword(password, user.passwordHash);

@@ -1,5 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { DUMMY_HASH, hashPassword, verifyPassword } from '../../crypto/password';
+import { refuseIfHashQueueFull } from '../../crypto/hash-gate';
 import type { Db } from '../../db/client';
 import { withReadRetry } from '../../db/read-retry';
 import { users } from '../../db/schema';
@@ -38,6 +39,8 @@ export async function login(
   const usernameKey = foldForComparison(username);
   const [row] = await withReadRetry(() => db.select({ user: users, passkeys: passkeyCount() }).from(users).where(eq(users.usernameKey, usernameKey)).limit(1));
   const user = row?.user;
+  // An isolate too busy to hash answers 503 before the attempt is taken from the budget.
+  refuseIfHashQueueFull();
   const reservation = await reservePasswordAttempt(db, user, usernameKey, now);
   if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user?.id, 'password');
   const check = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);

@@ -1,5 +1,6 @@
 import { and, eq, isNotNull, lt, not, sql } from 'drizzle-orm';
 import { verifyPassword } from '../../crypto/password';
+import { refuseIfHashQueueFull } from '../../crypto/hash-gate';
 import type { Db } from '../../db/client';
 import { recoveryCodes, users } from '../../db/schema';
 import { ApiError } from '../../core/errors';
@@ -79,6 +80,7 @@ export async function disableMfa(
     }
     clear = and(eq(users.id, user.id), eq(users.totpSecret, user.totpSecret), lt(users.totpLastStep, step), presentedSessionLive(auth, now));
   } else {
+    refuseIfHashQueueFull(); // 503 before the attempt is spent, not after
     const reservation = await reserveUserAttempt(db, 'pwd', user.id, now);
     if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user.id, 'password');
     const check = await verifyPassword(proof.password, user.passwordHash);
