@@ -142,10 +142,12 @@ async function request(vu, method, path, { token, json } = {}) {
  * count how often the bound turned a request away.
  */
 let retriedAfter503 = 0;
+const RETRY_FOR_MS = 180_000;
 async function requestRetrying(vu, method, path, options) {
-  for (let attempt = 1; ; attempt++) {
+  const giveUpAt = Date.now() + RETRY_FOR_MS;
+  for (;;) {
     const r = await request(vu, method, path, options);
-    if (r.status !== 503 || attempt >= 30) return r;
+    if (r.status !== 503 || Date.now() > giveUpAt) return r;
     retriedAfter503 += 1;
     const seconds = Number(r.retryAfter);
     await new Promise((resolve) => setTimeout(resolve, (Number.isFinite(seconds) && seconds > 0 ? seconds : 1) * 1000 * (0.5 + Math.random())));
