@@ -24,6 +24,12 @@ export default defineConfig({
           // The suite's BASE is https://mfa.test: passkeys for that site.
           WEBAUTHN_RP_ID: 'mfa.test',
           WEBAUTHN_ORIGINS: 'https://mfa.test',
+          // Test pool only (src/settings/env-vars.ts, scryptParamsVar): every hash at
+          // N = 16, r = 1, p = 1, microseconds instead of ~350 ms here, with no
+          // floor. The password tests, the enumeration tests and one journey
+          // run with a copy of env without it (productionCostEnv in
+          // test/helpers.ts), at wrangler.toml's SCRYPT_PARAMS.
+          TEST_ONLY_SCRYPT_PARAMS: 'ln=4,r=1,p=1',
         },
         // Shards 1 to 3 (issue 13): the suite runs with SHARD_COUNT unset (one
         // shard, DB); test/shards/ runs the app with a copy of env asking for 2 or 4.
@@ -39,8 +45,20 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['./test/setup.ts'],
-    // Each login or registration spends ~200 ms of scrypt by design.
+    // The Worker logs one JSON line per security event (src/log.ts), about 3 000
+    // in a run, which buried the summary. A passing test's console output is
+    // dropped; a failing test's is printed with its failure, where it helps.
+    // Tests that assert on logs spy on console and are unaffected.
+    silent: 'passed-only',
+    // The pool hashes passwords at a test-only cost (TEST_ONLY_SCRYPT_PARAMS
+    // above); the files at production cost spend ~0.4 s per hash here, several
+    // seconds on a loaded machine, and one file fuzzes for tens of seconds.
     testTimeout: 30_000,
+    // Vitest's default in a run is cores - 1: one file at a time on 2 cores.
+    // A file's worker mostly waits on workerd (D1, the isolate's RPC), so one
+    // file per core finished a 16-file sample in ~50-60 s instead of ~90-110 s
+    // on a 2-core machine (4 were no faster). Each file keeps its own isolate and storage.
+    maxWorkers: '100%',
     // Pre-bundle noble's scrypt: Vite's module transform turns its imported
     // helpers (rotl) into property reads inside the hot loop, which made one
     // hash take ~4.5 s in the pool instead of ~0.35 s.

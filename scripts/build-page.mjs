@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the enrollment page's inline script: the TypeScript modules of
 // src/features/page/client (type-checked by `tsc -p tsconfig.page.json`) become one
-// IIFE, and its stylesheet (styles.css there) minified, written as strings to src/features/page/client.generated.ts, which
+// IIFE, and its stylesheet (styles.css there) minified, written as strings to src/http/page-assets.generated.ts
+// (in http/: the page and the OpenID Provider's pages share the stylesheet), which
 // src/features/page/routes.ts serves inside <script nonce>. Run by `npm test`,
 // `npm run typecheck`, `npm ci` (prepare) and wrangler's [build] step (dev,
 // deploy, deploy --dry-run; also bench/app.toml). After editing
@@ -18,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const clientDir = join(root, 'src/features/page/client');
-const output = join(root, 'src/features/page/client.generated.ts');
+const output = join(root, 'src/http/page-assets.generated.ts');
 const stylesheet = join(clientDir, 'styles.css');
 const entry = 'main';
 // Browser-safe modules of the Worker that the page shares (one list per fact):

@@ -16,12 +16,13 @@ import { outDir, runWrangler, startWorker, totpNow } from '../bench/lib.mjs';
 import { openApiDocumentFromDeclarations } from './openapi-document.mjs';
 
 /**
- * The budget of the bundle as deployed, passkeys in: 140 KiB (issue 11). The
- * budgets grew with the features: 120 KiB with the route declarations, 130
- * with Ed25519 tokens and sessions (issue 10, met at 129.9 before passkey
- * login's prebuilt statements), 140 with passkeys.
+ * The budget of the bundle as deployed, the OpenID Provider in: 150 KiB
+ * (issue 19). The budgets grew with the features: 120 KiB with the route
+ * declarations, 130 with Ed25519 tokens and sessions (issue 10), 140 with
+ * passkeys (issue 11), 150 with the provider (its pages share the page's CSS,
+ * and no OIDC library is bundled: jose does the JWTs).
  */
-const BUDGET_KIB = 140;
+const BUDGET_KIB = 150;
 
 mkdirSync(outDir, { recursive: true }); // wrangler dev's log: bench/out/check-bundle.log
 const work = mkdtempSync(join(tmpdir(), 'edge-mfa-bundle-'));
@@ -69,7 +70,9 @@ async function journey(state) {
       return { status: response.status, text, json };
     };
     check('GET /openapi.json is the document of the declarations, byte for byte', (await call('GET', '/openapi.json')).text === expectedDocument);
-    const user = { username: 'check-bundle', password: 'correct horse battery staple' };
+    // A name of its own each run: the local D1 persists between runs, and a second run's
+    // account would already be enrolled (/create-otp 403, then no QR code to check).
+    const user = { username: `check-bundle-${Date.now().toString(36)}`, password: 'correct horse battery staple' };
     check('POST /register 201', (await call('POST', '/register', { body: user })).status === 201);
     check('POST /register with a bad body 400', (await call('POST', '/register', { body: { username: 1 } })).status === 400);
     const login = await call('POST', '/login', { body: user });
@@ -77,7 +80,8 @@ async function journey(state) {
     const created = await call('POST', '/create-otp', { token: login.json?.token });
     check('POST /create-otp 201', created.status === 201);
     const qr = await call('GET', '/qrcode', { token: login.json?.token, headers: { Accept: 'image/svg+xml' } });
-    check('GET /qrcode as SVG 200', qr.status === 200 && qr.text.startsWith('<svg'));
+    // qrcode-svg writes an XML declaration before the <svg> element.
+    check('GET /qrcode as SVG 200', qr.status === 200 && /^(<\?xml[^>]*\?>\s*)?<svg[\s>]/.test(qr.text));
     const verified = await call('POST', '/otp-verify', { token: login.json?.token, body: { code: totpNow(created.json?.secret ?? '') } });
     check('POST /otp-verify 200', verified.status === 200 && verified.json?.authorized === true);
     check('GET /me 200', (await call('GET', '/me', { token: verified.json?.token })).status === 200);

@@ -18,7 +18,7 @@ if (!existsSync(devVars)) {
   const secret = () => randomBytes(32).toString('hex');
   writeFileSync(
     devVars,
-    // ADMIN_TOKEN turns on the support desk's /admin routes locally (README, "Support desk").
+    // ADMIN_TOKEN turns on the support desk's /admin routes locally (docs/support.md).
     `# Made by npm run dev for local use only; never deploy these.\nJWT_SECRET=${secret()}\nTOTP_ENCRYPTION_KEY=${secret()}\nADMIN_TOKEN=${secret()}\n`,
     { mode: 0o600 },
   );
@@ -39,6 +39,8 @@ const args = process.argv.slice(2);
 const portAt = args.findIndex((arg) => arg === '--port' || arg.startsWith('--port='));
 const port = portAt < 0 ? '8787' : args[portAt].includes('=') ? args[portAt].split('=')[1] : args[portAt + 1];
 const webauthnVars = ['--var', 'WEBAUTHN_RP_ID:localhost', '--var', `WEBAUTHN_ORIGINS:http://localhost:${port}`];
+// The OpenID Provider's issuer (docs/openid-provider.md) is this server, unless set in .dev.vars' place.
+if (!args.some((arg) => arg.startsWith('ISSUER_URL:'))) webauthnVars.push('--var', `ISSUER_URL:http://localhost:${port}`);
 
 const dev = spawn(process.execPath, [wrangler, 'dev', ...webauthnVars, ...args], { cwd: root, env, stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => dev.kill(signal));

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `node scripts/migrate.mjs --local|--remote [wrangler flags]`: applies the
 // migrations to every D1 binding of wrangler.toml's top-level [[d1_databases]]
-// (DB, and DB_SHARD_1 ... when shards are configured; README, "Scaling:
-// shards"), one after the other, stopping at the first failure.
+// (DB, and DB_SHARD_1 ... when shards are configured; docs/scaling.md), one
+// after the other, stopping at the first failure.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -18,6 +18,7 @@ import { sessionRoutes } from './features/sessions/routes';
 import { mfa } from './features/totp/routes';
 import { page } from './features/page/routes';
 import { webauthn } from './features/passkeys/routes';
+import { oidc } from './features/oidc/routes';
 import { scheduled } from './scheduled';
 import { getSettings } from './settings';
 
@@ -67,6 +68,7 @@ const app = $(routeGroup().use(securityHeaders, settings, corsForListedOrigins))
   .route('/', admin)
   .route('/', health)
   .route('/', page)
+  .route('/', oidc)
   .openapi(openApiRoute, (c) => c.body(openApiJson(documented!), 200, { 'Content-Type': 'application/json; charset=utf-8' }));
 registerComponents(app);
 documented = app;

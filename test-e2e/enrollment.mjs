@@ -213,6 +213,9 @@ async function runJourney(context, base) {
   const username = `e2e_${randomBytes(4).toString('hex')}`;
   const password = 'correct horse battery staple';
 
+  // The page's clock (Date and its timers) is Playwright's: it runs in real time
+  // until the renewal check below moves it forward instead of waiting 48 s.
+  await page.clock.install();
   console.log('the page');
   const response = await page.goto(`${base}/`);
   check('GET / answers 200 with no-store and a CSP', response.status() === 200 && response.headers()['cache-control'] === 'no-store' && /script-src 'nonce-/.test(response.headers()['content-security-policy'] ?? ''));
@@ -256,12 +259,14 @@ async function runJourney(context, base) {
   check('a wrong code gets a clear message', true);
   await screenshot('wrong-code');
   const signInAt = Date.now();
+  // The page's clock before the token arrives: its renewal timer starts after this.
+  const pageSignInAt = await page.evaluate(() => Date.now());
   // The page's first renewal, expected at 80% of the access token's life; caught from here on.
   const firstRefresh = page.waitForResponse((r) => r.url() === `${base}/refresh` && r.request().method() === 'POST', { timeout: (ACCESS_TOKEN_TTL_SECONDS + 15) * 1000 });
   firstRefresh.catch(() => {}); // Checked below; a failure before then must not surface as an unhandled rejection.
-  let firstRefreshSentAt = 0;
+  let refreshSent = false;
   page.on('request', (request) => {
-    if (!firstRefreshSentAt && request.url() === `${base}/refresh`) firstRefreshSentAt = Date.now();
+    if (request.url() === `${base}/refresh`) refreshSent = true;
   });
   const signInStep = Math.floor(signInAt / 1000 / 30);
   await page.fill('#code', totp(secret, signInAt / 1000));
@@ -304,10 +309,19 @@ async function runJourney(context, base) {
   check('the other session’s token is dead at once', othersGone.status === 401);
 
   console.log('the access token is renewed before it expires');
+  // The page's clock is moved, not waited for: to 75% of the token's life (no
+  // renewal yet, unless the steps above already took that long in real time),
+  // then to 92% (the renewal, due at 80%, has been sent).
+  const pageElapsedMs = async () => (await page.evaluate(() => Date.now())) - pageSignInAt;
+  const notYetMs = ACCESS_TOKEN_TTL_SECONDS * 750;
+  if ((await pageElapsedMs()) < notYetMs) {
+    await page.clock.fastForward(notYetMs - (await pageElapsedMs()));
+    check('no renewal before 75% of the access token’s life', !refreshSent);
+  }
+  await page.clock.fastForward(Math.max(0, ACCESS_TOKEN_TTL_SECONDS * 920 - (await pageElapsedMs())));
   const refresh = await firstRefresh;
-  const refreshedAfterSeconds = (firstRefreshSentAt - signInAt) / 1000;
   const renewed = await refresh.json();
-  check('the page called /refresh before its access token expired and got a new pair', refresh.status() === 200 && refreshedAfterSeconds > 0 && refreshedAfterSeconds < ACCESS_TOKEN_TTL_SECONDS && typeof renewed.refreshToken === 'string', `status ${refresh.status()} after ${refreshedAfterSeconds.toFixed(1)} s`);
+  check('the page called /refresh before its access token expired and got a new pair', refresh.status() === 200 && (await pageElapsedMs()) < ACCESS_TOKEN_TTL_SECONDS * 1000 && typeof renewed.refreshToken === 'string', `status ${refresh.status()}`);
   check('the refresh request carried the refresh token in its body only, not in the URL', !refresh.url().includes('?') && refresh.request().postDataJSON()?.refreshToken !== undefined);
   const reloads = page.waitForResponse((r) => r.url() === `${base}/sessions` && r.request().method() === 'GET');
   await page.click('#sessions-reload');
@@ -338,6 +352,10 @@ async function runJourney(context, base) {
   await screenshot('step-up');
   const reauthenticated = page.waitForResponse((r) => r.url() === `${base}/reauthenticate`);
   // The page's code and the second session's are spent: the step after those (API.md "Replay").
+  // The server's clock is real (only the page's was moved): that step is inside
+  // its window (one step either side) once the step after sign-in has begun.
+  const nextStepInMs = (signInStep + 1) * 30_000 - Date.now();
+  if (nextStepInMs > 0) await new Promise((resolve) => setTimeout(resolve, nextStepInMs + 100));
   await page.fill('#step-up-code', totp(secret, (signInStep + 2) * 30));
   await page.keyboard.press('Enter');
   const reauth = await reauthenticated;

@@ -1,4 +1,4 @@
-import { env, SELF } from 'cloudflare:test';
+import { createExecutionContext, env, SELF, waitOnExecutionContext } from 'cloudflare:test';
 import { vi } from 'vitest';
 import { base32Decode } from '../src/crypto/base32';
 import { importOtpKey } from '../src/crypto/hotp';
@@ -22,8 +22,46 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-/** One request through the real Worker (SELF) with its real D1. */
+/**
+ * The pool's env without TEST_ONLY_SCRYPT_PARAMS (vitest.config.ts): passwords
+ * hashed at the production cost, SCRYPT_PARAMS of wrangler.toml. One object,
+ * so its settings load once per file.
+ */
+export const productionCostEnv: Env = (() => {
+  const { TEST_ONLY_SCRYPT_PARAMS: _lowered, ...rest } = env;
+  return rest as Env;
+})();
+
+/** One request through the app with `workerEnv`, as SELF would send it (used for env copies). */
+export function callOn<T = Record<string, unknown>>(workerEnv: Env, path: string, options: CallOptions = {}): Promise<ApiResult<T>> {
+  return callWith<T>(
+    async (url, init) => {
+      const { default: app } = await import('../src/index');
+      const ctx = createExecutionContext();
+      const response = await app.fetch(new Request(url, init), workerEnv, ctx);
+      await waitOnExecutionContext(ctx);
+      return response;
+    },
+    path,
+    options,
+  );
+}
+
+let productionCost = false;
+
+/**
+ * For the rest of this test file, `call` (and registerUser, loginUser,
+ * enrolledUser) hash passwords at the production cost: the password flows'
+ * own tests and one journey run as production does; the rest of the suite
+ * runs at the pool's lowered cost.
+ */
+export function atProductionHashCost(): void {
+  productionCost = true;
+}
+
+/** One request through the real Worker (SELF) with its real D1; through `productionCostEnv` after atProductionHashCost(). */
 export function call<T = Record<string, unknown>>(path: string, options: CallOptions = {}): Promise<ApiResult<T>> {
+  if (productionCost) return callOn<T>(productionCostEnv, path, options);
   return callWith<T>((url, init) => SELF.fetch(url, init), path, options);
 }
 

@@ -1,9 +1,11 @@
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
-import { call, decodeJwtPayload, PASSWORD, setNow, totpAt, uniqueName, useRealTime } from './helpers';
+import { atProductionHashCost, call, decodeJwtPayload, PASSWORD, setNow, totpAt, uniqueName, useRealTime } from './helpers';
 
 const T0 = 1_800_000_000; // a fixed instant, well inside a 30 s step boundary's middle
 afterEach(useRealTime);
+// This journey hashes passwords as production does (wrangler.toml's SCRYPT_PARAMS), not at the pool's lowered cost.
+atProductionHashCost();
 
 describe('the whole journey through the real app and D1', () => {
   it('register → login → create-otp → qrcode → otp-verify → /me, then a later login with a code', async () => {
@@ -13,6 +15,8 @@ describe('the whole journey through the real app and D1', () => {
     const registered = await call('/register', { json: { username, password: PASSWORD } });
     expect(registered.status).toBe(201);
     expect(registered.body).toEqual({ id: expect.any(String), username });
+    const stored = await env.DB.prepare('SELECT password_hash FROM users WHERE id = ?').bind(registered.body.id).first<{ password_hash: string }>();
+    expect(stored!.password_hash).toMatch(/^\$scrypt\$ln=14,r=8,p=5\$/);
 
     const login = await call<{ token: string; authorized: boolean; mfa: string; expiresIn: number }>('/login', {
       json: { username, password: PASSWORD },

@@ -1,5 +1,7 @@
 import { applyD1Migrations, env } from 'cloudflare:test';
 
-// Setup files run before each test file; applying is idempotent. Every shard
-// gets the same schema (vitest.config.ts binds DB_SHARD_1 to DB_SHARD_3).
-await Promise.all([env.DB, env.DB_SHARD_1, env.DB_SHARD_2, env.DB_SHARD_3].map((db) => applyD1Migrations(db, env.TEST_MIGRATIONS)));
+// Setup files run before each test file; applying is idempotent. Only DB here:
+// the extra shards (vitest.config.ts binds DB_SHARD_1 to DB_SHARD_3) are
+// migrated by test/shards/support.ts, the one module whose tests use them, so
+// the other files do not pay for three more schemas.
+await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);

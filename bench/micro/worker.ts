@@ -17,7 +17,7 @@ import { verify as otplibVerify } from 'otplib';
 import { createSecret } from '../../src/core/second-factor/totp-secret';
 import { SCRYPT_KEY_BYTES, SCRYPT_LOG_N, SCRYPT_P, SCRYPT_R } from '../../src/settings/tunables';
 import { base32Decode, base32Encode } from '../../src/crypto/base32';
-import { hashPassword } from '../../src/crypto/password';
+import { hashPassword, PRODUCTION_PARAMS } from '../../src/crypto/password';
 import { importOtpKey } from '../../src/crypto/hotp';
 import { generateTotp, verifyTotp } from '../../src/crypto/totp';
 import { issueSessionTokens } from '../../src/core/sessions/tokens';
@@ -199,7 +199,7 @@ interface SeedRequest {
 async function seed(env: BenchEnv, request: SeedRequest): Promise<unknown> {
   const settings = await settingsOf(env);
   const now = Math.floor(Date.now() / 1000);
-  const passwordHash = await hashPassword(request.password);
+  const passwordHash = await hashPassword(request.password, PRODUCTION_PARAMS);
   const statements: D1PreparedStatement[] = [];
   const insertUser = env.DB.prepare(
     'INSERT INTO users (id, username, username_key, password_hash, created_at, totp_secret, totp_last_step) VALUES (?1, ?2, ?2, ?3, ?4, ?5, 0)',

@@ -22,7 +22,7 @@ export interface PasswordCheck {
   needsRehash: boolean;
 }
 
-export const CURRENT_PARAMS: ScryptParams = { logN: 0, r: 0, p: 0 };
+export const PRODUCTION_PARAMS: ScryptParams = { logN: 0, r: 0, p: 0 };
 export const scryptWork = { derivations: 0, lastParams: null as ScryptParams | null };
 
 const encoder = new TextEncoder();
@@ -33,16 +33,16 @@ async function digest(password: string, salt: Uint8Array): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', input));
 }
 
-export function isWeakerThanCurrent(_params: ScryptParams): boolean {
+export function isWeakerThanCurrent(_params: ScryptParams, _current: ScryptParams): boolean {
   return false;
 }
 
-export async function hashPassword(password: string): Promise<string> {
+export async function hashPassword(password: string, _params: ScryptParams): Promise<string> {
   const salt = randomBytes(16);
   return `$bench-sha256$${base64Encode(salt)}$${base64Encode(await digest(password, salt))}`;
 }
 
-export async function verifyPassword(password: string, stored: string): Promise<PasswordCheck> {
+export async function verifyPassword(password: string, stored: string, _current: ScryptParams): Promise<PasswordCheck> {
   const match = /^\$bench-sha256\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(stored);
   if (!match) {
     await digest(password, new Uint8Array(16));
@@ -52,5 +52,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return { ok: timingSafeEqual(candidate, base64Decode(match[2]!)), needsRehash: false };
 }
 
-/** No one's password: same work as a real account, as in the production module. */
-export const DUMMY_HASH = `$bench-sha256$${'A'.repeat(22)}==$${'A'.repeat(43)}=`;
+/** No one's password: same work as a real account, as in the production module (the cost is ignored here). */
+export function dummyHash(_params: ScryptParams): string {
+  return `$bench-sha256$${'A'.repeat(22)}==$${'A'.repeat(43)}=`;
+}

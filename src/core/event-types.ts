@@ -29,6 +29,14 @@ export const SECURITY_EVENT_WORDS = {
   admin_unlock: 'Account unlocked by an administrator',
   admin_password_reset_issued: 'Password reset link issued by an administrator',
   password_reset: 'Password reset',
+  // The OpenID Provider (features/oidc): an application was allowed or refused,
+  // a code was exchanged or refused, an application's tokens were revoked.
+  oidc_consent_granted: 'Access allowed for an application',
+  oidc_consent_denied: 'Access refused for an application',
+  oidc_code_exchanged: 'Signed in to an application',
+  oidc_code_refused: 'An application’s sign-in code was refused',
+  oidc_code_reused: 'A sign-in code was used twice; that application’s session was ended',
+  oidc_token_revoked: 'An application’s sign-in was revoked',
 } as const satisfies Record<string, string>;
 
 export type SecurityEventType = keyof typeof SECURITY_EVENT_WORDS;

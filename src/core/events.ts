@@ -1,6 +1,7 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { randomId } from '../crypto/random';
 import type { Db } from '../db/client';
+import { insertIf } from '../db/guarded-insert';
 import type { BoundFields } from '../db/prebuilt';
 import { securityEvents, users } from '../db/schema';
 import type { ClientInfo } from './sessions/store';
@@ -69,12 +70,21 @@ export function eventValues(type: SecurityEventType, source: EventSource, now: n
  * the statement runs.
  */
 export function eventInsert(db: Db, v: BoundFields<EventValues>, guard: SQL) {
-  // drizzle lists every column, in table order: seq, id, user_id, type, at, session_id, user_agent, ip, reason, method.
-  const values = [null /* seq: SQLite assigns the next one */, v.id, v.userId, v.type, v.at, v.sessionId, v.userAgent, v.ip, v.reason, v.method];
   const userExists = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${v.userId})`;
-  return db
-    .insert(securityEvents)
-    .select(sql`SELECT ${sql.join(values.map((value) => sql`${value}`), sql`, `)} WHERE ${userExists} AND ${guard}`);
+  // Each value bound as SQL, so a prebuilt statement's placeholders fit too. `seq` is left out (NULL): SQLite assigns the next rowid.
+  const bound = (value: unknown) => sql`${value}`;
+  const row = {
+    id: bound(v.id),
+    userId: bound(v.userId),
+    type: bound(v.type),
+    at: bound(v.at),
+    sessionId: bound(v.sessionId),
+    userAgent: bound(v.userAgent),
+    ip: bound(v.ip),
+    reason: bound(v.reason),
+    method: bound(v.method),
+  };
+  return insertIf(db, securityEvents, row, and(userExists, guard)!);
 }
 
 /** recordEvent for a request's own values: the INSERT, guarded by `guard` if given. */

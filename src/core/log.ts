@@ -22,7 +22,12 @@ export type SecurityEvent =
   | 'admin_action'
   | 'admin_token_refused'
   /** D1 overloaded or briefly unreachable: answered 503 (src/db/transient.ts). */
-  | 'storage_unavailable';
+  | 'storage_unavailable'
+  /** The OpenID Provider (features/oidc): client changes (a support-log line), consent answers, refused tokens and clients. */
+  | 'oidc_client_changed'
+  | 'oidc_consent'
+  | 'oidc_token_refused'
+  | 'oidc_client_refused';
 
 export interface EventFields {
   userId?: string;

@@ -11,7 +11,12 @@ export interface ScryptParams {
   p: number;
 }
 
-export const CURRENT_PARAMS: ScryptParams = { logN: SCRYPT_LOG_N, r: SCRYPT_R, p: SCRYPT_P };
+/**
+ * The production cost (config.ts says why): SCRYPT_PARAMS's default, and the
+ * floor a deployment's SCRYPT_PARAMS may not go below (src/env-vars.ts). The
+ * cost in use is `settings.passwordHashCost`; only the test pool lowers it.
+ */
+export const PRODUCTION_PARAMS: ScryptParams = { logN: SCRYPT_LOG_N, r: SCRYPT_R, p: SCRYPT_P };
 
 /** Bounds on what a stored string may ask for, so a corrupt row cannot exhaust the isolate. */
 const MAX_LOG_N = 20;
@@ -22,7 +27,17 @@ const MAX_P = 16;
  * which noble refuses with a throw, or 1 GiB (ln=20, r=8), which it tries to
  * allocate in a 128 MB isolate. Twice today's 16 MiB leaves room to raise N or r.
  */
-const MAX_MEMORY_BYTES = 32 * 1024 * 1024;
+export const MAX_MEMORY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * What a stored hash may ask for, and so what a configured cost may be: a
+ * cost outside these bounds would store hashes that no later login verifies.
+ */
+export function withinStoredBounds(params: ScryptParams): boolean {
+  const { logN, r, p } = params;
+  if (logN < 1 || logN > MAX_LOG_N || r < 1 || r > MAX_R || p < 1 || p > MAX_P) return false;
+  return 128 * r * 2 ** logN <= MAX_MEMORY_BYTES;
+}
 
 const encoder = new TextEncoder();
 
@@ -59,8 +74,12 @@ function derive(password: string, salt: Uint8Array, params: ScryptParams): Promi
   );
 }
 
-/** `$scrypt$ln=14,r=8,p=5$<salt>$<hash>`: the string records everything needed to verify it. */
-export async function hashPassword(password: string, params: ScryptParams = CURRENT_PARAMS): Promise<string> {
+/**
+ * `$scrypt$ln=14,r=8,p=5$<salt>$<hash>`: the string records everything needed
+ * to verify it. `params` is `settings.passwordHashCost` (no default, so no
+ * caller can hash at another cost than the deployment's by forgetting it).
+ */
+export async function hashPassword(password: string, params: ScryptParams): Promise<string> {
   const salt = randomBytes(SCRYPT_SALT_BYTES);
   const hash = await derive(password, salt, params);
   return `$scrypt$ln=${params.logN},r=${params.r},p=${params.p}$${base64Encode(salt)}$${base64Encode(hash)}`;
@@ -76,9 +95,7 @@ function parseHash(stored: string): ParsedHash | null {
   const match = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(stored);
   if (!match) return null;
   const params = { logN: Number(match[1]), r: Number(match[2]), p: Number(match[3]) };
-  if (params.logN < 1 || params.logN > MAX_LOG_N || params.r < 1 || params.r > MAX_R) return null;
-  if (params.p < 1 || params.p > MAX_P) return null;
-  if (128 * params.r * 2 ** params.logN > MAX_MEMORY_BYTES) return null;
+  if (!withinStoredBounds(params)) return null;
   try {
     return { params, salt: base64Decode(match[4]!), hash: base64Decode(match[5]!) };
   } catch {
@@ -88,35 +105,41 @@ function parseHash(stored: string): ParsedHash | null {
 
 export interface PasswordCheck {
   ok: boolean;
-  /** The hash was made with weaker parameters than today's: store a fresh one. */
+  /** The hash was made with weaker parameters than the configured ones: store a fresh one. */
   needsRehash: boolean;
 }
 
 /**
- * A re-hash must only ever upgrade: true when today's parameters are at least
- * the stored ones in each of N, r and p, and higher in one. A hash that is
- * stronger in any of them (a deployment that raised the cost, then lowered it)
- * is left as it is, even if it is weaker in another: replacing it would lower
- * that one.
+ * A re-hash must only ever upgrade: true when the `current` (configured)
+ * parameters are at least the stored ones in each of N, r and p, and higher in
+ * one. A hash that is stronger in any of them (a deployment that raised the
+ * cost, then lowered it) is left as it is, even if it is weaker in another:
+ * replacing it would lower that one.
  */
-export function isWeakerThanCurrent(params: ScryptParams): boolean {
+export function isWeakerThanCurrent(params: ScryptParams, current: ScryptParams): boolean {
   const { logN, r, p } = params;
-  const noneStronger = logN <= CURRENT_PARAMS.logN && r <= CURRENT_PARAMS.r && p <= CURRENT_PARAMS.p;
-  const someWeaker = logN < CURRENT_PARAMS.logN || r < CURRENT_PARAMS.r || p < CURRENT_PARAMS.p;
+  const noneStronger = logN <= current.logN && r <= current.r && p <= current.p;
+  const someWeaker = logN < current.logN || r < current.r || p < current.p;
   return noneStronger && someWeaker;
 }
 
-/** Verifies in constant time. A malformed stored hash never matches. */
-export async function verifyPassword(password: string, stored: string): Promise<PasswordCheck> {
+/**
+ * Verifies in constant time. A malformed stored hash never matches.
+ * `current` is `settings.passwordHashCost`, against which `needsRehash` is judged.
+ */
+export async function verifyPassword(password: string, stored: string, current: ScryptParams): Promise<PasswordCheck> {
   const parsed = parseHash(stored);
   if (!parsed) return { ok: false, needsRehash: false };
   const candidate = await derive(password, parsed.salt, parsed.params);
-  return { ok: timingSafeEqual(candidate, parsed.hash), needsRehash: isWeakerThanCurrent(parsed.params) };
+  return { ok: timingSafeEqual(candidate, parsed.hash), needsRehash: isWeakerThanCurrent(parsed.params, current) };
 }
 
 /**
- * A hash of no one's password at today's parameters. Checking an unknown
- * username against it spends the same scrypt work as a real account, so the
- * answer's timing does not reveal which usernames exist.
+ * A hash of no one's password at `params`, the configured cost. Checking an
+ * unknown username against it spends the same scrypt work as a real account
+ * (hashed at that same cost), so the answer's timing does not reveal which
+ * usernames exist. Its all-zero hash is no derivation's output (2^-256).
  */
-export const DUMMY_HASH = `$scrypt$ln=${SCRYPT_LOG_N},r=${SCRYPT_R},p=${SCRYPT_P}$AAAAAAAAAAAAAAAAAAAAAA==$${'A'.repeat(43)}=`;
+export function dummyHash(params: ScryptParams): string {
+  return `$scrypt$ln=${params.logN},r=${params.r},p=${params.p}$AAAAAAAAAAAAAAAAAAAAAA==$${'A'.repeat(43)}=`;
+}

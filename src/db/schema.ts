@@ -137,6 +137,16 @@ export const signingKeys = sqliteTable(
     signUntil: integer('sign_until').notNull(),
     publishedUntil: integer('published_until').notNull(),
     revokedAt: integer('revoked_at'),
+    /**
+     * The RSA key (RS256, OIDC Core §15.1) that rotates with this Ed25519 key:
+     * same window, made by a guarded UPDATE while `rsa_kid` is null, sealed
+     * like the Ed25519 key (src/tokens/rsa-signing-keys.ts). Null while the
+     * OpenID Provider is off.
+     */
+    rsaKid: text('rsa_kid'),
+    /** The RSA modulus, base64url (RFC 7518 §6.3.1 `n`); `e` is always AQAB. */
+    rsaN: text('rsa_n'),
+    sealedRsaPrivateKey: text('sealed_rsa_private_key'),
   },
   (t) => [index('signing_keys_sign_from_idx').on(t.signFrom)],
 );

@@ -24,5 +24,9 @@ declare global {
     ADMIN_TOKEN?: string;
     /** D1 shards (src/db/shards.ts): "1" to "16", unset = "1"; commented out in wrangler.toml, so not generated. */
     SHARD_COUNT?: string;
+    /** The OpenID Provider's issuer (features/oidc); commented out in wrangler.toml, so not generated. */
+    ISSUER_URL?: string;
+    /** "false" turns the provider's hosted sign-up off; commented out in wrangler.toml, so not generated. */
+    OIDC_SIGNUP?: string;
   }
 }

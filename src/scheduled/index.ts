@@ -3,6 +3,7 @@ import { runCleanup } from './run';
 import { CLEANUP_STEPS } from './steps';
 import { allShardDbs, primaryDb } from '../db/shards';
 import { logError } from '../core/log';
+import { ensureRsaPartners } from '../tokens/rsa-signing-keys';
 import { rotateSigningKeys } from '../tokens/signing-keys';
 import { getSettings } from '../settings';
 
@@ -27,7 +28,10 @@ export async function scheduled(controller: ScheduledController, env: Env, _ctx:
   let failure: unknown;
   if (controller.cron !== CLEANUP_ONLY_CRON) {
     try {
-      const result = await rotateSigningKeys(primaryDb(env), await getSettings(env), nowSeconds);
+      const settings = await getSettings(env);
+      const result = await rotateSigningKeys(primaryDb(env), settings, nowSeconds);
+      // The OpenID Provider's RSA keys rotate with the Ed25519 ones: a new successor gets its partner now.
+      if (settings.issuerUrl !== null) await ensureRsaPartners(primaryDb(env), settings, nowSeconds);
       // Key ids are public (they are in the JWKS); nothing secret is logged.
       console.log(JSON.stringify({ level: 'info', event: 'signing_keys_rotated', ...result }));
     } catch (error) {

@@ -2,6 +2,8 @@ import { deleteExpiredResetTokens } from '../features/support/password-reset';
 import { deleteExpiredEvents } from '../core/events';
 import { sql } from 'drizzle-orm';
 import { webauthnChallenges } from '../db/schema';
+import { expiredCodesCondition } from '../features/oidc/codes';
+import { oidcCodes } from '../features/oidc/tables';
 import { deleteChunk } from './chunk';
 import { pendingEnrollmentsStep } from './pending-enrollments';
 import { sessionsStep } from './sessions';
@@ -23,4 +25,6 @@ export const CLEANUP_STEPS: readonly CleanupStep[] = [
   { name: 'password_resets', chunk: deleteExpiredResetTokens },
   // A passkey challenge is good for 5 minutes; every reader already requires expires_at > now.
   { name: 'webauthn_challenges', chunk: (db, now, limit) => deleteChunk(db, webauthnChallenges, sql`${webauthnChallenges.expiresAt} <= ${now}`, limit) },
+  // OpenID authorization codes: 60 s, kept an hour more for reuse detection (features/oidc/codes.ts).
+  { name: 'oidc_codes', chunk: (db, now, limit) => deleteChunk(db, oidcCodes, expiredCodesCondition(now), limit) },
 ];

@@ -1,4 +1,5 @@
 import { hasInvisibleOrControl } from '../core/identity';
+import { MAX_MEMORY_BYTES, PRODUCTION_PARAMS, withinStoredBounds, type ScryptParams } from '../crypto/password';
 
 /**
  * Strict readers for `[vars]` (API.md, Configuration): a value that is not
@@ -138,4 +139,91 @@ export function shardCountVar(env: Env, max: number): number {
     }
   }
   return count;
+}
+
+/** Hosts on which ISSUER_URL may be http (API.md, OpenID Provider): the machine itself. */
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+
+/**
+ * ISSUER_URL (API.md, OpenID Provider): unset or empty means no provider
+ * (null). Else an absolute https URL (http only on a loopback host), written
+ * exactly as a client will compare it byte for byte: no trailing slash,
+ * query, fragment or userinfo, a lower-case host, no default port.
+ */
+export function issuerUrlVar(env: Env, name: string): string | null {
+  const value = rawVar(env, name);
+  if (value === undefined || value === '') return null;
+  const problem = `${name} must be an https URL without a trailing slash, query or fragment, such as https://auth.example.com (http only for localhost, 127.0.0.1 or [::1])`;
+  if (typeof value !== 'string') throw new ConfigError(problem);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(problem);
+  }
+  const secure = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.includes(url.hostname));
+  const canonical = url.origin + (url.pathname === '/' ? '' : url.pathname);
+  if (!secure || url.username || url.password || url.search || url.hash || value.endsWith('/') || canonical !== value) throw new ConfigError(problem);
+  return value;
+}
+
+/** "true" or "false", exactly; `fallback` when unset. */
+export function booleanVar(env: Env, name: string, fallback: boolean): boolean {
+  const value = rawVar(env, name);
+  if (value === undefined) return fallback;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new ConfigError(`${name} must be "true" or "false"`);
+}
+
+const SCRYPT_PARAMS_TEXT = /^ln=([1-9][0-9]?),r=([1-9][0-9]?),p=([1-9][0-9]?)$/;
+
+function scryptParamsFrom(name: string, value: unknown): ScryptParams {
+  const example = `ln=${PRODUCTION_PARAMS.logN},r=${PRODUCTION_PARAMS.r},p=${PRODUCTION_PARAMS.p}`;
+  const match = typeof value === 'string' ? SCRYPT_PARAMS_TEXT.exec(value) : null;
+  if (!match) throw new ConfigError(`${name} must be "ln=<log2 of N>,r=<r>,p=<p>" in plain decimal digits, such as "${example}"`);
+  const params = { logN: Number(match[1]), r: Number(match[2]), p: Number(match[3]) };
+  if (!withinStoredBounds(params)) {
+    throw new ConfigError(`${name} must ask for at most ${MAX_MEMORY_BYTES / 2 ** 20} MiB per hash (128 * r * 2^ln bytes), ln up to 20, r up to 32, p up to 16`);
+  }
+  return params;
+}
+
+/** scrypt's memory (128 * r * N bytes) and its work (N * r * p block mixes, in units of 128 * r-byte blocks). */
+function scryptMemory(params: ScryptParams): number {
+  return 2 ** params.logN * params.r;
+}
+function scryptWorkUnits(params: ScryptParams): number {
+  return 2 ** params.logN * params.r * params.p;
+}
+
+/**
+ * The password hash cost (src/crypto/password.ts), "ln=14,r=8,p=5" when unset.
+ *
+ * SCRYPT_PARAMS, the deployment's variable, has a floor: today's cost, OWASP's
+ * listed equivalent of N = 2^17, r = 8, p = 1. A value may trade N for p the
+ * way OWASP's table does (ln=15,r=8,p=3 is accepted) but may not have less
+ * memory (N * r) or less work (N * r * p) than the floor: a typo such as
+ * "ln=4" fails loudly instead of silently storing hashes a GPU cracks at
+ * once. Nothing in wrangler.toml can go below it.
+ *
+ * TEST_ONLY_SCRYPT_PARAMS is for the test pool alone (vitest.config.ts binds
+ * it; test/routes/password-cost.test.ts checks that wrangler.toml never does): when
+ * set it replaces SCRYPT_PARAMS with no floor, only the bounds a stored hash
+ * must keep, so the suite's thousands of logins cost microseconds each. The
+ * tests of the password flows and one journey run with an env copy without it,
+ * at production cost.
+ */
+export function scryptParamsVar(env: Env): ScryptParams {
+  const testOnly = rawVar(env, 'TEST_ONLY_SCRYPT_PARAMS');
+  if (testOnly !== undefined) return scryptParamsFrom('TEST_ONLY_SCRYPT_PARAMS', testOnly);
+  const value = rawVar(env, 'SCRYPT_PARAMS');
+  if (value === undefined) return PRODUCTION_PARAMS;
+  const params = scryptParamsFrom('SCRYPT_PARAMS', value);
+  if (scryptMemory(params) < scryptMemory(PRODUCTION_PARAMS) || scryptWorkUnits(params) < scryptWorkUnits(PRODUCTION_PARAMS)) {
+    throw new ConfigError(
+      `SCRYPT_PARAMS must cost at least ln=${PRODUCTION_PARAMS.logN},r=${PRODUCTION_PARAMS.r},p=${PRODUCTION_PARAMS.p}: no less memory (N * r) and no less work (N * r * p)`,
+    );
+  }
+  return params;
 }

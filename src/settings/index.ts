@@ -8,7 +8,8 @@ import {
 } from './tunables';
 import { deriveAesGcmKey, deriveHmacKey, importJwtKey } from '../crypto/keys';
 import { shardCount } from '../db/shards';
-import { boundedSecondsVar, ConfigError, displayNameVar, originListVar } from './env-vars';
+import type { ScryptParams } from '../crypto/password';
+import { booleanVar, boundedSecondsVar, ConfigError, displayNameVar, issuerUrlVar, originListVar, scryptParamsVar } from './env-vars';
 import { deriveSigningKeyWrapKey } from '../tokens/signing-key-crypto';
 import { webauthnSettingsFromEnv, type WebAuthnSettings } from './webauthn';
 
@@ -41,6 +42,14 @@ export interface Settings {
   adminToken: string | null;
   /** WEBAUTHN_RP_ID, WEBAUTHN_RP_NAME, WEBAUTHN_ORIGINS (passkeys). */
   webauthn: WebAuthnSettings;
+  /** ISSUER_URL: the OpenID Provider's issuer; null turns the provider off (its routes answer 404). */
+  issuerUrl: string | null;
+  /** OIDC_SIGNUP: whether the provider's hosted pages offer sign-up (default true). */
+  oidcSignup: boolean;
+  /** HMAC-SHA-256 key of the provider: its cookies, CSRF tokens, request tickets and refresh tokens. */
+  oidcKey: CryptoKey;
+  /** SCRYPT_PARAMS: the cost of new password hashes, of the unknown-user dummy, and what a re-hash upgrades to. */
+  passwordHashCost: ScryptParams;
 }
 
 function requireSecret(env: Env, name: 'JWT_SECRET' | 'TOTP_ENCRYPTION_KEY'): string {
@@ -79,14 +88,18 @@ async function load(env: Env): Promise<Settings> {
   const sessionIdleSeconds = boundedSecondsVar(env, 'SESSION_IDLE_SECONDS', SESSION_IDLE_SECONDS_BOUNDS);
   if (sessionIdleSeconds > sessionMaxSeconds) throw new ConfigError('SESSION_IDLE_SECONDS must not exceed SESSION_MAX_SECONDS');
   const webauthn = webauthnSettingsFromEnv(env, issuer);
+  const issuerUrl = issuerUrlVar(env, 'ISSUER_URL');
+  const oidcSignup = booleanVar(env, 'OIDC_SIGNUP', true);
+  const passwordHashCost = scryptParamsVar(env);
   // SHARD_COUNT and every D1 binding it names, checked here so a missing one fails the first request.
   shardCount(env);
-  const [jwtKey, totpKey, recoveryKey, signingKeyWrapKey, refreshKey, cursorKey] = await Promise.all([
+  const [jwtKey, totpKey, recoveryKey, signingKeyWrapKey, refreshKey, oidcKey, cursorKey] = await Promise.all([
     importJwtKey(jwtSecret),
     deriveAesGcmKey(encryptionSecret, 'edge-mfa totp secret v1'),
     deriveHmacKey(encryptionSecret, 'edge-mfa recovery code v1'),
     deriveSigningKeyWrapKey(encryptionSecret),
     deriveHmacKey(jwtSecret, 'edge-mfa refresh token v1'),
+    deriveHmacKey(jwtSecret, 'edge-mfa openid provider v1'),
     deriveAesGcmKey(encryptionSecret, 'edge-mfa log cursor v1'),
   ]);
   return {
@@ -105,6 +118,10 @@ async function load(env: Env): Promise<Settings> {
     cursorKey,
     adminToken,
     webauthn,
+    issuerUrl,
+    oidcSignup,
+    oidcKey,
+    passwordHashCost,
   };
 }
 

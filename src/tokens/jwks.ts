@@ -1,5 +1,6 @@
 import { base64url } from 'jose';
 import type { Db } from '../db/client';
+import { rsaJwksOf, type RsaPublicJwk } from './rsa-signing-keys';
 import { publishedKeys } from './signing-keys';
 
 /** RFC 7517 §5 JWK Set of public members only (RFC 8037 §2: an OKP public key is kty, crv, x). */
@@ -12,12 +13,13 @@ export interface PublicJwk {
   use: 'sig';
 }
 
-export interface JwksDocument {
-  keys: PublicJwk[];
+/** The Ed25519 keys, and with the OpenID Provider on, their RSA partners too. */
+export interface JwksDocument<K = PublicJwk> {
+  keys: K[];
 }
 
-export interface JwksResponse {
-  document: JwksDocument;
+export interface JwksResponse<K = PublicJwk> {
+  document: JwksDocument<K>;
   /** The exact body to send: the ETag is computed over these bytes. */
   body: string;
   /** A strong entity tag (RFC 9110 §8.8.3), quoted. */
@@ -25,14 +27,16 @@ export interface JwksResponse {
 }
 
 /**
- * The JWKS at `now`: keys published and not revoked, built field by field
+ * The JWKS at `now`: keys published and not revoked (and, with `rsa`, their RSA partners), built field by field
  * from the row's public columns, so no private member can ever appear.
  */
-export async function jwks(db: Db, now: number): Promise<JwksResponse> {
-  const keys = (await publishedKeys(db, now)).map(
-    (row): PublicJwk => ({ kty: 'OKP', crv: 'Ed25519', x: row.publicX, kid: row.kid, alg: 'EdDSA', use: 'sig' }),
-  );
-  const document = { keys };
+export async function jwks(db: Db, now: number): Promise<JwksResponse>;
+export async function jwks(db: Db, now: number, options: { rsa: boolean }): Promise<JwksResponse<PublicJwk | RsaPublicJwk>>;
+export async function jwks(db: Db, now: number, { rsa = false }: { rsa?: boolean } = {}): Promise<JwksResponse<PublicJwk | RsaPublicJwk>> {
+  const rows = await publishedKeys(db, now);
+  const keys = rows.map((row): PublicJwk => ({ kty: 'OKP', crv: 'Ed25519', x: row.publicX, kid: row.kid, alg: 'EdDSA', use: 'sig' }));
+  // With the OpenID Provider on, each key's RSA partner follows it (src/tokens/rsa-signing-keys.ts).
+  const document: JwksDocument<PublicJwk | RsaPublicJwk> = { keys: rsa ? [...keys, ...rsaJwksOf(rows)] : keys };
   const body = JSON.stringify(document);
   return { document, body, etag: await etagOf(body) };
 }

@@ -1,4 +1,5 @@
 import type { SigningKeyRow } from '../db/schema';
+import { ACCESS_TOKEN_TTL_SECONDS_BOUNDS } from '../settings/tunables';
 
 /**
  * The rotation timeline of API.md "Signing keys (v2)", as pure functions over
@@ -9,8 +10,8 @@ import type { SigningKeyRow } from '../db/schema';
 export const PUBLISH_AHEAD_SECONDS = 48 * 3600;
 /** API.md: the current key signs for 30 days. */
 export const SIGN_SECONDS = 30 * 86400;
-/** API.md bound on ACCESS_TOKEN_TTL_SECONDS: no access token outlives its iat by more. */
-export const ACCESS_TOKEN_MAX_TTL_SECONDS = 3600;
+/** The upper bound of ACCESS_TOKEN_TTL_SECONDS (one declaration, settings/tunables.ts): no access token outlives its iat by more. */
+export const ACCESS_TOKEN_MAX_TTL_SECONDS = ACCESS_TOKEN_TTL_SECONDS_BOUNDS.max;
 /**
  * API.md: a retired key stays published 24 h past the last token it signed
  * could expire. The last such token was issued before sign_until and lives at

@@ -31,15 +31,15 @@ async function newKeyRow(wrapKey: CryptoKey, now: number, window: KeyWindow): Pr
   const key = await generateSigningKey();
   const sealedPrivateKey = await sealPrivateKey(wrapKey, key.kid, SIGNING_ALG, key.pkcs8);
   key.pkcs8.fill(0);
-  return { kid: key.kid, alg: SIGNING_ALG, publicX: key.x, sealedPrivateKey, createdAt: now, revokedAt: null, ...window };
+  return { kid: key.kid, alg: SIGNING_ALG, publicX: key.x, sealedPrivateKey, createdAt: now, revokedAt: null, rsaKid: null, rsaN: null, sealedRsaPrivateKey: null, ...window };
 }
 
-/** INSERT ... SELECT <row> WHERE <guard>: drizzle lists the columns in table order. */
+/** INSERT ... SELECT <row> WHERE <guard>: drizzle lists the columns in table order (the RSA partner comes later). */
 function insertRowIf(db: Db, row: SigningKeyRow, guard: SQL) {
   return db
     .insert(signingKeys)
     .select(
-      sql`SELECT ${row.kid}, ${row.alg}, ${row.publicX}, ${row.sealedPrivateKey}, ${row.createdAt}, ${row.publishAt}, ${row.signFrom}, ${row.signUntil}, ${row.publishedUntil}, NULL WHERE ${guard}`,
+      sql`SELECT ${row.kid}, ${row.alg}, ${row.publicX}, ${row.sealedPrivateKey}, ${row.createdAt}, ${row.publishAt}, ${row.signFrom}, ${row.signUntil}, ${row.publishedUntil}, NULL, NULL, NULL, NULL WHERE ${guard}`,
     );
 }
 

@@ -1,7 +1,7 @@
 import { scrypt } from '@noble/hashes/scrypt.js';
 import { describe, expect, it } from 'vitest';
 import { base64Decode, base64Encode } from '../../src/crypto/base64';
-import { CURRENT_PARAMS, DUMMY_HASH, hashPassword, scryptWork, verifyPassword, type ScryptParams } from '../../src/crypto/password';
+import { PRODUCTION_PARAMS, dummyHash, hashPassword, scryptWork, verifyPassword, type ScryptParams } from '../../src/crypto/password';
 
 /** Cheap parameters (1/80 of production) for everything that is not about production cost. */
 const FAST: ScryptParams = { logN: 10, r: 8, p: 1 };
@@ -32,23 +32,24 @@ function parts(stored: string) {
 describe('hashPassword and verifyPassword at production parameters', () => {
   // The only production-cost scrypt runs in this file: one hash and three verifies.
   it('uses $scrypt$ln=14,r=8,p=5$<salt>$<hash> and verifies the right password only', async () => {
-    expect(CURRENT_PARAMS).toEqual({ logN: 14, r: 8, p: 5 });
-    const stored = await hashPassword('correct horse battery staple');
+    expect(PRODUCTION_PARAMS).toEqual({ logN: 14, r: 8, p: 5 });
+    const stored = await hashPassword('correct horse battery staple', PRODUCTION_PARAMS);
     expect(stored).toMatch(/^\$scrypt\$ln=14,r=8,p=5\$[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=$/);
     const { salt, hash } = parts(stored);
     expect(salt).toHaveLength(16);
     expect(hash).toHaveLength(32);
 
-    expect(await verifyPassword('correct horse battery staple', stored)).toEqual({ ok: true, needsRehash: false });
-    expect(await verifyPassword('correct horse battery stapl', stored)).toEqual({ ok: false, needsRehash: false });
+    expect(await verifyPassword('correct horse battery staple', stored, PRODUCTION_PARAMS)).toEqual({ ok: true, needsRehash: false });
+    expect(await verifyPassword('correct horse battery stapl', stored, PRODUCTION_PARAMS)).toEqual({ ok: false, needsRehash: false });
   }, SLOW_MS);
 
-  it('DUMMY_HASH is a well-formed production hash that matches nothing', async () => {
+  it('the dummy hash at production parameters is a well-formed production hash that matches nothing', async () => {
+    const DUMMY_HASH = dummyHash(PRODUCTION_PARAMS);
     const { logN, r, p, salt, hash } = parts(DUMMY_HASH);
-    expect({ logN, r, p }).toEqual(CURRENT_PARAMS);
+    expect({ logN, r, p }).toEqual(PRODUCTION_PARAMS);
     expect(salt).toHaveLength(16);
     expect(hash).toHaveLength(32);
-    expect(await verifyPassword('', DUMMY_HASH)).toEqual({ ok: false, needsRehash: false });
+    expect(await verifyPassword('', DUMMY_HASH, PRODUCTION_PARAMS)).toEqual({ ok: false, needsRehash: false });
   }, SLOW_MS);
 });
 
@@ -64,16 +65,16 @@ describe('hashPassword and verifyPassword at other parameters', () => {
 
   it('verifies a lower-cost hash and asks for a rehash', async () => {
     const stored = await hashPassword('hunter2hunter2', FAST);
-    expect(await verifyPassword('hunter2hunter2', stored)).toEqual({ ok: true, needsRehash: true });
-    expect(await verifyPassword('hunter2hunter3', stored)).toEqual({ ok: false, needsRehash: true });
+    expect(await verifyPassword('hunter2hunter2', stored, PRODUCTION_PARAMS)).toEqual({ ok: true, needsRehash: true });
+    expect(await verifyPassword('hunter2hunter3', stored, PRODUCTION_PARAMS)).toEqual({ ok: false, needsRehash: true });
   });
 
   it('asks for a rehash when only r or only p differs', async () => {
     // Both cheaper than production: r = 1 costs 1/40 of it, p = 1 costs 1/5.
     const lowR = await hashPassword('pw', { logN: 14, r: 1, p: 5 });
-    expect(await verifyPassword('pw', lowR)).toEqual({ ok: true, needsRehash: true });
+    expect(await verifyPassword('pw', lowR, PRODUCTION_PARAMS)).toEqual({ ok: true, needsRehash: true });
     const lowP = await hashPassword('pw', { logN: 14, r: 8, p: 1 });
-    expect(await verifyPassword('pw', lowP)).toEqual({ ok: true, needsRehash: true });
+    expect(await verifyPassword('pw', lowP, PRODUCTION_PARAMS)).toEqual({ ok: true, needsRehash: true });
   }, SLOW_MS);
 
   it('uses a fresh salt for every hash', async () => {
@@ -87,12 +88,12 @@ describe('hashPassword and verifyPassword at other parameters', () => {
     const stored = await hashPassword('tamper-proof', FAST);
     const { saltText, hashText } = parts(stored);
     const flip = (text: string) => (text[0] === 'A' ? 'B' : 'A') + text.slice(1);
-    expect(await verifyPassword('tamper-proof', stored.replace(hashText, flip(hashText)))).toMatchObject({ ok: false });
-    expect(await verifyPassword('tamper-proof', stored.replace(saltText, flip(saltText)))).toMatchObject({ ok: false });
-    expect(await verifyPassword('tamper-proof', stored.replace('ln=10', 'ln=11'))).toMatchObject({ ok: false });
-    expect(await verifyPassword('tamper-proof', stored.replace('p=1', 'p=2'))).toMatchObject({ ok: false });
+    expect(await verifyPassword('tamper-proof', stored.replace(hashText, flip(hashText)), PRODUCTION_PARAMS)).toMatchObject({ ok: false });
+    expect(await verifyPassword('tamper-proof', stored.replace(saltText, flip(saltText)), PRODUCTION_PARAMS)).toMatchObject({ ok: false });
+    expect(await verifyPassword('tamper-proof', stored.replace('ln=10', 'ln=11'), PRODUCTION_PARAMS)).toMatchObject({ ok: false });
+    expect(await verifyPassword('tamper-proof', stored.replace('p=1', 'p=2'), PRODUCTION_PARAMS)).toMatchObject({ ok: false });
     // A truncated hash is a different length: no match, and no throw.
-    expect(await verifyPassword('tamper-proof', stored.slice(0, -8))).toMatchObject({ ok: false });
+    expect(await verifyPassword('tamper-proof', stored.slice(0, -8), PRODUCTION_PARAMS)).toMatchObject({ ok: false });
   });
 });
 
@@ -131,7 +132,7 @@ describe('verifyPassword with malformed stored strings', () => {
   ];
 
   it.each(malformed)('refuses %j without throwing', async (stored) => {
-    await expect(verifyPassword('password', stored)).resolves.toEqual({ ok: false, needsRehash: false });
+    await expect(verifyPassword('password', stored, PRODUCTION_PARAMS)).resolves.toEqual({ ok: false, needsRehash: false });
   });
 
   // The parameters are within each field's bound, but together ask for more
@@ -145,7 +146,7 @@ describe('verifyPassword with malformed stored strings', () => {
     `$scrypt$ln=16,r=8,p=1$${salt}$${hash}`,
     `$scrypt$ln=14,r=32,p=1$${salt}$${hash}`,
   ])('refuses %j, whose parameters would exhaust the isolate', async (stored) => {
-    await expect(verifyPassword('password', stored)).resolves.toEqual({ ok: false, needsRehash: false });
+    await expect(verifyPassword('password', stored, PRODUCTION_PARAMS)).resolves.toEqual({ ok: false, needsRehash: false });
   });
 
   it('still accepts parameters at the memory bound (32 MiB): scrypt runs at them', async () => {
@@ -153,7 +154,7 @@ describe('verifyPassword with malformed stored strings', () => {
     // ran. Its N is above today's, so it is not re-hashed (only upgrades are).
     const atBound = `$scrypt$ln=15,r=8,p=1$${salt}$${hash}`;
     const before = scryptWork.derivations;
-    await expect(verifyPassword('password', atBound)).resolves.toEqual({ ok: false, needsRehash: false });
+    await expect(verifyPassword('password', atBound, PRODUCTION_PARAMS)).resolves.toEqual({ ok: false, needsRehash: false });
     expect(scryptWork.derivations).toBe(before + 1);
     expect(scryptWork.lastParams).toEqual({ logN: 15, r: 8, p: 1 });
   }, SLOW_MS);
@@ -165,8 +166,8 @@ describe('password normalization', () => {
     expect(fullwidth).not.toBe('password');
     const fromFullwidth = await hashPassword(fullwidth, FAST);
     const fromAscii = await hashPassword('password', FAST);
-    expect(await verifyPassword('password', fromFullwidth)).toMatchObject({ ok: true });
-    expect(await verifyPassword(fullwidth, fromAscii)).toMatchObject({ ok: true });
+    expect(await verifyPassword('password', fromFullwidth, PRODUCTION_PARAMS)).toMatchObject({ ok: true });
+    expect(await verifyPassword(fullwidth, fromAscii, PRODUCTION_PARAMS)).toMatchObject({ ok: true });
   });
 
   it('treats composed and decomposed accents as one password', async () => {
@@ -174,14 +175,14 @@ describe('password normalization', () => {
     const decomposed = 'cafe\u0301-passwo\u0308rd';
     expect(composed).not.toBe(decomposed);
     const stored = await hashPassword(decomposed, FAST);
-    expect(await verifyPassword(composed, stored)).toMatchObject({ ok: true });
+    expect(await verifyPassword(composed, stored, PRODUCTION_PARAMS)).toMatchObject({ ok: true });
   });
 
   it('does not fold case or trim', async () => {
     const stored = await hashPassword('password', FAST);
-    expect(await verifyPassword('Password', stored)).toMatchObject({ ok: false });
-    expect(await verifyPassword('password ', stored)).toMatchObject({ ok: false });
-    expect(await verifyPassword(' password', stored)).toMatchObject({ ok: false });
+    expect(await verifyPassword('Password', stored, PRODUCTION_PARAMS)).toMatchObject({ ok: false });
+    expect(await verifyPassword('password ', stored, PRODUCTION_PARAMS)).toMatchObject({ ok: false });
+    expect(await verifyPassword(' password', stored, PRODUCTION_PARAMS)).toMatchObject({ ok: false });
   });
 });
 
@@ -190,24 +191,24 @@ describe('long and non-ASCII passwords', () => {
     const long = Array.from({ length: 256 }, (_, i) => String.fromCharCode(33 + ((i * 7) % 94))).join('');
     expect(long).toHaveLength(256);
     const stored = await hashPassword(long, FAST);
-    expect(await verifyPassword(long, stored)).toMatchObject({ ok: true });
-    expect(await verifyPassword(long.slice(0, 255), stored)).toMatchObject({ ok: false });
-    expect(await verifyPassword(long.slice(0, 72), stored)).toMatchObject({ ok: false });
+    expect(await verifyPassword(long, stored, PRODUCTION_PARAMS)).toMatchObject({ ok: true });
+    expect(await verifyPassword(long.slice(0, 255), stored, PRODUCTION_PARAMS)).toMatchObject({ ok: false });
+    expect(await verifyPassword(long.slice(0, 72), stored, PRODUCTION_PARAMS)).toMatchObject({ ok: false });
     const lastChanged = long.slice(0, 255) + (long[255] === 'x' ? 'y' : 'x');
-    expect(await verifyPassword(lastChanged, stored)).toMatchObject({ ok: false });
+    expect(await verifyPassword(lastChanged, stored, PRODUCTION_PARAMS)).toMatchObject({ ok: false });
   });
 
   it('handles emoji, including multi-code-point sequences', async () => {
     const emoji = '🔐🦄 👩‍💻 🇳🇿 pässwörd';
     const stored = await hashPassword(emoji, FAST);
-    expect(await verifyPassword(emoji, stored)).toMatchObject({ ok: true });
-    expect(await verifyPassword('🔐🦄 👩‍💻 🇳🇿 passwörd', stored)).toMatchObject({ ok: false });
-    expect(await verifyPassword('🔐🦄 👩 🇳🇿 pässwörd', stored)).toMatchObject({ ok: false });
+    expect(await verifyPassword(emoji, stored, PRODUCTION_PARAMS)).toMatchObject({ ok: true });
+    expect(await verifyPassword('🔐🦄 👩‍💻 🇳🇿 passwörd', stored, PRODUCTION_PARAMS)).toMatchObject({ ok: false });
+    expect(await verifyPassword('🔐🦄 👩 🇳🇿 pässwörd', stored, PRODUCTION_PARAMS)).toMatchObject({ ok: false });
   });
 
   it('handles the empty password as just another password', async () => {
     const stored = await hashPassword('', FAST);
-    expect(await verifyPassword('', stored)).toMatchObject({ ok: true });
-    expect(await verifyPassword(' ', stored)).toMatchObject({ ok: false });
+    expect(await verifyPassword('', stored, PRODUCTION_PARAMS)).toMatchObject({ ok: true });
+    expect(await verifyPassword(' ', stored, PRODUCTION_PARAMS)).toMatchObject({ ok: false });
   });
 });

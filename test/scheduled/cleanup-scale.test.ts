@@ -4,7 +4,7 @@ import { meterD1 } from '../../bench/rows/d1-meter';
 import { CLEANUP_CHUNK_ROWS, CLEANUP_CHUNKS_PER_STEP } from '../../src/settings/retention';
 import { runCleanup } from '../../src/scheduled/run';
 import { drizzle } from 'drizzle-orm/d1';
-import { schema } from '../../src/db/index';
+import * as schema from '../../src/db/schema';
 
 const T = 1_800_000_000;
 const DAY = 86_400;
@@ -26,7 +26,7 @@ describe('cleanup at scale (50 000 sessions)', () => {
     await seed(1, 40_000, T - 8 * DAY);
     await seed(40_001, 50_000, T + DAY);
     const meter = meterD1(env.DB);
-    const db = drizzle(meter.db, { schema });
+    const db = drizzle(meter.db);
     const runs = [];
     for (let run = 0; run < 3; run++) {
       meter.reset();

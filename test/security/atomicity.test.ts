@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../src/crypto/password';
-import { call, enrolledUser, loginUser, PASSWORD, setNow, snapshot, totpAt, useRealTime } from '../helpers';
+import { hashPassword, PRODUCTION_PARAMS } from '../../src/crypto/password';
+import { call, callOn, enrolledUser, loginUser, PASSWORD, productionCostEnv, setNow, snapshot, totpAt, useRealTime } from '../helpers';
 import { assertionResponse, challengeCount, credentialRow, loginVerify, options, passkeyUser } from '../features/passkeys/support';
 import { expectLive, recoveryRows, sessionRows, snapshotWithoutThrottles, T0, userRow, type Verified } from '../features/totp/support';
 
@@ -154,10 +154,13 @@ describe('a failure part-way through a batch leaves the old state whole', () => 
     await env.DB.prepare('UPDATE users SET password_hash = ? WHERE id = ?').bind(weak, user.id).run();
     const before = await snapshotWithoutThrottles();
     await injectFault('BEFORE UPDATE OF password_hash ON users');
-    expectInternal(await call('/login', { json: { username: user.username, password: PASSWORD } }));
+    // At the production cost (the pool's lowered one is below the weak hash): the login re-hashes to ln=14.
+    const login = () => callOn(productionCostEnv, '/login', { json: { username: user.username, password: PASSWORD } });
+    expect(PRODUCTION_PARAMS).toEqual({ logN: 14, r: 8, p: 5 });
+    expectInternal(await login());
     expect(await snapshotWithoutThrottles()).toBe(before);
     await removeFault();
-    expect((await call('/login', { json: { username: user.username, password: PASSWORD } })).status).toBe(200);
+    expect((await login()).status).toBe(200);
     expect((await userRow(user.id)).password_hash).toMatch(/^\$scrypt\$ln=14,r=8,p=5\$/);
   });
 });

@@ -25,6 +25,8 @@ async function loginRoundTrips(username: string, password: string): Promise<{ st
 // the lock). An account's counters live on its users row and an unknown name's
 // in a throttle row; if either path made one more D1 round trip, its median
 // latency would tell which names have accounts (API.md: comparable time).
+// It counts round trips, which the hash cost does not change, so it runs at the
+// pool's lowered cost; the equal scrypt work is enumeration.test.ts's, at production cost.
 describe('a known account and an unknown name cost the same round trips', () => {
   it('on every failed attempt, on the one that sets the lock, and on each refusal during it', async () => {
     setNow(T0);

@@ -1,9 +1,14 @@
-import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test';
-import app from '../../src/index';
+import { applyD1Migrations, createExecutionContext, createScheduledController, env, waitOnExecutionContext } from 'cloudflare:test';
 import { scheduled } from '../../src/scheduled';
 import { foldForComparison } from '../../src/core/identity';
 import { shardForUsernameKey } from '../../src/db/shards';
-import { callWith, PASSWORD, setNow, totpAt, uniqueName, type ApiResult, type CallOptions } from '../helpers';
+import { callOn, PASSWORD, setNow, totpAt, uniqueName, type CallOptions } from '../helpers';
+
+/** One request through the app with `workerEnv` (test/helpers.ts). */
+export { callOn };
+
+// Every shard gets DB's schema (test/setup.ts migrates DB alone); applying is idempotent.
+await Promise.all([env.DB_SHARD_1, env.DB_SHARD_2, env.DB_SHARD_3].map((db) => applyD1Migrations(db, env.TEST_MIGRATIONS)));
 
 /** The ADMIN_TOKEN of vitest.config.ts. */
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123456789abcdef';
@@ -24,20 +29,6 @@ export function shardEnv(count: number): Env {
 /** The pool's D1 bindings, shard by shard (vitest.config.ts). */
 export function bindings(count: number): D1Database[] {
   return [env.DB, env.DB_SHARD_1, env.DB_SHARD_2, env.DB_SHARD_3].slice(0, count);
-}
-
-/** One request through the app with `workerEnv` (the call of test/helpers.ts, for an env copy). */
-export function callOn<T = Record<string, unknown>>(workerEnv: Env, path: string, options: CallOptions = {}): Promise<ApiResult<T>> {
-  return callWith<T>(
-    async (url, init) => {
-      const ctx = createExecutionContext();
-      const response = await app.fetch(new Request(url, init), workerEnv, ctx);
-      await waitOnExecutionContext(ctx);
-      return response;
-    },
-    path,
-    options,
-  );
 }
 
 export function adminOn<T = Record<string, unknown>>(workerEnv: Env, path: string, options: CallOptions = {}) {

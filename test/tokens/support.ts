@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { drizzle } from 'drizzle-orm/d1';
 import type { Db } from '../../src/db/client';
-import { schema } from '../../src/db/index';
+import * as schema from '../../src/db/schema';
 import type { SigningKeyRow } from '../../src/db/schema';
 import type { AccessTokenSettings } from '../../src/tokens/access-token';
 import { deriveSigningKeyWrapKey } from '../../src/tokens/signing-key-crypto';
@@ -16,7 +16,7 @@ export const DAY = 86400;
  * isolate of a deployment does, while all share the one D1.
  */
 export function isolate(): Db {
-  return drizzle(env.DB, { schema });
+  return drizzle(env.DB);
 }
 
 export async function clearKeys(): Promise<void> {

@@ -1,5 +1,5 @@
 import { refuseIfHashQueueFull } from '../../crypto/hash-gate';
-import { verifyPassword } from '../../crypto/password';
+import { verifyPassword, type ScryptParams } from '../../crypto/password';
 import type { Db } from '../../db/client';
 import type { UserRow } from '../../db/schema';
 import { ApiError } from '../errors';
@@ -18,6 +18,7 @@ import { reserveUserAttempt } from '../throttle/user-throttle';
  */
 export async function checkCurrentPassword(
   db: Db,
+  cost: ScryptParams,
   user: UserRow,
   password: string,
   context: { sessionId: string; client: ClientInfo; reason: string },
@@ -26,7 +27,7 @@ export async function checkCurrentPassword(
   refuseIfHashQueueFull(); // 503 before the attempt is spent, not after
   const reservation = await reserveUserAttempt(db, 'pwd', user.id, now);
   if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user.id, 'password');
-  const check = await verifyPassword(password, user.passwordHash);
+  const check = await verifyPassword(password, user.passwordHash, cost);
   if (check.ok) return;
   logEvent('login_failed', { userId: user.id, sessionId: context.sessionId, reason: context.reason });
   logLockIfSet(reservation, user.id, 'pwd');

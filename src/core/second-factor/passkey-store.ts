@@ -4,10 +4,11 @@
  */
 import { encodeBase64urlNoPadding } from '@oslojs/encoding';
 import { base64urlDecode } from '../../crypto/base64';
-import { and, asc, eq, getTableColumns, gt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, sql, type SQL } from 'drizzle-orm';
 import { PASSKEYS_PER_USER_MAX, WEBAUTHN_CHALLENGE_BYTES, WEBAUTHN_CHALLENGE_TTL_SECONDS } from '../../settings/tunables';
 import { randomBytes, randomId } from '../../crypto/random';
 import type { Db } from '../../db/client';
+import { insertIf } from '../../db/guarded-insert';
 import type { Bound } from '../../db/prebuilt';
 import { webauthnChallenges, webauthnCredentials, type WebAuthnChallengeRow, type WebAuthnCredentialRow } from '../../db/schema';
 import type { CoseAlgorithm, CredentialDescriptor, StoredCredential } from '../../webauthn';
@@ -74,11 +75,7 @@ export function deleteChallenge(db: Db, id: Bound<string>, sessionId: Bound<stri
 
 /** Inserts the credential only if `guard` holds when the statement runs (the insertSessionIf pattern). */
 export function insertCredentialIf(db: Db, row: WebAuthnCredentialRow, guard: SQL) {
-  const values = Object.keys(getTableColumns(webauthnCredentials)).map((key) => {
-    const value = row[key as keyof WebAuthnCredentialRow];
-    return typeof value === 'boolean' ? (value ? 1 : 0) : (value ?? null);
-  });
-  return db.insert(webauthnCredentials).select(sql`SELECT ${sql.join(values.map((value) => sql`${value}`), sql`, `)} WHERE ${guard}`);
+  return insertIf(db, webauthnCredentials, row, guard);
 }
 
 /** The credential id is nobody's yet (L3 §7.1 step 27: unique across all users). */

@@ -1,5 +1,6 @@
-import { and, eq, getTableColumns, isNull, ne, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
+import { and, eq, isNull, ne, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import type { Db } from '../../db/client';
+import { insertIf } from '../../db/guarded-insert';
 import { sessions, type UserRow } from '../../db/schema';
 import { idOnShardOf } from '../../db/shard-ids';
 import type { Settings } from '../../settings';
@@ -65,12 +66,7 @@ export function insertSession(db: Db, session: NewSession) {
  * atomic step, and how two concurrent requests cannot both pass.
  */
 export function insertSessionIf(db: Db, session: NewSession, guard: SQL) {
-  // drizzle lists every column of the table, in table order, for INSERT ... SELECT.
-  const values = Object.keys(getTableColumns(sessions)).map((key) => {
-    const value = session[key as keyof NewSession];
-    return typeof value === 'boolean' ? (value ? 1 : 0) : (value ?? null);
-  });
-  return db.insert(sessions).select(sql`SELECT ${sql.join(values.map((value) => sql`${value}`), sql`, `)} WHERE ${guard}`);
+  return insertIf(db, sessions, session, guard);
 }
 
 /**

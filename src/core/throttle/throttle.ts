@@ -9,6 +9,7 @@ import {
   PASSWORD_FAILURES_PER_LOCK,
 } from '../../settings/tunables';
 import type { Db } from '../../db/client';
+import { insertIf } from '../../db/guarded-insert';
 import type { Bound } from '../../db/prebuilt';
 import { throttles, users } from '../../db/schema';
 import { ApiError } from '../errors';
@@ -73,11 +74,8 @@ export function reservationStatement(db: Db, kind: ThrottleKind, subject: Bound<
   const key = keyOf(kind, subject);
   const step = counterStep(kind, throttles, now, guess);
   const firstLock = FAILURES_PER_LOCK[kind] === 1 ? sql`${now} + ${sql.raw(String(LOCK_BASE_SECONDS))}` : 0;
-  // INSERT ... SELECT ... WHERE so the guard covers the first attempt too; the
-  // columns are the table's, in order: key, failures, locked_until, updated_at.
-  return db
-    .insert(throttles)
-    .select(sql`SELECT ${key}, 1, ${firstLock}, ${now} WHERE ${guard ?? sql`1`}`)
+  // INSERT ... SELECT ... WHERE so the guard covers the first attempt too.
+  return insertIf(db, throttles, { key: sql`${key}`, failures: 1, lockedUntil: sql`${firstLock}`, updatedAt: sql`${now}` }, guard ?? sql`1`)
     .onConflictDoUpdate({
       target: throttles.key,
       set: { failures: step.failures, lockedUntil: step.lockedUntil, updatedAt: sql`${now}` },

@@ -1,7 +1,6 @@
-import { login } from './login';
+import { login } from '../../core/login';
 import { profile } from './profile';
-import { register } from './register';
-import type { AppEnv } from '../../http/app-env';
+import { register } from '../../core/register';
 import { clientInfo } from '../../http/middleware/client-info';
 import { usernameShard } from '../../http/middleware/shard';
 import { ipFloodFilter } from '../../http/middleware/rate-limit';
@@ -56,7 +55,7 @@ export const account = routeGroup()
     const { username, password } = c.req.valid('json');
     // The shard of the username's key: `Alice` and `ＡＬＩＣＥ` meet one unique index.
     const { db, shard } = usernameShard(c, username);
-    const user = await register(db, username, password, nowSeconds(), shard);
+    const user = await register(db, c.get('settings').passwordHashCost, username, password, nowSeconds(), shard);
     return c.json(user, 201);
   })
   .openapi(loginRoute, async (c) => {

@@ -1,7 +1,7 @@
 import { html, raw } from 'hono/html';
 import { base64Encode } from '../../crypto/base64';
 import { declareRoute, routeGroup } from '../../http/openapi/declare';
-import { PAGE_SCRIPT, PAGE_STYLES } from './client.generated';
+import { PAGE_SCRIPT, PAGE_STYLES } from '../../http/page-assets.generated';
 
 /**
  * Only this page's own nonce-bearing script and style run; it talks only to

@@ -1,35 +1,14 @@
-import { and, eq, type SQL } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
+import type { ScryptParams } from '../../crypto/password';
 import type { Db } from '../../db/client';
-import { passwordResets, recoveryCodes, sessions, throttles, users, webauthnChallenges, webauthnCredentials, type UserRow } from '../../db/schema';
+import { users } from '../../db/schema';
 import { ApiError } from '../../core/errors';
 import { logEvent } from '../../core/log';
 import { presentedSessionLive, userGone } from '../../core/sessions/guards';
 import { checkCurrentPassword } from '../../core/passwords/password-check';
-import { deleteUserEvents } from '../../core/events';
+import { userDataDeletions } from '../../core/user-data';
 import type { AuthContext } from '../../core/sessions/lookup';
 import type { ClientInfo } from '../../core/sessions/store';
-import { throttleKey } from '../../core/throttle/throttle';
-
-/**
- * Everything stored for a user, as statements that run only once `gone`
- * holds (the user row was deleted earlier in the same batch). The foreign
- * keys cascade too; these deletes do not depend on them.
- */
-export function userDataDeletions(db: Db, user: Pick<UserRow, 'id' | 'usernameKey'>, gone: SQL) {
-  return [
-    db.delete(sessions).where(and(eq(sessions.userId, user.id), gone)),
-    db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, user.id), gone)),
-    db.delete(webauthnChallenges).where(and(eq(webauthnChallenges.userId, user.id), gone)),
-    db.delete(webauthnCredentials).where(and(eq(webauthnCredentials.userId, user.id), gone)),
-    db.delete(throttles).where(and(eq(throttles.key, throttleKey('webauthn', user.id)), gone)),
-    db.delete(passwordResets).where(and(eq(passwordResets.userId, user.id), gone)),
-    deleteUserEvents(db, user.id, gone),
-    // Both budgets: codes by user id, passwords by the folded username, so a
-    // new account with the same name starts with a clean count.
-    db.delete(throttles).where(and(eq(throttles.key, throttleKey('otp', user.id)), gone)),
-    db.delete(throttles).where(and(eq(throttles.key, throttleKey('pwd', user.usernameKey)), gone)),
-  ] as const;
-}
 
 /**
  * DELETE /me (after step-up and the password): one batch whose first
@@ -38,9 +17,9 @@ export function userDataDeletions(db: Db, user: Pick<UserRow, 'id' | 'usernameKe
  * go with it, so its tokens are refused at once, and the username (its unique
  * key) is free again.
  */
-export async function deleteAccount(db: Db, auth: AuthContext, password: string, client: ClientInfo, now: number): Promise<void> {
+export async function deleteAccount(db: Db, cost: ScryptParams, auth: AuthContext, password: string, client: ClientInfo, now: number): Promise<void> {
   const { user } = auth;
-  await checkCurrentPassword(db, user, password, { sessionId: auth.sessionId, client, reason: 'delete_wrong_password' }, now);
+  await checkCurrentPassword(db, cost, user, password, { sessionId: auth.sessionId, client, reason: 'delete_wrong_password' }, now);
   const [deleted] = await db.batch([
     db
       .delete(users)

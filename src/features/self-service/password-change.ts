@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import { hashPassword } from '../../crypto/password';
+import { hashPassword, type ScryptParams } from '../../crypto/password';
 import type { Db } from '../../db/client';
 import { passwordResets, users } from '../../db/schema';
 import { ApiError } from '../../core/errors';
@@ -16,7 +16,7 @@ import { resetUserBudget } from '../../core/throttle/user-throttle';
  * POST /password (after step-up). The new password meets the registration
  * rules (checked first: a weak one is a client mistake and costs no guess),
  * the current one is checked under the /login budget, and the new hash is
- * made at today's parameters. One batch: the first statement writes the hash
+ * made at the configured cost. One batch: the first statement writes the hash
  * only if the old one is still stored and this session is still live; every
  * later statement runs only if that write landed. Every other session is
  * revoked (a thief who knew the old password loses the sessions it opened);
@@ -24,6 +24,7 @@ import { resetUserBudget } from '../../core/throttle/user-throttle';
  */
 export async function changePassword(
   db: Db,
+  cost: ScryptParams,
   auth: AuthContext,
   currentPassword: string,
   newPassword: string,
@@ -34,8 +35,8 @@ export async function changePassword(
   // The registration rules, the blocklist of common passwords included.
   const problem = await passwordProblem(db, user.username, newPassword);
   if (problem) throw new ApiError('weak_password', { message: problem });
-  await checkCurrentPassword(db, user, currentPassword, { sessionId: auth.sessionId, client, reason: 'password_change_wrong_password' }, now);
-  const passwordHash = await hashPassword(newPassword);
+  await checkCurrentPassword(db, cost, user, currentPassword, { sessionId: auth.sessionId, client, reason: 'password_change_wrong_password' }, now);
+  const passwordHash = await hashPassword(newPassword, cost);
   const changed = passwordHashIs(user.id, passwordHash);
   const [written] = await db.batch([
     db

@@ -56,12 +56,12 @@ const securityEventsRoute = declareRoute({
 export const selfService = routeGroup()
   .openapi(passwordRoute, async (c) => {
     const { currentPassword, newPassword } = c.req.valid('json');
-    await changePassword(callerDb(c), c.get('auth'), currentPassword, newPassword, clientInfo(c), nowSeconds());
+    await changePassword(callerDb(c), c.get('settings').passwordHashCost, c.get('auth'), currentPassword, newPassword, clientInfo(c), nowSeconds());
     return c.json({ ok: true as const }, 200);
   })
   .openapi(deleteMeRoute, async (c) => {
     const { password } = c.req.valid('json');
-    await deleteAccount(callerDb(c), c.get('auth'), password, clientInfo(c), nowSeconds());
+    await deleteAccount(callerDb(c), c.get('settings').passwordHashCost, c.get('auth'), password, clientInfo(c), nowSeconds());
     return c.body(null, 204);
   })
   .openapi(securityEventsRoute, async (c) => {

@@ -1,6 +1,5 @@
 import { sql } from 'drizzle-orm';
 import { allShardDbs } from '../../db/shards';
-import type { AppEnv } from '../../http/app-env';
 import { declareRoute, routeGroup } from '../../http/openapi/declare';
 import { okResponse } from '../../http/openapi/responses';
 

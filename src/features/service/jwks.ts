@@ -1,7 +1,9 @@
 import { primaryDb } from '../../db/shards';
 import { declareRoute, routeGroup } from '../../http/openapi/declare';
 import { jwksResponse } from '../../http/openapi/responses';
-import { ifNoneMatchMatches, jwks, JWKS_HEADERS, type JwksResponse } from '../../tokens/jwks';
+import { ensureRsaPartners, type RsaPublicJwk } from '../../tokens/rsa-signing-keys';
+import { ifNoneMatchMatches, jwks, JWKS_HEADERS, type JwksResponse, type PublicJwk } from '../../tokens/jwks';
+import type { Settings } from '../../settings';
 import { nowSeconds } from '../../core/time';
 
 const jwksRoute = declareRoute({
@@ -35,14 +37,23 @@ const jwksRoute = declareRoute({
  * stale-while-revalidate: src/tokens/jwks.ts).
  */
 export const JWKS_ISOLATE_CACHE_MS = 5_000;
-const cached = new WeakMap<Env, { at: number; value: Promise<JwksResponse> }>();
+type ServedJwks = JwksResponse<PublicJwk | RsaPublicJwk>;
+const cached = new WeakMap<Env, { at: number; value: Promise<ServedJwks> }>();
 
-function cachedJwks(env: Env): Promise<JwksResponse> {
+async function readJwks(env: Env, settings: Settings): Promise<ServedJwks> {
+  const now = nowSeconds();
+  // The OpenID Provider's RSA keys (RS256 ID tokens) beside the Ed25519 ones, only while it is on.
+  const rsa = settings.issuerUrl !== null;
+  if (rsa) await ensureRsaPartners(primaryDb(env), settings, now);
+  return jwks(primaryDb(env), now, { rsa });
+}
+
+function cachedJwks(env: Env, settings: Settings): Promise<ServedJwks> {
   const now = Date.now();
   const hit = cached.get(env);
   // Math.abs: a clock set back (tests) is no reason to keep an old answer.
   if (hit && Math.abs(now - hit.at) < JWKS_ISOLATE_CACHE_MS) return hit.value;
-  const value = jwks(primaryDb(env), nowSeconds());
+  const value = readJwks(env, settings);
   cached.set(env, { at: now, value });
   // A failed read is not kept: the next request tries again.
   value.catch(() => cached.delete(env));
@@ -50,7 +61,7 @@ function cachedJwks(env: Env): Promise<JwksResponse> {
 }
 
 export const keys = routeGroup().openapi(jwksRoute, async (c) => {
-  const { document, etag } = await cachedJwks(c.env);
+  const { document, etag } = await cachedJwks(c.env, c.get('settings'));
   const headers = { ...JWKS_HEADERS, ETag: etag };
   // RFC 9110 §15.4.5: a 304 carries the validators and caching headers a 200 would have.
   if (ifNoneMatchMatches(c.req.header('If-None-Match'), etag)) return c.body(null, 304, headers);

@@ -1,8 +1,9 @@
 import { and, eq, gt, inArray, isNull, lte, ne, sql } from 'drizzle-orm';
 import { PASSWORD_RESET_TTL_SECONDS } from '../../settings/tunables';
-import { hashPassword } from '../../crypto/password';
+import { hashPassword, type ScryptParams } from '../../crypto/password';
 import { randomBytes } from '../../crypto/random';
 import type { Db } from '../../db/client';
+import { insertIf } from '../../db/guarded-insert';
 import { markShard, shardDigitOf } from '../../db/shard-ids';
 import { passwordResets, users } from '../../db/schema';
 import { ApiError } from '../../core/errors';
@@ -48,8 +49,7 @@ export async function issuePasswordReset(db: Db, userId: string, reason: string,
   const userExists = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${userId})`;
   const issued = sql`EXISTS (SELECT 1 FROM ${passwordResets} WHERE ${passwordResets.tokenHash} = ${tokenHash})`;
   const [inserted] = await db.batch([
-    // Columns in table order: token_hash, user_id, created_at, expires_at, used_at.
-    db.insert(passwordResets).select(sql`SELECT ${tokenHash}, ${userId}, ${now}, ${now + PASSWORD_RESET_TTL_SECONDS}, NULL WHERE ${userExists}`),
+    insertIf(db, passwordResets, { tokenHash, userId, createdAt: now, expiresAt: now + PASSWORD_RESET_TTL_SECONDS, usedAt: null }, userExists),
     db.delete(passwordResets).where(and(eq(passwordResets.userId, userId), ne(passwordResets.tokenHash, tokenHash), issued)),
     recordEvent(db, 'admin_password_reset_issued', { userId, reason }, now, issued),
   ]);
@@ -67,7 +67,7 @@ export async function issuePasswordReset(db: Db, userId: string, reason: string,
  * token marked used among it) runs only if that write landed, so two requests
  * with one token cannot both succeed. Bad, used or expired: 401 invalid_reset_token.
  */
-export async function resetPassword(db: Db, resetToken: string, newPassword: string, client: ClientInfo, now: number): Promise<void> {
+export async function resetPassword(db: Db, cost: ScryptParams, resetToken: string, newPassword: string, client: ClientInfo, now: number): Promise<void> {
   const tokenHash = await hashResetToken(resetToken);
   const live = and(eq(passwordResets.tokenHash, tokenHash), isNull(passwordResets.usedAt), gt(passwordResets.expiresAt, now));
   const [row] = await db
@@ -84,7 +84,7 @@ export async function resetPassword(db: Db, resetToken: string, newPassword: str
   // The registration rules, the blocklist of common passwords included.
   const problem = await passwordProblem(db, user.username, newPassword);
   if (problem) throw new ApiError('weak_password', { message: problem });
-  const passwordHash = await hashPassword(newPassword);
+  const passwordHash = await hashPassword(newPassword, cost);
   const changed = passwordHashIs(user.id, passwordHash);
   const tokenLive = sql`EXISTS (SELECT 1 FROM ${passwordResets} WHERE ${live!} AND ${passwordResets.userId} = ${user.id})`;
   const [consumed] = await db.batch([

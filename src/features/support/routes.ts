@@ -102,6 +102,6 @@ export const admin = routeGroup()
   })
   .openapi(passwordResetRoute, async (c) => {
     const { resetToken, newPassword } = c.req.valid('json');
-    await resetPassword(resetTokenShardDb(c, resetToken), resetToken, newPassword, clientInfo(c), nowSeconds());
+    await resetPassword(resetTokenShardDb(c, resetToken), c.get('settings').passwordHashCost, resetToken, newPassword, clientInfo(c), nowSeconds());
     return c.json({ ok: true as const }, 200);
   });

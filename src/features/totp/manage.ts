@@ -8,13 +8,13 @@ import { logEvent } from '../../core/log';
 import { refuseIfSessionEnded, presentedSessionLive } from '../../core/sessions/guards';
 import type { AuthContext } from '../../core/sessions/lookup';
 import type { Settings } from '../../settings';
-import { hasSecondFactor, passkeyCount, passkeyExists, secondFactorActive, methodsOf, type Method } from '../../core/factors';
+import { hasSecondFactor, passkeyCount, passkeyExists, secondFactorActive } from '../../core/factors';
 import { generateRecoveryCodes, replaceRecoveryCodes } from '../../core/recovery-codes';
 import { revokeUserSessions } from '../../core/sessions/store';
 import { lockedError, logLockIfSet, refusal } from '../../core/throttle/throttle';
 import { reserveUserAttempt, resetUserBudget } from '../../core/throttle/user-throttle';
 import { checkCode } from '../../core/second-factor/totp-secret';
-import { lockedEventIfSet, recordCodeFailure, recordEvent, sessionEndedEvent } from '../../core/events';
+import { lockedEventIfSet, recordCodeFailure, recordEvent } from '../../core/events';
 import type { ClientInfo } from '../../core/sessions/store';
 
 /** A new set of ten; the old set stops working in the same transaction. */
@@ -83,7 +83,7 @@ export async function disableMfa(
     refuseIfHashQueueFull(); // 503 before the attempt is spent, not after
     const reservation = await reserveUserAttempt(db, 'pwd', user.id, now);
     if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user.id, 'password');
-    const check = await verifyPassword(proof.password, user.passwordHash);
+    const check = await verifyPassword(proof.password, user.passwordHash, settings.passwordHashCost);
     if (!check.ok) {
       logEvent('login_failed', { userId: user.id, reason: 'disable_wrong_password' });
       logLockIfSet(reservation, user.id, 'pwd');

@@ -1,9 +1,8 @@
-import { pendingEnrollment, startEnrollment } from './enroll';
+import { pendingEnrollment, startEnrollment } from '../../core/second-factor/enroll';
 import { disableMfa, regenerateRecoveryCodes } from './manage';
-import { qrSvg, svgDataUrl } from './qr';
+import { qrSvg, svgDataUrl } from '../../core/second-factor/qr';
 import { verifySecondFactor } from '../../core/second-factor/code';
 import { negotiate } from '../../http/accept';
-import type { AppEnv } from '../../http/app-env';
 import { clientInfo } from '../../http/middleware/client-info';
 import { callerDb } from '../../http/middleware/shard';
 import { declareRoute, routeGroup } from '../../http/openapi/declare';

@@ -17,6 +17,7 @@ export const TAGS = {
   sessions: 'Access and refresh tokens, step-up, the signing keys and the list of sessions.',
   passkeys: 'WebAuthn passkeys as a second factor: adding, using, listing and removing them.',
   service: 'Health, this document and the page for people.',
+  oidc: 'The OpenID Provider (ISSUER_URL set): discovery, the authorization and token endpoints, userinfo, revocation, and the client registry behind ADMIN_TOKEN. Without ISSUER_URL these routes answer 404.',
   admin: 'The support desk: look accounts up, reset MFA, unlock, issue password-reset tokens. Needs ADMIN_TOKEN; without it these routes answer 404.',
 } as const;
 export type TagName = keyof typeof TAGS;

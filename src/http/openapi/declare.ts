@@ -15,7 +15,7 @@ import { ERROR_SCHEMA_REF, exampleRef, securityOf, type TagName, type TokenLevel
  * handler's types, the typed `hc` client and /openapi.json all come from it.
  */
 export interface RouteSpec {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'patch' | 'delete';
   /** OpenAPI path syntax: `/sessions/{id}`. */
   path: string;
   tag: TagName;

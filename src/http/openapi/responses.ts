@@ -77,14 +77,18 @@ export const sessionsResponse = z.strictObject({
 
 export const jwksResponse = z.strictObject({
   keys: z.array(
-    z.strictObject({
-      kty: z.literal('OKP'),
-      crv: z.literal('Ed25519'),
-      x: z.string(),
-      kid: z.string().meta({ description: 'The RFC 7638 thumbprint.' }),
-      alg: z.literal('EdDSA'),
-      use: z.literal('sig'),
-    }),
+    z.union([
+      z.strictObject({
+        kty: z.literal('OKP'),
+        crv: z.literal('Ed25519'),
+        x: z.string(),
+        kid: z.string().meta({ description: 'The RFC 7638 thumbprint.' }),
+        alg: z.literal('EdDSA'),
+        use: z.literal('sig'),
+      }),
+      // With ISSUER_URL set: the OpenID Provider's RS256 keys, 2048-bit, one beside each Ed25519 key.
+      z.strictObject({ kty: z.literal('RSA'), n: z.string(), e: z.literal('AQAB'), kid: z.string(), alg: z.literal('RS256'), use: z.literal('sig') }),
+    ]),
   ),
 });
 

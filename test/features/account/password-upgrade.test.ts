@@ -1,11 +1,13 @@
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { foldForComparison } from '../../../src/core/identity';
-import { CURRENT_PARAMS, hashPassword, isWeakerThanCurrent, type ScryptParams } from '../../../src/crypto/password';
-import { call, PASSWORD, setNow, uniqueName, useRealTime } from '../../helpers';
+import { PRODUCTION_PARAMS, hashPassword, isWeakerThanCurrent, type ScryptParams } from '../../../src/crypto/password';
+import { atProductionHashCost, call, PASSWORD, setNow, uniqueName, useRealTime } from '../../helpers';
 import { T0, throttleRow } from '../totp/support';
 
 afterEach(useRealTime);
+// Upgrades are to the production cost (SCRYPT_PARAMS of wrangler.toml), not the pool's lowered one.
+atProductionHashCost();
 
 const CURRENT_PREFIX = '$scrypt$ln=14,r=8,p=5$';
 const WEAK = { logN: 10, r: 8, p: 1 };
@@ -85,7 +87,7 @@ describe('password hash upgrades at login', () => {
  */
 describe('password hash upgrades only upgrade', () => {
   // ln=15 at r=8: 128 * 8 * 2^15 = 32 MiB, the most a stored hash may ask for.
-  const STRONGER_N = { ...CURRENT_PARAMS, logN: CURRENT_PARAMS.logN + 1 };
+  const STRONGER_N = { ...PRODUCTION_PARAMS, logN: PRODUCTION_PARAMS.logN + 1 };
 
   it('a hash at stronger parameters (higher N) is left as it is at a good login', async () => {
     setNow(T0 + 905);
@@ -97,15 +99,15 @@ describe('password hash upgrades only upgrade', () => {
   });
 
   it('the rule: re-hash only when no parameter is stronger than today and one is weaker', () => {
-    const { logN, r, p } = CURRENT_PARAMS;
-    expect(isWeakerThanCurrent(CURRENT_PARAMS)).toBe(false);
-    expect(isWeakerThanCurrent({ logN: logN - 1, r, p })).toBe(true);
-    expect(isWeakerThanCurrent({ logN, r: r - 1, p })).toBe(true);
-    expect(isWeakerThanCurrent({ logN, r, p: p - 1 })).toBe(true);
+    const { logN, r, p } = PRODUCTION_PARAMS;
+    expect(isWeakerThanCurrent(PRODUCTION_PARAMS, PRODUCTION_PARAMS)).toBe(false);
+    expect(isWeakerThanCurrent({ logN: logN - 1, r, p }, PRODUCTION_PARAMS)).toBe(true);
+    expect(isWeakerThanCurrent({ logN, r: r - 1, p }, PRODUCTION_PARAMS)).toBe(true);
+    expect(isWeakerThanCurrent({ logN, r, p: p - 1 }, PRODUCTION_PARAMS)).toBe(true);
     for (const stronger of [{ logN: logN + 1, r, p }, { logN, r: r + 1, p }, { logN, r, p: p + 1 }]) {
-      expect(isWeakerThanCurrent(stronger)).toBe(false);
+      expect(isWeakerThanCurrent(stronger, PRODUCTION_PARAMS)).toBe(false);
     }
     // Mixed: more memory but less parallel work; replacing it would lower N.
-    expect(isWeakerThanCurrent({ logN: logN + 1, r, p: 1 })).toBe(false);
+    expect(isWeakerThanCurrent({ logN: logN + 1, r, p: 1 }, PRODUCTION_PARAMS)).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { budgetRow } from '../../budget';
 import { afterEach, describe, expect, it } from 'vitest';
-import { call, enrolledUser, loginUser, PASSWORD, setNow, useRealTime } from '../../helpers';
+import { call, callOn, enrolledUser, loginUser, PASSWORD, productionCostEnv, setNow, useRealTime } from '../../helpers';
 import { countRows, fullLogin, storedEventTypes, T0 } from './support';
 
 afterEach(useRealTime);
@@ -15,7 +15,8 @@ describe('POST /password', () => {
     const other = await fullLogin(user.username, user.secret, start + 30);
     const pending = (await loginUser(user.username)).token;
     setNow(start + 60);
-    const r = await call('/password', { token: user.fullToken, json: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD } });
+    // At the production cost, so the new hash is stored as a deployment stores it (checked below).
+    const r = await callOn(productionCostEnv, '/password', { token: user.fullToken, json: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD } });
     expect(r.status, r.text).toBe(200);
     expect(r.body).toEqual({ ok: true });
 

@@ -1,18 +1,18 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { DUMMY_HASH, hashPassword, verifyPassword } from '../../crypto/password';
-import { refuseIfHashQueueFull } from '../../crypto/hash-gate';
-import type { Db } from '../../db/client';
-import { withReadRetry } from '../../db/read-retry';
-import { users } from '../../db/schema';
-import { ApiError } from '../../core/errors';
-import { logEvent } from '../../core/log';
-import type { Settings } from '../../settings';
-import { methodsOf, passkeyCount, type Method } from '../../core/factors';
-import { foldForComparison } from '../../core/identity';
-import { lockedError, logLockIfSet } from '../../core/throttle/throttle';
-import { reservePasswordAttempt, resetUserBudget } from '../../core/throttle/user-throttle';
-import { insertSessionIf, issuePasswordOnlyToken, newSession, sessionExists, type ClientInfo, type IssuedToken } from '../../core/sessions/store';
-import { lockedEventIfSet, recordEvent } from '../../core/events';
+import { dummyHash, hashPassword, verifyPassword } from '../crypto/password';
+import { refuseIfHashQueueFull } from '../crypto/hash-gate';
+import type { Db } from '../db/client';
+import { withReadRetry } from '../db/read-retry';
+import { users } from '../db/schema';
+import { ApiError } from './errors';
+import { logEvent } from './log';
+import type { Settings } from '../settings';
+import { methodsOf, passkeyCount, type Method } from './factors';
+import { foldForComparison } from './identity';
+import { lockedError, logLockIfSet } from './throttle/throttle';
+import { reservePasswordAttempt, resetUserBudget } from './throttle/user-throttle';
+import { insertSessionIf, issuePasswordOnlyToken, newSession, sessionExists, type ClientInfo, type IssuedToken } from './sessions/store';
+import { lockedEventIfSet, recordEvent } from './events';
 
 /** No account has this id (ids are UUIDs): an event statement for it writes nothing. */
 const NO_USER_ID = '';
@@ -43,7 +43,8 @@ export async function login(
   refuseIfHashQueueFull();
   const reservation = await reservePasswordAttempt(db, user, usernameKey, now);
   if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user?.id, 'password');
-  const check = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+  const cost = settings.passwordHashCost;
+  const check = await verifyPassword(password, user?.passwordHash ?? dummyHash(cost), cost);
   if (!user || !check.ok) {
     logEvent('login_failed', { userId: user?.id, reason: user ? 'wrong_password' : 'unknown_user' });
     logLockIfSet(reservation, user?.id, 'pwd');
@@ -59,7 +60,7 @@ export async function login(
     ? [
         db
           .update(users)
-          .set({ passwordHash: await hashPassword(password) })
+          .set({ passwordHash: await hashPassword(password, cost) })
           // Only if nobody changed it meanwhile.
           .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash))),
       ]

@@ -3,15 +3,15 @@ import { PENDING_ENROLLMENT_TTL_SECONDS } from '../../settings/tunables';
 import { base32Encode } from '../../crypto/base32';
 import type { Db } from '../../db/client';
 import { users } from '../../db/schema';
-import { ApiError } from '../../core/errors';
-import { logEvent } from '../../core/log';
-import { refuseIfSessionEnded, presentedSessionLive } from '../../core/sessions/guards';
-import type { AuthContext } from '../../core/sessions/lookup';
-import { requireRecentAuthentication } from '../../core/sessions/step-up';
+import { ApiError } from '../errors';
+import { logEvent } from '../log';
+import { refuseIfSessionEnded, presentedSessionLive } from '../sessions/guards';
+import type { AuthContext } from '../sessions/lookup';
+import { requireRecentAuthentication } from '../sessions/step-up';
 import type { Settings } from '../../settings';
-import { createSecret, keyUri, livePendingSecret, openSecret } from '../../core/second-factor/totp-secret';
-import { recordEvent } from '../../core/events';
-import type { ClientInfo } from '../../core/sessions/store';
+import { createSecret, keyUri, livePendingSecret, openSecret } from './totp-secret';
+import { recordEvent } from '../events';
+import type { ClientInfo } from '../sessions/store';
 
 export interface Enrollment {
   secret: string;

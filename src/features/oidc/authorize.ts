@@ -1,0 +1,74 @@
+import type { Db } from '../../db/client';
+import { findClient, redirectUriRegistered } from './clients';
+import { CODE_CHALLENGE, knownScopes, NONCE_MAX_CHARS, STATE_MAX_CHARS } from './config';
+import type { OidcClientRow } from './tables';
+import type { AuthorizationRequest } from './ticket';
+
+/**
+ * The authorization request (API.md, "The authorization request"), checked
+ * in the contract's order. Until the client and its redirect URI are known
+ * good, an error is a page of ours and never a redirect (RFC 6749 §4.1.2.1:
+ * an open redirector otherwise); every later error goes back to the client
+ * with `state` and `iss` (RFC 9207).
+ */
+export type Checked =
+  | { kind: 'page'; reason: string }
+  | { kind: 'redirect'; redirectUri: string; state: string | null; error: string; description: string }
+  | { kind: 'ok'; client: OidcClientRow; request: AuthorizationRequest; prompt: Set<string> };
+
+/** Parameters from the query (GET) or the form (POST); one sent twice counts as malformed. */
+export type Params = Map<string, string | null>;
+
+export function paramsOf(entries: Iterable<[string, string]>): Params {
+  const params: Params = new Map();
+  for (const [name, value] of entries) params.set(name, params.has(name) ? null : value);
+  return params;
+}
+
+export async function checkAuthorizationRequest(primary: Db, params: Params, now: number): Promise<Checked> {
+  const clientId = params.get('client_id');
+  if (!clientId) return { kind: 'page', reason: 'The request names no client (client_id).' };
+  const client = await findClient(primary, clientId);
+  if (!client) return { kind: 'page', reason: 'The application that sent you here is not registered with this service.' };
+  const redirectUri = params.get('redirect_uri');
+  if (!redirectUri || !redirectUriRegistered(client, redirectUri)) {
+    return { kind: 'page', reason: 'The address the application asked to return to is not registered for it.' };
+  }
+  const rawState = params.get('state');
+  const state = rawState === undefined || rawState === null ? null : rawState.slice(0, STATE_MAX_CHARS);
+  const back = (error: string, description: string): Checked => ({ kind: 'redirect', redirectUri, state, error, description });
+  if (rawState === null) return back('invalid_request', 'state is repeated.');
+  if (rawState !== undefined && rawState.length > STATE_MAX_CHARS) return back('invalid_request', 'state is too long.');
+  for (const [name, value] of params) if (value === null) return back('invalid_request', `${name.slice(0, 40)} is repeated.`);
+  // OIDC Core §6: request objects are not supported, each with its own error.
+  if (params.has('request')) return back('request_not_supported', 'Request objects are not supported.');
+  if (params.has('request_uri')) return back('request_uri_not_supported', 'request_uri is not supported.');
+  if (params.get('response_type') !== 'code') return back('unsupported_response_type', 'Only response_type=code is supported.');
+  const responseMode = params.get('response_mode');
+  if (responseMode !== undefined && responseMode !== 'query') return back('invalid_request', 'Only response_mode=query is supported.');
+  const scopes = knownScopes(params.get('scope') ?? '');
+  if (!scopes.includes('openid')) return back('invalid_request', 'scope must contain openid.');
+  // RFC 9700 §2.1.1: PKCE for every client, S256 only (plain reveals the verifier to whoever sees the request).
+  const codeChallenge = params.get('code_challenge');
+  if (!codeChallenge || params.get('code_challenge_method') !== 'S256' || !CODE_CHALLENGE.test(codeChallenge)) {
+    return back('invalid_request', 'PKCE is required: code_challenge (43 characters) with code_challenge_method=S256.');
+  }
+  const nonce = params.get('nonce') ?? null;
+  if (nonce !== null && nonce.length > NONCE_MAX_CHARS) return back('invalid_request', 'nonce is too long.');
+  const prompt = new Set((params.get('prompt') ?? '').split(' ').filter(Boolean));
+  if (prompt.has('none') && prompt.size > 1) return back('invalid_request', 'prompt=none cannot be combined.');
+  return {
+    kind: 'ok',
+    client,
+    prompt,
+    request: { clientId: client.id, redirectUri, scopes, state, nonce, codeChallenge, forceLogin: prompt.has('login'), authAfter: prompt.has('login') ? now : null },
+  };
+}
+
+/** The redirect back to the client: `error` or `code`, with `state` and `iss` always (RFC 9207 §2). */
+export function redirectBack(redirectUri: string, issuer: string, fields: Record<string, string | null>): string {
+  const url = new URL(redirectUri);
+  for (const [name, value] of Object.entries(fields)) if (value !== null) url.searchParams.append(name, value);
+  url.searchParams.set('iss', issuer);
+  return url.href;
+}

@@ -1,0 +1,100 @@
+import { eq } from 'drizzle-orm';
+import { encodeBase64urlNoPadding } from '@oslojs/encoding';
+import { randomBytes } from '../../crypto/random';
+import type { Db } from '../../db/client';
+import { oidcClients, type OidcClientRow } from './tables';
+
+/**
+ * The client registry (on the primary). A confidential client's secret is
+ * 256 random bits shown once; only its SHA-256 is stored: with that much
+ * entropy a plain hash cannot be inverted (as the reset tokens).
+ */
+
+export interface ClientView {
+  clientId: string;
+  name: string;
+  type: 'confidential' | 'public';
+  firstParty: boolean;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  idTokenSignedResponseAlg: 'RS256' | 'EdDSA';
+  backchannelLogoutUri: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export function viewOf(row: OidcClientRow): ClientView {
+  return {
+    clientId: row.id,
+    name: row.name,
+    type: row.type as ClientView['type'],
+    firstParty: row.firstParty,
+    redirectUris: JSON.parse(row.redirectUris) as string[],
+    postLogoutRedirectUris: JSON.parse(row.postLogoutRedirectUris) as string[],
+    idTokenSignedResponseAlg: row.idTokenAlg as ClientView['idTokenSignedResponseAlg'],
+    backchannelLogoutUri: row.backchannelLogoutUri,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}
+
+const encoder = new TextEncoder();
+
+export async function secretHash(secret: string): Promise<string> {
+  return encodeBase64urlNoPadding(new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(secret))));
+}
+
+export function newClientId(): string {
+  return `c_${encodeBase64urlNoPadding(randomBytes(16))}`;
+}
+
+/** `cs_` + 256 random bits. */
+export async function newClientSecret(): Promise<{ secret: string; hash: string }> {
+  const secret = `cs_${encodeBase64urlNoPadding(randomBytes(32))}`;
+  return { secret, hash: await secretHash(secret) };
+}
+
+/** Constant time over the two digests (the stored one and the presented secret's). */
+export async function secretMatches(presented: string, storedHash: string | null): Promise<boolean> {
+  // The hash is computed for a public client too, so both paths take alike.
+  const presentedHash = await secretHash(presented);
+  const expected = storedHash ?? presentedHash.replace(/./g, '\0');
+  if (expected.length !== presentedHash.length) return false;
+  let diff = 0;
+  for (let i = 0; i < presentedHash.length; i++) diff |= presentedHash.charCodeAt(i) ^ expected.charCodeAt(i);
+  return diff === 0 && storedHash !== null;
+}
+
+export async function findClient(db: Db, clientId: string): Promise<OidcClientRow | null> {
+  if (clientId.length > 64) return null;
+  const [row] = await db.select().from(oidcClients).where(eq(oidcClients.id, clientId)).limit(1);
+  return row ?? null;
+}
+
+/** RFC 8252 §7.3: a native (public) client's loopback redirect may use any port. */
+const LOOPBACK_IP_HOSTS = ['127.0.0.1', '[::1]'];
+
+/**
+ * RFC 9700 §2.1: redirect URIs are compared exactly, string for string. The
+ * one exception: a public client registered with http://127.0.0.1 or
+ * http://[::1] may come back on another port, everything else equal.
+ */
+export function redirectUriRegistered(client: OidcClientRow, presented: string): boolean {
+  const registered = JSON.parse(client.redirectUris) as string[];
+  if (registered.includes(presented)) return true;
+  if (client.type !== 'public') return false;
+  let url: URL;
+  try {
+    url = new URL(presented);
+  } catch {
+    return false;
+  }
+  // The presented URI must itself be in canonical form (no userinfo, fragment, or spelling the parser rewrites).
+  if (url.href !== presented || url.username || url.password || url.hash || url.protocol !== 'http:' || !LOOPBACK_IP_HOSTS.includes(url.hostname)) return false;
+  return registered.some((uri) => {
+    const candidate = new URL(uri);
+    if (candidate.protocol !== 'http:' || candidate.hostname !== url.hostname) return false;
+    candidate.port = url.port;
+    return candidate.href === presented;
+  });
+}

@@ -1,0 +1,113 @@
+import { eq, sql } from 'drizzle-orm';
+import { encodeBase64urlNoPadding } from '@oslojs/encoding';
+import { recordEvent } from '../../core/events';
+import { insertSessionIf, type ClientInfo, type NewSession } from '../../core/sessions/store';
+import type { Db } from '../../db/client';
+import { insertIf } from '../../db/guarded-insert';
+import { sessions, users } from '../../db/schema';
+import { idOnShardOf } from '../../db/shard-ids';
+import { logEvent } from '../../core/log';
+import type { Settings } from '../../settings';
+import { CODE_VERIFIER } from './config';
+import { findCode, spendCode } from './codes';
+import { revokeClientSession } from './grants';
+import { OAuthError } from './oauth-error';
+import { acrOf } from './provider-session';
+import { oidcCodes, oidcGrants, type OidcClientRow, type OidcCodeRow } from './tables';
+import { issueTokens, type TokenSet } from './tokens';
+
+const encoder = new TextEncoder();
+const badGrant = () => new OAuthError('invalid_grant', 'The code is invalid, expired, already used, or was issued to another client or redirect URI.');
+
+/** RFC 7636 §4.6: BASE64URL(SHA256(ASCII(code_verifier))) == code_challenge. */
+async function pkceMatches(verifier: string, challenge: string): Promise<boolean> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(verifier)));
+  return encodeBase64urlNoPadding(digest) === challenge;
+}
+
+/**
+ * RFC 6749 §4.1.2: a code presented again means it leaked; every token the
+ * first exchange issued is revoked (its client session: the refresh token,
+ * and the access token wherever this service checks one).
+ */
+async function refuseReuse(db: Db, row: OidcCodeRow, now: number, client: ClientInfo): Promise<OAuthError> {
+  if (row.sessionId) await revokeClientSession(db, row.sessionId, row.clientId, now, client);
+  await db.batch([recordEvent(db, 'oidc_code_reused', { userId: row.userId, sessionId: row.sessionId, client, reason: `client ${row.clientId}` }, now)]);
+  logEvent('oidc_code_reused', { userId: row.userId, sessionId: row.sessionId ?? undefined });
+  return badGrant();
+}
+
+async function refuse(db: Db, row: OidcCodeRow, reason: string, now: number, client: ClientInfo): Promise<OAuthError> {
+  await db.batch([recordEvent(db, 'oidc_code_refused', { userId: row.userId, client, reason: `client ${row.clientId}: ${reason}` }, now)]);
+  logEvent('oidc_code_refused', { userId: row.userId, reason });
+  return badGrant();
+}
+
+/**
+ * grant_type=authorization_code. The checks that need no write come first
+ * (binding to the client, the redirect URI and the PKCE challenge; expiry);
+ * then one db.batch() whose first statement spends the code by
+ * compare-and-swap, and whose later statements open the client session and
+ * its grant only if that statement named this exchange's session: of two
+ * exchanges at once exactly one gets tokens.
+ */
+export async function exchangeCode(
+  db: Db,
+  settings: Settings,
+  client: OidcClientRow,
+  params: { code: string; redirectUri: string; codeVerifier: string },
+  now: number,
+  clientInfo: ClientInfo,
+): Promise<TokenSet | OAuthError> {
+  if (!CODE_VERIFIER.test(params.codeVerifier)) return new OAuthError('invalid_request', 'code_verifier must be 43 to 128 unreserved characters.');
+  const row = await findCode(db, params.code);
+  if (!row) {
+    logEvent('oidc_code_refused', { reason: 'unknown_code' });
+    return badGrant();
+  }
+  if (row.usedAt !== null) return refuseReuse(db, row, now, clientInfo);
+  if (row.clientId !== client.id) return refuse(db, row, 'another client', now, clientInfo);
+  if (row.redirectUri !== params.redirectUri) return refuse(db, row, 'redirect_uri mismatch', now, clientInfo);
+  if (row.expiresAt <= now) return refuse(db, row, 'expired', now, clientInfo);
+  if (!(await pkceMatches(params.codeVerifier, row.codeChallenge))) return refuse(db, row, 'PKCE verifier mismatch', now, clientInfo);
+  const [provider] = await db.select().from(sessions).where(eq(sessions.id, row.providerSessionId)).limit(1);
+  if (!provider || provider.revokedAt !== null || provider.expiresAt <= now || !provider.authorized || provider.authTime === null) {
+    return refuse(db, row, 'provider session ended', now, clientInfo);
+  }
+  const session: NewSession = {
+    id: idOnShardOf(row.userId),
+    userId: row.userId,
+    authorized: true,
+    createdAt: now,
+    // The client session lasts no longer than the sign-in it came from.
+    expiresAt: provider.expiresAt,
+    revokedAt: null,
+    authTime: provider.authTime,
+    amr: provider.amr,
+    generation: 0,
+    rotatedAt: now,
+    lastUsedAt: now,
+    userAgent: clientInfo.userAgent,
+    ip: clientInfo.ip,
+  };
+  const grant = { providerSessionId: row.providerSessionId, scope: row.scope, acr: acrOf(provider.amr), offline: row.offline };
+  const mine = sql`EXISTS (SELECT 1 FROM ${oidcCodes} WHERE ${oidcCodes.codeHash} = ${row.codeHash} AND ${oidcCodes.sessionId} = ${session.id})`;
+  const providerLive = sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${row.providerSessionId} AND ${sessions.revokedAt} IS NULL AND ${sessions.expiresAt} > ${now})`;
+  const opened = sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${session.id})`;
+  const [spent, inserted] = await db.batch([
+    spendCode(db, row.codeHash, session.id, now),
+    insertSessionIf(db, session, sql`${mine} AND ${providerLive}`),
+    insertIf(db, oidcGrants, { sessionId: session.id, clientId: client.id, userId: row.userId, createdAt: now, ...grant }, opened),
+    recordEvent(db, 'oidc_code_exchanged', { userId: row.userId, sessionId: session.id, client: clientInfo, reason: `client ${client.id}` }, now, opened),
+  ]);
+  if (spent.length !== 1) {
+    // Another exchange spent it first (or it expired this instant): the same rule as a later reuse.
+    const after = await findCode(db, params.code);
+    return after && after.usedAt !== null ? refuseReuse(db, after, now, clientInfo) : badGrant();
+  }
+  if (inserted.meta.changes !== 1) return refuse(db, row, 'provider session ended', now, clientInfo);
+  const [user] = await db.select({ id: users.id, username: users.username }).from(users).where(eq(users.id, row.userId)).limit(1);
+  if (!user) return badGrant();
+  logEvent('oidc_code_exchanged', { userId: user.id, sessionId: session.id });
+  return issueTokens(db, settings, { client, user, session, grant, nonce: row.nonce }, now);
+}

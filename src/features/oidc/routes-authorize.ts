@@ -1,0 +1,52 @@
+import { primaryDb } from '../../db/shards';
+import type { Context } from 'hono';
+import type { AppEnv } from '../../http/app-env';
+import { nowSeconds } from '../../core/time';
+import { checkAuthorizationRequest, redirectBack } from './authorize';
+import { issuerOf } from './config';
+import { afterSignIn, showSignIn } from './grant-flow';
+import { protocolRoute } from './route-doc';
+import { errorPage, flowCookie, formParams, providerSessionOf } from './web';
+import { routeGroup } from '../../http/openapi/declare';
+
+const html = { 'text/html': { schema: { type: 'string' as const } } };
+
+/**
+ * GET and POST /authorize (API.md, "The authorization request"): checked in
+ * the contract's order; then, with a live provider session (SSO), straight
+ * on to consent or the code; otherwise the sign-in page. The request itself
+ * changes nothing, so it may come from any site (a client's form_post).
+ */
+async function authorize(c: Context<AppEnv>): Promise<Response> {
+  const now = nowSeconds();
+  const checked = await checkAuthorizationRequest(primaryDb(c.env), await formParams(c), now);
+  if (checked.kind === 'page') return errorPage(c, checked.reason);
+  if (checked.kind === 'redirect') {
+    return c.redirect(redirectBack(checked.redirectUri, issuerOf(c), { error: checked.error, error_description: checked.description, state: checked.state }), 303);
+  }
+  const { client, request, prompt } = checked;
+  flowCookie(c);
+  const provider = request.forceLogin ? null : await providerSessionOf(c, now, request);
+  if (provider) return afterSignIn(c, client, request, provider, now, { prompt });
+  if (prompt.has('none')) {
+    return c.redirect(redirectBack(request.redirectUri, issuerOf(c), { error: 'login_required', error_description: 'No one is signed in.', state: request.state }), 303);
+  }
+  return showSignIn(c, client, request, now);
+}
+
+export const authorizeRoutes = routeGroup();
+for (const method of ['get', 'post'] as const) {
+  protocolRoute(
+    authorizeRoutes,
+    {
+      method,
+      path: '/authorize',
+      operationId: `${method}Authorize`,
+      summary: 'OpenID Connect authorization request',
+      description:
+        '`response_type=code`, `client_id`, `redirect_uri`, `scope` with `openid`, `state`, `nonce`, `code_challenge` + `code_challenge_method=S256` (required), `prompt`. An unknown client or unregistered redirect URI: an HTML page, 400. Later errors and the code go back to the redirect URI with `state` and `iss`.',
+      responses: { 200: { description: 'A hosted sign-in page.', content: html }, 303: { description: 'Back to the client.' }, 400: { description: 'The error page.', content: html } },
+    },
+    authorize,
+  );
+}

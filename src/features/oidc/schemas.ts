@@ -1,0 +1,69 @@
+import * as z from 'zod';
+
+/**
+ * The support API's client fields (API.md, "Issuer and clients"). A redirect
+ * URI is absolute, in the form a browser would write it back (so an exact
+ * comparison means what it says), without userinfo or fragment, and https
+ * or http on a loopback host.
+ */
+const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
+
+function isRedirectUri(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  const scheme = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.includes(url.hostname));
+  return scheme && url.href === value && !url.username && !url.password && !url.hash && !value.includes('#');
+}
+
+const redirectUri = z
+  .string()
+  .max(2000)
+  .refine(isRedirectUri, 'must be an absolute https URI (http only on localhost, 127.0.0.1 or [::1]) in canonical form, without userinfo or fragment');
+const uriList = z.array(redirectUri).max(20);
+const name = z.string().trim().min(1).max(100);
+const alg = z.enum(['RS256', 'EdDSA']);
+
+export const clientCreateBody = z.object({
+  name,
+  redirectUris: uriList.min(1),
+  postLogoutRedirectUris: uriList.optional(),
+  type: z.enum(['confidential', 'public']),
+  firstParty: z.boolean().optional(),
+  idTokenSignedResponseAlg: alg.optional(),
+  backchannelLogoutUri: redirectUri.nullable().optional(),
+});
+
+export const clientPatchBody = z.object({
+  name: name.optional(),
+  redirectUris: uriList.min(1).optional(),
+  postLogoutRedirectUris: uriList.optional(),
+  firstParty: z.boolean().optional(),
+  idTokenSignedResponseAlg: alg.optional(),
+  backchannelLogoutUri: redirectUri.nullable().optional(),
+});
+
+export const clientIdParams = z.object({ id: z.string().min(1).max(64) });
+
+export const clientResponse = z.object({
+  clientId: z.string(),
+  name: z.string(),
+  type: z.enum(['confidential', 'public']),
+  firstParty: z.boolean(),
+  redirectUris: z.array(z.string()),
+  postLogoutRedirectUris: z.array(z.string()),
+  idTokenSignedResponseAlg: alg,
+  backchannelLogoutUri: z.string().nullable(),
+  createdAt: z.number().int(),
+  updatedAt: z.number().int(),
+});
+
+export const clientCreatedResponse = clientResponse.extend({ clientSecret: z.string().optional() });
+export const clientListResponse = z.object({ clients: z.array(clientResponse) });
+export const clientSecretResponse = z.object({ clientSecret: z.string() });
+
+export type ClientCreate = z.infer<typeof clientCreateBody>;
+export type ClientPatch = z.infer<typeof clientPatchBody>;

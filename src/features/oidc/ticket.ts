@@ -1,0 +1,61 @@
+import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from '@oslojs/encoding';
+import { TICKET_TTL_SECONDS, type Scope } from './config';
+import { tagMatches, tagOf } from './hmac';
+
+/**
+ * A validated authorization request, carried by the hosted pages' forms as
+ * one signed value (`ticket`), so nothing about the request is stored before
+ * a person has signed in and nothing in it can be changed by the browser: a
+ * ticket names its client, redirect URI, scopes, state, nonce and PKCE
+ * challenge, and expires after TICKET_TTL_SECONDS.
+ */
+export interface AuthorizationRequest {
+  clientId: string;
+  redirectUri: string;
+  scopes: Scope[];
+  state: string | null;
+  nonce: string | null;
+  codeChallenge: string;
+  /** `prompt=login`: sign in again even with a live provider session. */
+  forceLogin: boolean;
+  /** With `prompt=login`: only a second factor proven at or after this time counts. */
+  authAfter: number | null;
+}
+
+interface TicketBody extends AuthorizationRequest {
+  exp: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export async function makeTicket(key: CryptoKey, request: AuthorizationRequest, now: number): Promise<string> {
+  const body = encodeBase64urlNoPadding(encoder.encode(JSON.stringify({ ...request, exp: now + TICKET_TTL_SECONDS } satisfies TicketBody)));
+  return `${body}.${await tagOf(key, 'ticket', body)}`;
+}
+
+/** The request a genuine, unexpired ticket carries; null otherwise. */
+export async function readTicket(key: CryptoKey, ticket: unknown, now: number): Promise<AuthorizationRequest | null> {
+  if (typeof ticket !== 'string' || ticket.length > 8192) return null;
+  const [body, tag, ...rest] = ticket.split('.');
+  if (!body || !tag || rest.length > 0 || !(await tagMatches(key, tag, 'ticket', body))) return null;
+  let parsed: TicketBody;
+  try {
+    parsed = JSON.parse(decoder.decode(decodeBase64urlIgnorePadding(body))) as TicketBody;
+  } catch {
+    return null;
+  }
+  if (typeof parsed.exp !== 'number' || parsed.exp <= now) return null;
+  const { exp: _exp, ...request } = parsed;
+  return request;
+}
+
+/** The CSRF token of a form: bound to this browser (its flow cookie) and to this pending request (its ticket). */
+export function csrfTokenOf(key: CryptoKey, flowCookie: string, ticket: string): Promise<string> {
+  return tagOf(key, 'csrf', flowCookie, ticket);
+}
+
+export function csrfTokenMatches(key: CryptoKey, token: unknown, flowCookie: string | undefined, ticket: string): Promise<boolean> {
+  if (typeof token !== 'string' || !flowCookie) return Promise.resolve(false);
+  return tagMatches(key, token, 'csrf', flowCookie, ticket);
+}

@@ -1,0 +1,43 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeJwtPayload, setNow, useRealTime } from '../../helpers';
+import { handleOf, passkeyUser, RP_ID, ORIGIN } from '../passkeys/support';
+import { authorizePath, basic, Browser, codeOf, opEnv, PASSWORD, pkce, REDIRECT, registerClient, stepFields, T0, tokenRequest } from './support';
+
+afterEach(useRealTime);
+
+const workerEnv = opEnv();
+
+function embeddedOptions(html: string): { challengeId: string; challenge: Uint8Array } {
+  const json = /<script type="application\/json" id="passkey-options">([^<]*)<\/script>/.exec(html)![1]!;
+  const challenge = JSON.parse(json).challenge as string;
+  const bytes = Uint8Array.from(atob(challenge.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (challenge.length % 4)) % 4)), (ch) => ch.charCodeAt(0));
+  return { challengeId: /name="challengeId" value="([^"]+)"/.exec(html)![1]!, challenge: bytes };
+}
+
+describe('a passkey as the second factor on the hosted pages', () => {
+  it('password, then the passkey button: a code whose ID token says pop, hwk and phrh for a device-bound key', async () => {
+    const user = await passkeyUser(T0);
+    const client = await registerClient(workerEnv, { firstParty: true });
+    const { verifier, challenge } = await pkce();
+    const browser = new Browser(workerEnv);
+    setNow(T0 + 30);
+    const start = await browser.get(authorizePath(client.clientId, challenge));
+    const second = await browser.post('/authorize/password', { ...stepFields(start.text), username: user.username, password: PASSWORD });
+    expect(second.text).toMatch(/<button type="submit" name="passkey" value="1">/);
+    expect(second.text).not.toContain('autocomplete="one-time-code"');
+    const csp = second.headers.get('Content-Security-Policy')!;
+    const nonce = /script-src 'nonce-([^']+)'/.exec(csp)![1]!;
+    expect(second.text).toContain(`<script nonce="${nonce}">`);
+    const offer = embeddedOptions(second.text);
+    // Story: an assertion for another challenge (replayed from elsewhere) is refused, the same form again.
+    const stale = await user.authenticator.assert(new Uint8Array(32), { rpId: RP_ID, origin: ORIGIN, userHandle: handleOf(user.id) });
+    const refused = await browser.post('/authorize/passkey', { ...stepFields(second.text), challengeId: offer.challengeId, response: JSON.stringify(stale) });
+    expect(refused.text).toMatch(/role="alert">The passkey was refused/);
+    const again = embeddedOptions(refused.text);
+    const response = await user.authenticator.assert(again.challenge, { rpId: RP_ID, origin: ORIGIN, userHandle: handleOf(user.id) });
+    const done = await browser.post('/authorize/passkey', { ...stepFields(refused.text), challengeId: again.challengeId, response: JSON.stringify(response) });
+    expect(done.status, done.text.slice(0, 400)).toBe(303);
+    const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(done.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+    expect(decodeJwtPayload(tokens.json.id_token as string)).toMatchObject({ amr: ['pwd', 'pop', 'hwk'], acr: 'phrh' });
+  });
+});

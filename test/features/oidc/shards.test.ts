@@ -1,0 +1,48 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { decodeJwtPayload, setNow, useRealTime } from '../../helpers';
+import { bindings, enrolledOn, nameOnShard } from '../../shards/support';
+import { authorizePath, basic, Browser, codeOf, opEnv, pkce, REDIRECT, registerClient, send, signIn, T0, tokenRequest, type Client, type Enrolled } from './support';
+
+afterEach(useRealTime);
+
+const SHARDS = 4;
+const workerEnv = opEnv({ SHARD_COUNT: String(SHARDS) });
+const users: Enrolled[] = [];
+let client: Client;
+
+beforeAll(async () => {
+  client = await registerClient(workerEnv, { firstParty: true });
+  for (let shard = 0; shard < SHARDS; shard++) users.push(await enrolledOn(workerEnv, T0, nameOnShard(shard, SHARDS, 'Op')));
+  useRealTime();
+}, 120_000);
+
+describe('the provider across four shards', () => {
+  it('signs a person of every shard in: the code, the cookie and the refresh token each find the user’s shard by themselves', async () => {
+    for (const [shard, user] of users.entries()) {
+      const { verifier, challenge } = await pkce();
+      const browser = new Browser(workerEnv);
+      const answer = await signIn(browser, user, authorizePath(client.clientId, challenge), T0 + 30);
+      expect(answer.status, `shard ${shard}`).toBe(303);
+      const code = codeOf(answer.location);
+      setNow(T0 + 31);
+      const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+      expect(tokens.status, tokens.text).toBe(200);
+      const sid = decodeJwtPayload(tokens.json.id_token as string).sid as string;
+      expect(parseInt(sid[0]!, 16), `shard ${shard}`).toBe(shard);
+      // Codes, grants and the provider session are on the user's shard; the registry only on the primary.
+      const db = bindings(SHARDS)[shard]!;
+      expect((await db.prepare('SELECT COUNT(*) AS n FROM oidc_codes WHERE user_id = ?').bind(user.id).first<{ n: number }>())!.n).toBe(1);
+      expect((await db.prepare('SELECT COUNT(*) AS n FROM oidc_grants WHERE user_id = ?').bind(user.id).first<{ n: number }>())!.n).toBe(1);
+      expect((await db.prepare('SELECT COUNT(*) AS n FROM sessions WHERE id = ?').bind(sid).first<{ n: number }>())!.n).toBe(1);
+      if (shard > 0) expect((await db.prepare('SELECT COUNT(*) AS n FROM oidc_clients').first<{ n: number }>())!.n).toBe(0);
+      const info = await send(workerEnv, '/userinfo', { headers: { Authorization: `Bearer ${tokens.json.access_token}` } });
+      expect(info.json.sub).toBe(user.id);
+      setNow(T0 + 60);
+      const refreshed = await tokenRequest(workerEnv, { grant_type: 'refresh_token', refresh_token: tokens.json.refresh_token as string }, basic(client));
+      expect(refreshed.status).toBe(200);
+      // SSO finds the provider session on its shard from the cookie alone.
+      const again = await browser.get(authorizePath(client.clientId, challenge));
+      expect(again.status).toBe(303);
+    }
+  });
+});
