@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { recoveryCodes, throttles, users, webauthnChallenges, webauthnCredentials } from '../../db/schema';
 import { methodsOf, passkeyCount } from '../../core/factors';
@@ -21,7 +21,13 @@ export interface AdminUserView {
 
 /** GET /admin/users?username=: the account, found without regard to case; null when there is none. */
 export async function findUser(db: Db, username: string, now: number): Promise<AdminUserView | null> {
-  const [row] = await db.select({ user: users, passkeys: passkeyCount() }).from(users).where(eq(users.usernameKey, foldForComparison(username))).limit(1);
+  // The passkey lock counts too: it is one of the locks unlock clears (throttle row `webauthn:<user id>`).
+  const passkeyLockedUntil = sql<number | null>`(SELECT ${throttles.lockedUntil} FROM ${throttles} WHERE ${throttles.key} = 'webauthn:' || "users"."id")`;
+  const [row] = await db
+    .select({ user: users, passkeys: passkeyCount(), passkeyLockedUntil })
+    .from(users)
+    .where(eq(users.usernameKey, foldForComparison(username)))
+    .limit(1);
   if (!row) return null;
   const { user, passkeys } = row;
   return {
@@ -29,7 +35,7 @@ export async function findUser(db: Db, username: string, now: number): Promise<A
     username: user.username,
     createdAt: isoInstant(user.createdAt),
     methods: methodsOf(user, passkeys),
-    locked: userLocked(user, now),
+    locked: userLocked(user, now) || (row.passkeyLockedUntil ?? 0) > now,
   };
 }
 

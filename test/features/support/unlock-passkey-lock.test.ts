@@ -29,10 +29,14 @@ describe('support unlock clears the passkey lock', () => {
     let opts = await options('login', token);
     expect((await loginVerify(token, opts.challengeId, await assertionResponse(user.authenticator, user.id, opts))).status).toBe(429);
     expect(await passkeyBudget(user.id)).toMatchObject({ failures: 5 });
+    // Support's lookup shows the passkey lock as a lock (it said `locked: false`).
+    const seen = await adminCall<{ locked: boolean }>(`/admin/users?username=${encodeURIComponent(user.username)}`);
+    expect(seen.body.locked).toBe(true);
 
     const unlocked = await adminCall(`/admin/users/${user.id}/unlock`, { json: { reason: 'owner called, identity checked' } });
     expect(unlocked.status).toBe(200);
     expect(await passkeyBudget(user.id)).toBeNull();
+    expect((await adminCall<{ locked: boolean }>(`/admin/users?username=${encodeURIComponent(user.username)}`)).body.locked).toBe(false);
 
     opts = await options('login', token);
     const owner = await loginVerify(token, opts.challengeId, await assertionResponse(user.authenticator, user.id, opts));
