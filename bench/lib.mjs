@@ -15,15 +15,37 @@ export const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDF
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function freePort() {
+/**
+ * `BENCH_PORTS=8961-8969`: take ports only from that range (a machine shared by several
+ * people, each given their own); else any free port. Each call tries the next port.
+ */
+const portRange = /^(\d+)-(\d+)$/.exec(process.env.BENCH_PORTS ?? '');
+let nextPort = portRange ? Number(portRange[1]) : 0;
+
+function listenOn(port) {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
+    server.listen(port, '127.0.0.1', () => {
+      const { port: bound } = server.address();
+      server.close(() => resolve(bound));
     });
   });
+}
+
+export async function freePort() {
+  if (!portRange) return listenOn(0);
+  const last = Number(portRange[2]);
+  for (let tries = 0; tries <= last - Number(portRange[1]); tries++) {
+    const port = nextPort;
+    nextPort = nextPort >= last ? Number(portRange[1]) : nextPort + 1;
+    try {
+      return await listenOn(port);
+    } catch {
+      // in use: the next one
+    }
+  }
+  throw new Error(`BENCH_PORTS ${process.env.BENCH_PORTS}: no free port`);
 }
 
 /** Runs wrangler to completion; resolves with its output, rejects on a non-zero exit. */

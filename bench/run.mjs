@@ -38,8 +38,10 @@ const PASSWORD = 'correct horse battery staple';
 const started = Date.now();
 const loadBefore = os.loadavg();
 const state = `${outDir}state`;
-/** The end-to-end routes to run (`--routes otp,me,refresh,passkey`, default all); the baselines always run. */
-const E2E_ROUTES = listArg('--routes') ?? ['otp', 'me', 'refresh', 'passkey'];
+/** The end-to-end routes to run (`--routes otp,me,refresh,passkey,signin`, default all); the baselines always run. */
+const E2E_ROUTES = listArg('--routes') ?? ['otp', 'me', 'refresh', 'passkey', 'signin'];
+// Each passwordless sign-in needs a challenge (POST /webauthn/signin/options); a round prepares this many.
+const SIGNINS_PER_ROUND = QUICK ? 800 : 1500;
 const running = new Set();
 const vars = { JWT_SECRET: randomBytes(32).toString('hex'), TOTP_ENCRYPTION_KEY: randomBytes(32).toString('hex') };
 const results = { quick: QUICK, micro: {}, e2e: {}, fairness: null, memory: null, bundle: null, login: null };
@@ -122,7 +124,8 @@ async function microAndSeed({ micro: withMicro = true } = {}) {
   try {
     if (withMicro) await runMicro(micro.base);
     const wanted = E2E_ROUTES;
-    const passkeys = wanted.includes('passkey') ? passkeyAuthenticators(PASSKEY_USERS) : [];
+    // The passwordless sign-in reuses the passkey users (it consumes no session, and their counters stay 0).
+    const passkeys = wanted.includes('passkey') || wanted.includes('signin') ? passkeyAuthenticators(PASSKEY_USERS) : [];
     log(`seeding ${OTP_USERS} /otp-verify users, ${ME_USERS} /me users, ${REFRESH_USERS} /refresh users, ${passkeys.length} passkey users, ${LOGIN_USERS} /login users`);
     const body = JSON.stringify({
       prefix: 'b',
@@ -205,6 +208,42 @@ async function preparePasskeyLogins({ base, pids }, users) {
   return { prepared, options };
 }
 
+/**
+ * The passwordless sign-in's preparation, outside the measured phase: POST
+ * /webauthn/signin/options (no token, no body) `count` times, 50 at a time, each answered
+ * by a passkey user's discoverable credential (user handle = user id). Returns the
+ * /webauthn/signin/verify requests and the options figures.
+ */
+async function prepareSignins({ base, pids }, users, count) {
+  const cpuBefore = cpuSeconds(pids);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  const prepared = [];
+  const latencies = [];
+  const statuses = {};
+  let errors = 0;
+  let cursor = 0;
+  const t0 = performance.now();
+  const client = async () => {
+    for (let i = cursor++; i < count; i = cursor++) {
+      const user = users[i % users.length];
+      const sent = performance.now();
+      const { status, json } = await send(agent, base, { method: 'POST', path: '/webauthn/signin/options' }, true);
+      latencies.push(performance.now() - sent);
+      statuses[status] = (statuses[status] ?? 0) + 1;
+      if (status !== 200) {
+        errors++;
+        continue;
+      }
+      const body = JSON.stringify({ challengeId: json.challengeId, response: user.authenticator.assert(json.publicKey.challenge, user.id) });
+      prepared.push({ method: 'POST', path: '/webauthn/signin/verify', headers: { 'Content-Type': 'application/json' }, body });
+    }
+  };
+  await Promise.all(Array.from({ length: CONNECTIONS }, client));
+  agent.destroy();
+  const options = { requests: latencies.length, errors, statuses, seconds: (performance.now() - t0) / 1000, latencies, exhausted: false, cpuSeconds: cpuSeconds(pids) - cpuBefore };
+  return { prepared, options };
+}
+
 async function main({ micro = true } = {}) {
   await freshState();
   const seed = await microAndSeed({ micro });
@@ -246,7 +285,7 @@ async function main({ micro = true } = {}) {
     return users;
   };
 
-  const runs = { otp: [], me: [], refresh: [], passkey: [], passkeyOptions: [], read: [], readUpdate: [] };
+  const runs = { otp: [], me: [], refresh: [], passkey: [], passkeyOptions: [], signin: [], signinOptions: [], read: [], readUpdate: [] };
   const want = (route) => E2E_ROUTES.includes(route);
   const phase = (worker, next, durationMs = PHASE_MS, maxRequests = 100_000) =>
     load(worker.base, { connections: CONNECTIONS, durationMs, maxRequests, next, pids: worker.pids });
@@ -279,6 +318,16 @@ async function main({ micro = true } = {}) {
         await phase(app, verifyRequest, 500);
         log('app: /webauthn/login/verify, 50 connections');
         runs.passkey.push(await measured(app, 'passkey', verifyRequest));
+      }
+      if (want('signin')) {
+        log(`app: ${SIGNINS_PER_ROUND} x POST /webauthn/signin/options, 50 connections`);
+        const { prepared, options } = await prepareSignins(app, seed.passkey, SIGNINS_PER_ROUND);
+        runs.signinOptions.push(options);
+        let cursor = 0;
+        const signinRequest = () => prepared[cursor++] ?? null;
+        await phase(app, signinRequest, 500);
+        log('app: /webauthn/signin/verify, 50 connections');
+        runs.signin.push(await measured(app, 'signin', signinRequest));
       }
       if (last && !ONLY) await appExtras(app, meRequest, loginRequest);
     } finally {

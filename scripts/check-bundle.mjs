@@ -52,7 +52,8 @@ if (failures.length > 0) process.exit(1);
 
 async function journey(state) {
   await runWrangler(['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', state, '-c', 'wrangler.toml']);
-  const vars = { JWT_SECRET: `check-bundle-jwt-${'x'.repeat(32)}`, TOTP_ENCRYPTION_KEY: `check-bundle-totp-${'y'.repeat(32)}` };
+  // ENVIRONMENT: a local run of wrangler.toml's localhost WebAuthn settings (src/settings/webauthn.ts refuses them otherwise).
+  const vars = { JWT_SECRET: `check-bundle-jwt-${'x'.repeat(32)}`, TOTP_ENCRYPTION_KEY: `check-bundle-totp-${'y'.repeat(32)}`, ENVIRONMENT: 'development' };
   const expectedDocument = JSON.stringify(await openApiDocumentFromDeclarations());
   const worker = await startWorker('check-bundle', 'wrangler.toml', { vars, readyPath: '/health', persistTo: state });
   try {

@@ -38,7 +38,9 @@ if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 const args = process.argv.slice(2);
 const portAt = args.findIndex((arg) => arg === '--port' || arg.startsWith('--port='));
 const port = portAt < 0 ? '8787' : args[portAt].includes('=') ? args[portAt].split('=')[1] : args[portAt + 1];
-const webauthnVars = ['--var', 'WEBAUTHN_RP_ID:localhost', '--var', `WEBAUTHN_ORIGINS:http://localhost:${port}`];
+// ENVIRONMENT=development marks this run as local, which a localhost RP ID needs
+// (src/settings/webauthn.ts: a deployed Worker with localhost settings fails loudly).
+const webauthnVars = ['--var', 'ENVIRONMENT:development', '--var', 'WEBAUTHN_RP_ID:localhost', '--var', `WEBAUTHN_ORIGINS:http://localhost:${port}`];
 // The OpenID Provider's issuer (docs/openid-provider.md) is this server, unless set in .dev.vars' place.
 if (!args.some((arg) => arg.startsWith('ISSUER_URL:'))) webauthnVars.push('--var', `ISSUER_URL:http://localhost:${port}`);
 

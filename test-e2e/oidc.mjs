@@ -214,7 +214,7 @@ async function main() {
     child = spawn(
       process.execPath,
       [wrangler, 'dev', '--ip', 'localhost', '--port', String(PORT), '--inspector-port', String(PORT + 1), '--persist-to', persist, '--env-file', envFile, '--show-interactive-dev-session=false', '--live-reload=false',
-        '--var', `ISSUER_URL:${base}`, '--var', 'WEBAUTHN_RP_ID:localhost', '--var', `WEBAUTHN_ORIGINS:${base}`],
+        '--var', `ISSUER_URL:${base}`, '--var', 'ENVIRONMENT:development', '--var', 'WEBAUTHN_RP_ID:localhost', '--var', `WEBAUTHN_ORIGINS:${base}`],
       { cwd: root, env, stdio: ['ignore', logFd, logFd], detached: true },
     );
     console.log(`wrangler dev on ${base} (log: e2e-output/wrangler-oidc.log)`);

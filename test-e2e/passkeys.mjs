@@ -96,7 +96,8 @@ async function main() {
   const envFile = join(work, 'secrets.env');
   const secret = () => randomBytes(32).toString('hex');
   writeFileSync(envFile, `JWT_SECRET=${secret()}\nTOTP_ENCRYPTION_KEY=${secret()}\n`, { mode: 0o600 });
-  const [port, inspectorPort] = [await freePort(), await freePort()];
+  // E2E_PORT (and the next port for the inspector) when only some ports may be used; else any free ones.
+  const [port, inspectorPort] = process.env.E2E_PORT ? [Number(process.env.E2E_PORT), Number(process.env.E2E_PORT) + 1] : [await freePort(), await freePort()];
   // The browser's origin; node's own calls go to the same server over 127.0.0.1.
   const origin = `http://localhost:${port}`;
   const api = `http://127.0.0.1:${port}`;
@@ -111,7 +112,7 @@ async function main() {
       process.execPath,
       [
         wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', persist, '--env-file', envFile,
-        '--var', 'WEBAUTHN_RP_ID:localhost', '--var', `WEBAUTHN_ORIGINS:${origin}`,
+        '--var', 'ENVIRONMENT:development', '--var', 'WEBAUTHN_RP_ID:localhost', '--var', `WEBAUTHN_ORIGINS:${origin}`,
         '--show-interactive-dev-session=false', '--live-reload=false',
       ],
       { cwd: root, env, stdio: ['ignore', logFd, logFd], detached: true },
@@ -168,7 +169,8 @@ async function runJourney(context, origin, api) {
   });
   page.on('request', (request) => {
     const url = request.url();
-    if (!url.startsWith(origin) && !url.startsWith('data:')) problems.push(`request to another origin: ${url}`);
+    // The last step opens the same server at 127.0.0.1 on purpose (the IP-address warning).
+    if (!url.startsWith(origin) && !url.startsWith(api) && !url.startsWith('data:')) problems.push(`request to another origin: ${url}`);
   });
   let shot = 0;
   const screenshot = async (name) => {
@@ -183,17 +185,29 @@ async function runJourney(context, origin, api) {
   const bob = `bob_${randomBytes(4).toString('hex')}`;
   const alice = `alice_${randomBytes(4).toString('hex')}`;
 
+  // Creating an account continues into its sign-in (issue 23): no second "Log in".
   const registerAndLogIn = async (username) => {
-    await page.fill('#username', username);
-    await page.fill('#password', password);
-    await page.click('#register-button');
-    await page.locator('#status').filter({ hasText: `Account “${username}” created` }).waitFor();
-    await page.fill('#password', password);
-    await page.click('#login-button');
+    await page.fill('#register-username', username);
+    await page.fill('#register-password', password);
+    await page.press('#register-password', 'Enter');
   };
   const logOut = async () => {
     await page.click('#logout');
-    await page.locator('#status').filter({ hasText: 'You are logged out.' }).waitFor();
+    await page.locator('#login-form .form-status').filter({ hasText: 'You are logged out.' }).waitFor();
+  };
+  const focused = () => page.evaluate(() => ({ id: document.activeElement?.id ?? '', className: document.activeElement?.className ?? '', form: document.activeElement?.closest('form')?.id ?? '' }));
+  /** Replaces the next answer of `path` with RFC 9470's step-up 401, as if the second factor were older than 300 s. */
+  const askStepUpOnce = async (path) => {
+    let asked = false;
+    await page.route(`${origin}${path}`, async (route) => {
+      if (asked) return route.continue();
+      asked = true;
+      await route.fulfill({
+        status: 401,
+        headers: { 'WWW-Authenticate': 'Bearer error="insufficient_user_authentication", max_age=300', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ error: 'insufficient_user_authentication', message: 'Prove your second factor again.' }),
+      });
+    });
   };
   const logIn = async (username) => {
     await page.fill('#username', username);
@@ -218,6 +232,23 @@ async function runJourney(context, origin, api) {
   check('the account view lists the passkey', (await page.locator('#passkey-list li').allInnerTexts()).some((t) => t.startsWith('Passkey')));
   check('/me shows the passkey as the second factor', /Second factors\s+passkey/.test(await page.locator('#me').innerText()));
   await screenshot('bob-enrolled');
+
+  console.log('Bob, passkey only: the step-up prompt offers the passkey, and no recovery code is spent');
+  await askStepUpOnce('/sessions');
+  const reauthenticated = page.waitForResponse((r) => r.url() === `${origin}/reauthenticate`);
+  await page.click('#sessions-reload');
+  await page.locator('#step-up').waitFor({ state: 'visible' });
+  check('the dialog offers "Use a passkey", focused, and no code field (Bob has no app)', (await page.locator('#step-up-passkey').isVisible()) && (await focused()).id === 'step-up-passkey' && (await page.locator('#step-up-code').isHidden()));
+  check('the dialog says to use the passkey', (await page.locator('#step-up-intro').innerText()).includes('Use your passkey.'));
+  await screenshot('bob-step-up');
+  await page.keyboard.press('Enter');
+  const reauth = await reauthenticated;
+  check('/reauthenticate accepted the passkey (webauthn proof, 200)', reauth.status() === 200 && reauth.request().postDataJSON()?.webauthn?.challengeId !== undefined);
+  await page.locator('#step-up').waitFor({ state: 'hidden' });
+  await page.locator('#account-sessions .form-status').filter({ hasText: 'The list of sessions is up to date.' }).waitFor();
+  await page.unroute(`${origin}/sessions`);
+  check('the action is retried and its confirmation shows beside it', (await page.locator('#account-sessions .form-error').isHidden()));
+  check('no recovery code was spent', /Recovery codes left\s+10/.test(await page.locator('#me').innerText()));
   await logOut();
   const { credentials: bobCredentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId: bobAuthenticator });
   check('the virtual authenticator holds Bob’s resident credential for rp localhost', bobCredentials.length === 1 && bobCredentials[0].rpId === 'localhost' && bobCredentials[0].isResidentCredential);
@@ -232,10 +263,14 @@ async function runJourney(context, origin, api) {
   await page.press('#code', 'Enter');
   await page.locator('#step-done').waitFor({ state: 'visible' });
   check('no passkey yet', (await page.locator('#passkey-list').innerText()).includes('None yet.'));
+  check('the facts say: authenticator app only', /Second factors\s+authenticator app\n/.test((await page.locator('#me').innerText()) + '\n'));
   await page.fill('#passkey-name', 'Laptop');
   await page.click('#add-passkey-form button[type=submit]');
-  await page.locator('#status').filter({ hasText: 'Passkey “Laptop” added.' }).waitFor();
+  await page.locator('#add-passkey-form .form-status').filter({ hasText: 'Passkey “Laptop” added.' }).waitFor();
+  check('the confirmation is beside the add form and has focus (not <body>)', (await focused()).className === 'form-status' && (await focused()).form === 'add-passkey-form');
   check('the new passkey is listed with its name', (await page.locator('#passkey-list li').allInnerTexts()).some((t) => t.startsWith('Laptop')));
+  const factsAfterAdd = await page.locator('#me').filter({ hasText: /Second factors\s*authenticator app, passkey/ }).waitFor({ timeout: 5000 }).then(() => true, () => false);
+  check('"Second factors" is refreshed at once: authenticator app, passkey', factsAfterAdd, await page.locator('#me').innerText());
   await screenshot('alice-added');
 
   console.log('log out, log in with the password and the passkey');
@@ -254,8 +289,9 @@ async function runJourney(context, origin, api) {
   await cdp.send('WebAuthn.addCredential', { authenticatorId: strangerAuthenticator, credential: bobCredentials[0] });
   await logIn(alice);
   await page.click('#passkey-form button');
-  await page.locator('#error').filter({ hasText: 'No passkey was used' }).waitFor();
-  check('the browser finds no passkey of Alice’s: the page says so and stays at the second step', await page.locator('#step-code').isVisible());
+  await page.locator('#passkey-form .form-error').filter({ hasText: 'No passkey was used' }).waitFor();
+  check('the browser finds no passkey of Alice’s: the page says so beside the button and stays at the second step', await page.locator('#step-code').isVisible());
+  check('focus moves to that message', (await focused()).className === 'form-error' && (await focused()).form === 'passkey-form');
   await screenshot('stranger-refused');
   // Sent anyway: Bob's assertion against Alice's challenge, straight to the API.
   const login = await post(api, '/login', null, { username: alice, password });
@@ -275,8 +311,16 @@ async function runJourney(context, origin, api) {
   await page.press('#code', 'Enter');
   await page.locator('#step-done').waitFor({ state: 'visible' });
   await page.click('#passkey-list button');
-  await page.locator('#status').filter({ hasText: 'Passkey “Laptop” removed.' }).waitFor();
+  await page.locator('#add-passkey-form .form-status').filter({ hasText: 'Passkey “Laptop” removed.' }).waitFor();
   check('the list is empty again', (await page.locator('#passkey-list').innerText()).includes('None yet.'));
+  const factsAfterRemove = await page.locator('#me').filter({ hasText: /Second factors\s*authenticator app(?!,)/ }).waitFor({ timeout: 5000 }).then(() => true, () => false);
+  check('"Second factors" is refreshed after the removal', factsAfterRemove, await page.locator('#me').innerText());
+
+  console.log('at 127.0.0.1 the page says passkeys need localhost');
+  await page.goto(`${api}/`);
+  const warning = page.locator('#host-warning');
+  check('a warning names the IP address and links to the localhost address', (await warning.isVisible()) && (await warning.innerText()).includes('127.0.0.1') && (await warning.locator('a').getAttribute('href')) === `${origin}/`);
+  await screenshot('ip-warning');
   await screenshot('removed');
 
   check('no page errors, CSP violations or requests to other origins', problems.length === 0, problems.join('; '));

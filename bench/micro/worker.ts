@@ -210,7 +210,8 @@ async function seed(env: BenchEnv, request: SeedRequest): Promise<unknown> {
   const db = getDb(env.DB);
   const insertCode = env.DB.prepare('INSERT INTO recovery_codes (id, user_id, code_hash, created_at) VALUES (?1, ?2, ?3, ?4)');
   const insertPasskey = env.DB.prepare(
-    "INSERT INTO webauthn_credentials (id, user_id, public_key, algorithm, sign_count, backup_eligible, backup_state, user_verified, transports, name, created_at) VALUES (?1, ?2, ?3, ?4, 0, 0, 0, 1, 'internal', 'bench', ?5)",
+    // passwordless = 1: registered with UV, so the same passkey serves /webauthn/signin/verify too.
+    "INSERT INTO webauthn_credentials (id, user_id, public_key, algorithm, sign_count, backup_eligible, backup_state, user_verified, passwordless, transports, name, created_at) VALUES (?1, ?2, ?3, ?4, 0, 0, 0, 1, 1, 'internal', 'bench', ?5)",
   );
   const otp: { secret: string; token: string }[] = [];
   const me: { token: string; sid: string }[] = [];

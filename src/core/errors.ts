@@ -40,7 +40,13 @@ export interface ErrorExtra {
   retryAfterSeconds?: number;
   /** Replaces the catalog's message with a more specific one (never with a secret). */
   message?: string;
+  /** `unauthorized` only: the presented bearer token is genuine but its time is up (see bearerChallenge). */
+  tokenExpired?: boolean;
 }
+
+/** The words for a genuine token whose time is up: the 401's message and its challenge's error_description. */
+export const TOKEN_EXPIRED_MESSAGE = 'The access token expired: get a new one with POST /refresh, or log in again.';
+export const TOKEN_EXPIRED_DESCRIPTION = 'The access token expired';
 
 const PRESENTED_BEARER = /^bearer(\s|$)/i;
 
@@ -54,12 +60,18 @@ const PRESENTED_BEARER = /^bearer(\s|$)/i;
  *   `invalid_refresh_token`, `invalid_reset_token`): plain `Bearer`, no error code
  *   (RFC 6750 §3.1 "SHOULD NOT include an error code"). A presented token there is
  *   fine: `invalid_token` would make a client discard a good token over a mistyped code.
+ * - an expired token that is otherwise genuine (`tokenExpired`) adds
+ *   `error_description="The access token expired"` (RFC 6750 §3), so a client knows to
+ *   refresh rather than to suspect its code. A forged, foreign or unknown-key token gets
+ *   no description: which check failed would help only someone guessing at tokens.
  */
-export function bearerChallenge(code: ErrorCode, authorization: string | undefined): string {
+export function bearerChallenge(code: ErrorCode, authorization: string | undefined, tokenExpired = false): string {
   if (code === 'insufficient_user_authentication') {
     return `Bearer error="insufficient_user_authentication", error_description="A recent second factor is required", max_age=${STEP_UP_MAX_AGE_SECONDS}`;
   }
-  if (code === 'unauthorized' && PRESENTED_BEARER.test(authorization ?? '')) return 'Bearer error="invalid_token"';
+  if (code === 'unauthorized' && PRESENTED_BEARER.test(authorization ?? '')) {
+    return tokenExpired ? `Bearer error="invalid_token", error_description="${TOKEN_EXPIRED_DESCRIPTION}"` : 'Bearer error="invalid_token"';
+  }
   return 'Bearer';
 }
 
@@ -72,7 +84,7 @@ export function errorResponse(
   const [status, defaultMessage] = ERRORS[code];
   const message = extra.message ?? defaultMessage;
   // RFC 9110 §15.5.2: every 401 MUST carry a challenge.
-  if (status === 401) c.header('WWW-Authenticate', bearerChallenge(code, c.req.header('Authorization')));
+  if (status === 401) c.header('WWW-Authenticate', bearerChallenge(code, c.req.header('Authorization'), extra.tokenExpired));
   if (extra.retryAfterSeconds !== undefined) c.header('Retry-After', String(Math.max(1, Math.ceil(extra.retryAfterSeconds))));
   const body = extra.issues ? { error: code, message, issues: extra.issues } : { error: code, message };
   return c.json(body, status);

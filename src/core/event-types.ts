@@ -11,6 +11,7 @@
 export const SECURITY_EVENT_WORDS = {
   login: 'Password accepted',
   mfa_verified: 'Signed in with two factors',
+  passkey_signin: 'Signed in with a passkey alone (no password)',
   reauthenticated: 'Second step confirmed again',
   code_failed: 'Wrong code entered',
   locked: 'Sign-in locked for a while after too many failures',

@@ -61,6 +61,13 @@ export const sessions = sqliteTable(
     /** RFC 8176 methods of the last proof, space-separated (`pwd otp`). */
     amr: text('amr').notNull().default('pwd'),
     /**
+     * The `acr` of the last proof when it is not `aal2`: `phrh` (a passkey with UV,
+     * device-bound: BS = 0) or `phr` (synced) after a passwordless sign-in. Null:
+     * `aal2` (a password and a second factor). Read by the access token and the
+     * OpenID provider; a renewal (/reauthenticate) sets it back to what it proved.
+     */
+    acr: text('acr'),
+    /**
      * The refresh token generation that is current. A refresh is one
      * compare-and-swap on it; the token itself is an HMAC over (id, generation)
      * under a server key, so nothing stored rebuilds it.
@@ -181,11 +188,7 @@ export const securityEvents = sqliteTable(
     /** Truncated to /24 (IPv4) or /48 (IPv6). */
     ip: text('ip'),
     reason: text('reason'),
-    /**
-     * The factor the event is about, as an RFC 8176 `amr` value: the one proven
-     * (`pwd`, `otp`, `pop` for a passkey, `rec` for a recovery code) or the one
-     * added, changed or removed; null where none is (a session ended, support's actions).
-     */
+    /** The factor the event is about, an RFC 8176 amr value (core/event-types.ts EVENT_METHODS); null: none. */
     method: text('method'),
   },
   (t) => [index('security_events_user_idx').on(t.userId, t.at, t.seq)],
@@ -236,6 +239,12 @@ export const webauthnCredentials = sqliteTable(
     backupState: integer('backup_state', { mode: 'boolean' }).notNull(),
     /** UV as last seen (preferred, not required). */
     userVerified: integer('user_verified', { mode: 'boolean' }).notNull(),
+    /**
+     * UV was set when it was registered: the passkey may sign its user in alone
+     * (POST /webauthn/signin/verify, which requires UV again each time). Rows
+     * from before migration 0011 are 0: second factor only until re-registered.
+     */
+    passwordless: integer('passwordless', { mode: 'boolean' }).notNull().default(false),
     /** getTransports(), space-separated, handed back in allowCredentials. */
     transports: text('transports').notNull().default(''),
     name: text('name').notNull(),
@@ -273,3 +282,19 @@ export const webauthnChallenges = sqliteTable(
 
 export type WebAuthnCredentialRow = typeof webauthnCredentials.$inferSelect;
 export type WebAuthnChallengeRow = typeof webauthnChallenges.$inferSelect;
+
+/**
+ * Passwordless sign-in challenges that were presented (POST /webauthn/signin/verify).
+ * The challenge itself is stateless (an HMAC of its id, src/features/passkeys/signin-challenge.ts),
+ * so /webauthn/signin/options stores nothing; a challenge is good once because the first
+ * verify inserts its id here (on the primary: the challenge names no user, so no shard)
+ * and every later one finds it. Rows go when their challenge has expired (the cron).
+ */
+export const webauthnSigninSpent = sqliteTable(
+  'webauthn_signin_spent',
+  {
+    challengeId: text('challenge_id').primaryKey(),
+    expiresAt: integer('expires_at').notNull(),
+  },
+  (t) => [index('webauthn_signin_spent_expires_idx').on(t.expiresAt)],
+);

@@ -1,7 +1,7 @@
 import { deleteExpiredResetTokens } from '../features/support/password-reset';
 import { deleteExpiredEvents } from '../core/events';
 import { sql } from 'drizzle-orm';
-import { webauthnChallenges } from '../db/schema';
+import { webauthnChallenges, webauthnSigninSpent } from '../db/schema';
 import { expiredCodesCondition } from '../features/oidc/codes';
 import { oidcCodes } from '../features/oidc/tables';
 import { deleteChunk } from './chunk';
@@ -27,4 +27,6 @@ export const CLEANUP_STEPS: readonly CleanupStep[] = [
   { name: 'webauthn_challenges', chunk: (db, now, limit) => deleteChunk(db, webauthnChallenges, sql`${webauthnChallenges.expiresAt} <= ${now}`, limit) },
   // OpenID authorization codes: 60 s, kept an hour more for reuse detection (features/oidc/codes.ts).
   { name: 'oidc_codes', chunk: (db, now, limit) => deleteChunk(db, oidcCodes, expiredCodesCondition(now), limit) },
+  // A spent sign-in challenge need not be remembered once it has expired: its id is refused by its expiry then.
+  { name: 'webauthn_signin_spent', chunk: (db, now, limit) => deleteChunk(db, webauthnSigninSpent, sql`${webauthnSigninSpent.expiresAt} <= ${now}`, limit) },
 ];

@@ -38,6 +38,8 @@ export interface Settings {
   refreshKey: CryptoKey;
   /** AES-GCM key that seals the security log's cursors to their owner (features/self-service/security-log.ts). */
   cursorKey: CryptoKey;
+  /** HMAC-SHA-256 key that makes passwordless sign-in challenges from their ids (nothing stored). */
+  signinChallengeKey: CryptoKey;
   /** The support desk's bearer secret; null: the admin routes answer 404. */
   adminToken: string | null;
   /** WEBAUTHN_RP_ID, WEBAUTHN_RP_NAME, WEBAUTHN_ORIGINS (passkeys). */
@@ -93,7 +95,7 @@ async function load(env: Env): Promise<Settings> {
   const passwordHashCost = scryptParamsVar(env);
   // SHARD_COUNT and every D1 binding it names, checked here so a missing one fails the first request.
   shardCount(env);
-  const [jwtKey, totpKey, recoveryKey, signingKeyWrapKey, refreshKey, oidcKey, cursorKey] = await Promise.all([
+  const [jwtKey, totpKey, recoveryKey, signingKeyWrapKey, refreshKey, oidcKey, cursorKey, signinChallengeKey] = await Promise.all([
     importJwtKey(jwtSecret),
     deriveAesGcmKey(encryptionSecret, 'edge-mfa totp secret v1'),
     deriveHmacKey(encryptionSecret, 'edge-mfa recovery code v1'),
@@ -101,6 +103,7 @@ async function load(env: Env): Promise<Settings> {
     deriveHmacKey(jwtSecret, 'edge-mfa refresh token v1'),
     deriveHmacKey(jwtSecret, 'edge-mfa openid provider v1'),
     deriveAesGcmKey(encryptionSecret, 'edge-mfa log cursor v1'),
+    deriveHmacKey(jwtSecret, 'edge-mfa passkey sign-in challenge v1'),
   ]);
   return {
     issuer,
@@ -116,6 +119,7 @@ async function load(env: Env): Promise<Settings> {
     signingKeyWrapKey,
     refreshKey,
     cursorKey,
+    signinChallengeKey,
     adminToken,
     webauthn,
     issuerUrl,

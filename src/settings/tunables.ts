@@ -82,6 +82,15 @@ export const PASSWORD_RESET_TTL_SECONDS = 60 * 60;
  */
 export const ADMIN_FAILURES_PER_LOCK = 5;
 
+/**
+ * Passwordless sign-in (POST /webauthn/signin/verify) failures: per credential id
+ * (5, the passkey step's count) and per client network (/24 or /48). The network's
+ * is larger: one office or carrier NAT holds many people, and a success gives its
+ * attempt back. Same doubling lock schedule as every budget (30 s up to 1 hour).
+ */
+export const SIGNIN_CREDENTIAL_FAILURES_PER_LOCK = 5;
+export const SIGNIN_NETWORK_FAILURES_PER_LOCK = 20;
+
 /** Security events per scheduled run: bounded work, the next run takes the rest. */
 export const EVENT_CLEANUP_BATCH = 1000;
 

@@ -22,5 +22,32 @@ export function webauthnSettingsFromEnv(env: Env, issuer: string): WebAuthnSetti
   const origins = originListVar(env, 'WEBAUTHN_ORIGINS');
   const problem = checkWebAuthnConfig(rpId, origins);
   if (problem) throw new ConfigError(problem);
+  if (isLocalhost(rpId) && !markedLocal(vars)) throw new ConfigError(LOCALHOST_OUTSIDE_DEVELOPMENT);
   return { rpId, rpName, origins };
+}
+
+/**
+ * wrangler.toml's [vars] name localhost so that `npm run dev` works at once, and
+ * `wrangler deploy` ships [vars] as they are: a deployed Worker would then offer
+ * passkeys no browser on the real site can use, and nothing would say why. So a
+ * localhost RP ID fails the first request, as a missing secret does, unless the
+ * run is marked local: ENVIRONMENT = "development" (npm run dev, the browser
+ * tests and the bench pass it; never put it in wrangler.toml's [vars]).
+ */
+const LOCALHOST_OUTSIDE_DEVELOPMENT =
+  'WEBAUTHN_RP_ID is "localhost" (so WEBAUTHN_ORIGINS names localhost too): these are the settings of a local run, and no ' +
+  'passkey works with them on a real site. Set WEBAUTHN_RP_ID to the site\'s domain and WEBAUTHN_ORIGINS to its https ' +
+  'origins in wrangler.toml [vars] before deploying; a local run says it is one with ENVIRONMENT = "development" ' +
+  '(npm run dev passes it)';
+
+function isLocalhost(rpId: string): boolean {
+  return rpId === 'localhost' || rpId.endsWith('.localhost');
+}
+
+/** ENVIRONMENT: "development" marks a local run; unset or "production" is a deployment; anything else is a typo. */
+function markedLocal(vars: Record<string, unknown>): boolean {
+  const value = vars.ENVIRONMENT;
+  if (value === undefined || value === 'production') return false;
+  if (value === 'development') return true;
+  throw new ConfigError('ENVIRONMENT must be "development" (a local run) or "production", or be unset (a deployment)');
 }

@@ -1,4 +1,4 @@
-import { decodeProtectedHeader, jwtVerify, SignJWT } from 'jose';
+import { decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { Db } from '../db/client';
 import { signingKeysDb } from '../db/shards';
 import { SIGNING_ALG } from './signing-key-crypto';
@@ -23,6 +23,19 @@ export interface AccessTokenSettings extends SigningKeySettings {
   accessTokenTtlSeconds: number;
 }
 
+/**
+ * What the session's last proof was worth (OIDC Core §2 `acr`): `aal2`, a password and a
+ * second factor; `phrh` / `phr` (the OpenID EAP ACR values: phishing-resistant, hardware-bound
+ * or not), a passkey that verified its user, device-bound (BS = 0) or synced.
+ */
+export const ACR_VALUES = ['aal2', 'phr', 'phrh'] as const;
+export type Acr = (typeof ACR_VALUES)[number];
+
+/** The stored `sessions.acr` as a claim: null (every session before passwordless sign-in) is `aal2`. */
+export function acrOf(stored: string | null | undefined): Acr {
+  return (ACR_VALUES as readonly string[]).includes(stored ?? '') ? (stored as Acr) : 'aal2';
+}
+
 /** API.md "Tokens and sessions" (v2); RFC 9068 §2.2 with auth_time and acr of OIDC Core §2. */
 export interface AccessTokenClaims {
   iss: string;
@@ -33,7 +46,7 @@ export interface AccessTokenClaims {
   iat: number;
   exp: number;
   auth_time: number;
-  acr: 'aal2';
+  acr: Acr;
   amr: string[];
   username: string;
   authorized: true;
@@ -44,6 +57,8 @@ export interface NewAccessToken {
   username: string;
   sid: string;
   amr: string[];
+  /** Default `aal2`. */
+  acr?: Acr;
   /** When a second factor was last proven in this session. */
   authTimeSeconds: number;
   /** The session's end (absolute or idle, whichever is sooner): exp never passes it. */
@@ -75,7 +90,7 @@ export async function signAccessToken(
   const token = await new SignJWT({
     sid: claims.sid,
     auth_time: claims.authTimeSeconds,
-    acr: 'aal2',
+    acr: claims.acr ?? 'aal2',
     amr: claims.amr,
     username: claims.username,
     authorized: true,
@@ -104,6 +119,17 @@ function acceptableKid(token: string): string | null {
 }
 
 /**
+ * A token of ours, genuine in every respect (signature by one of our keys,
+ * pinned algorithm and typ, issuer, audience, required claims) except its
+ * age. Only "expired" may be said of it (RFC 6750 §3 error_description);
+ * nothing in it is trusted.
+ */
+export interface ExpiredToken {
+  expired: true;
+  payload: JWTPayload;
+}
+
+/**
  * Returns the claims of a genuine, unexpired access token of ours, or null.
  * RFC 8725 §3.1 and RFC 9068 §4: the algorithm (EdDSA) and `typ` (at+jwt)
  * are pinned, issuer and audience checked, and the key is chosen only by
@@ -116,6 +142,21 @@ export async function verifyAccessToken(
   token: string,
   nowSeconds: number,
 ): Promise<AccessTokenClaims | null> {
+  const checked = await checkAccessToken(db, settings, token, nowSeconds);
+  return checked && !('expired' in checked) ? checked : null;
+}
+
+/**
+ * verifyAccessToken, telling one more case apart: a genuine token whose time
+ * is up. jose checks the signature, typ, iss, aud and the required claims
+ * before it looks at exp or iat, so JWTExpired means everything else held.
+ */
+export async function checkAccessToken(
+  db: Db,
+  settings: AccessTokenSettings,
+  token: string,
+  nowSeconds: number,
+): Promise<AccessTokenClaims | ExpiredToken | null> {
   if (token.length > MAX_TOKEN_CHARS) return null;
   const kid = acceptableKid(token);
   if (!kid) return null;
@@ -135,10 +176,10 @@ export async function verifyAccessToken(
     if (typeof iss !== 'string' || typeof aud !== 'string' || typeof sub !== 'string' || typeof sid !== 'string') return null;
     if (typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') return null;
     if (typeof auth_time !== 'number' || auth_time > iat || exp - iat > ACCESS_TOKEN_MAX_TTL_SECONDS) return null;
-    if (acr !== 'aal2' || authorized !== true || typeof username !== 'string') return null;
+    if (!(ACR_VALUES as readonly unknown[]).includes(acr) || authorized !== true || typeof username !== 'string') return null;
     if (!Array.isArray(amr) || !amr.every((value) => typeof value === 'string')) return null;
-    return { iss, aud, sub, sid, jti, iat, exp, auth_time, acr, amr, username, authorized };
-  } catch {
-    return null;
+    return { iss, aud, sub, sid, jti, iat, exp, auth_time, acr: acr as Acr, amr, username, authorized };
+  } catch (error) {
+    return error instanceof errors.JWTExpired ? { expired: true, payload: error.payload } : null;
   }
 }

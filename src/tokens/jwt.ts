@@ -1,4 +1,5 @@
-import { jwtVerify, SignJWT } from 'jose';
+import { errors, jwtVerify, SignJWT } from 'jose';
+import type { ExpiredToken } from './access-token';
 import type { Settings } from '../settings';
 
 /** Pinned: a token whose header names any other algorithm (or `none`) is refused. */
@@ -46,6 +47,12 @@ function maxAgeSeconds(settings: Settings, authorized: boolean): number {
  * the key is always our own, so nothing is ever fetched.
  */
 export async function verifyToken(settings: Settings, token: string, nowSeconds: number): Promise<TokenClaims | null> {
+  const checked = await checkToken(settings, token, nowSeconds);
+  return checked && !('expired' in checked) ? checked : null;
+}
+
+/** verifyToken, telling apart a genuine token whose time is up (jose checks the signature and claims before exp and iat). */
+export async function checkToken(settings: Settings, token: string, nowSeconds: number): Promise<TokenClaims | ExpiredToken | null> {
   if (token.length > MAX_TOKEN_CHARS) return null;
   try {
     const { payload } = await jwtVerify(token, settings.jwtKey, {
@@ -65,10 +72,10 @@ export async function verifyToken(settings: Settings, token: string, nowSeconds:
     }
     // A password-only token is held to its own lifetime (API.md: at most 5 min),
     // whatever the full token's is: its age never borrows the longer one.
-    if (nowSeconds - iat > maxAgeSeconds(settings, authorized)) return null;
+    if (nowSeconds - iat > maxAgeSeconds(settings, authorized)) return { expired: true, payload };
     if (!Array.isArray(amr) || !amr.every((value) => typeof value === 'string')) return null;
     return { sub, username, sid, jti, authorized, amr, iat, exp };
-  } catch {
-    return null;
+  } catch (error) {
+    return error instanceof errors.JWTExpired ? { expired: true, payload: error.payload } : null;
   }
 }

@@ -1,8 +1,8 @@
 import { decodeProtectedHeader } from 'jose';
 import type { Db } from '../db/client';
 import type { Settings } from '../settings';
-import { ACCESS_TOKEN_TYP, verifyAccessToken, type AccessTokenClaims, type AccessTokenSettings } from './access-token';
-import { verifyToken, type TokenClaims } from './jwt';
+import { ACCESS_TOKEN_TYP, checkAccessToken, type AccessTokenClaims, type AccessTokenSettings } from './access-token';
+import { checkToken, type TokenClaims } from './jwt';
 
 export type VerifiedToken =
   | { kind: 'access'; claims: AccessTokenClaims }
@@ -21,6 +21,22 @@ export async function verifyAnyToken(
   token: string,
   nowSeconds: number,
 ): Promise<VerifiedToken | null> {
+  const verdict = await checkAnyToken(db, settings, token, nowSeconds);
+  return verdict === 'expired' ? null : verdict;
+}
+
+/**
+ * verifyAnyToken, with one more answer: 'expired' for a token that would have
+ * been accepted a little earlier (genuine signature of ours, pinned algorithm,
+ * right kind), so the 401 may say "expired" (RFC 6750 §3) and a client knows
+ * to refresh. Forged, foreign, malformed or retired-key tokens stay null.
+ */
+export async function checkAnyToken(
+  db: Db,
+  settings: Settings & AccessTokenSettings,
+  token: string,
+  nowSeconds: number,
+): Promise<VerifiedToken | 'expired' | null> {
   let alg: unknown;
   let typ: unknown;
   try {
@@ -29,11 +45,14 @@ export async function verifyAnyToken(
     return null;
   }
   if (alg === 'EdDSA' && typ === ACCESS_TOKEN_TYP) {
-    const claims = await verifyAccessToken(db, settings, token, nowSeconds);
+    const claims = await checkAccessToken(db, settings, token, nowSeconds);
+    if (claims && 'expired' in claims) return 'expired';
     return claims ? { kind: 'access', claims } : null;
   }
   if (alg === 'HS256' && typ === 'JWT') {
-    const claims = await verifyToken(settings, token, nowSeconds);
+    const claims = await checkToken(settings, token, nowSeconds);
+    // Only a password-only HS256 token was ever good here; an old full one stays unknown.
+    if (claims && 'expired' in claims) return claims.payload.authorized === false ? 'expired' : null;
     return claims && !claims.authorized ? { kind: 'password-only', claims } : null;
   }
   return null;

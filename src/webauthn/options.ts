@@ -29,6 +29,13 @@ export type RequestOptionsJSON = {
   userVerification: 'preferred';
 };
 
+/**
+ * §5.5 for a discoverable credential (passwordless sign-in): no allowCredentials, so the
+ * authenticator offers the passkeys it holds for this RP and returns the user handle;
+ * UV required (the passkey is both factors: something held, unlocked by something known or are).
+ */
+export type DiscoverableRequestOptionsJSON = Omit<RequestOptionsJSON, 'allowCredentials' | 'userVerification'> & { userVerification: 'required' };
+
 export type CredentialDescriptor = { id: Uint8Array; transports?: readonly string[] };
 
 function descriptors(credentials: readonly CredentialDescriptor[]): CredentialDescriptorJSON[] {
@@ -76,4 +83,8 @@ export function requestOptions(input: {
     allowCredentials: descriptors(input.allowCredentials),
     userVerification: 'preferred',
   };
+}
+
+export function discoverableRequestOptions(input: { rpId: string; challenge: Uint8Array }): DiscoverableRequestOptionsJSON {
+  return { challenge: base64url(input.challenge), timeout: CEREMONY_TIMEOUT_MILLISECONDS, rpId: input.rpId, userVerification: 'required' };
 }

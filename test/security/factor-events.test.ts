@@ -13,7 +13,8 @@ import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call, loginUser, PASSWORD, registerUser, setNow, totpAt, useRealTime } from '../helpers';
 import { SoftwareAuthenticator } from '../webauthn/authenticator';
-import { addPasskey, assertionResponse, loginVerify, options } from '../features/passkeys/support';
+import { addPasskey, assertionResponse, loginVerify, options, passkeyUser } from '../features/passkeys/support';
+import { freshIp, passwordlessSignin } from '../features/passkeys/signin-support';
 import { adminCall } from '../features/self-service/support';
 import { wrongCode } from './support';
 
@@ -152,6 +153,16 @@ describe('every route that changes or proves a factor leaves exactly one event i
       ['login', 'pwd'],
       ['admin_mfa_reset', null],
     ]);
+  });
+
+  it('a passwordless passkey sign-in: exactly one event, passkey_signin with method pop', async () => {
+    const user = await passkeyUser(T0);
+    const since = eventLog(user.id);
+    await since();
+    setNow(T0 + 30);
+    const { result } = await passwordlessSignin(user.authenticator, user.id, freshIp());
+    expect(result.status).toBe(200);
+    expect(await since()).toEqual([['passkey_signin', 'pop']]);
   });
 
   it('the passkey lock: the failure that sets it leaves passkey_refused and locked, both with method pop', async () => {

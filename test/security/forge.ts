@@ -51,8 +51,8 @@ export const TOKEN_ROUTES: { method: 'GET' | 'POST'; path: string; json?: unknow
  * `error="invalid_token"`; a header of another scheme (or none) is no bearer
  * token at all and gets the bare challenge.
  */
-export async function expectRefusedEverywhere(label: string, authorization: string): Promise<void> {
-  const challenge = /^bearer(\s|$)/i.test(authorization) ? 'Bearer error="invalid_token"' : 'Bearer';
+export async function expectRefusedEverywhere(label: string, authorization: string, presented = 'Bearer error="invalid_token"'): Promise<void> {
+  const challenge = /^bearer(\s|$)/i.test(authorization) ? presented : 'Bearer';
   const before = await snapshot();
   for (const route of TOKEN_ROUTES) {
     const r = await call(route.path, { method: route.method, json: route.json, headers: { Authorization: authorization } });

@@ -116,9 +116,9 @@ describe('revoked and expired tokens', () => {
     await expectRefusedEverywhere('password token after logout all', `Bearer ${pwd}`);
   });
 
-  it('a genuine token past its exp is 401', async () => {
+  it('a genuine token past its exp is 401, and the challenge says it expired (issue 23)', async () => {
     const fresh = await enrolledUser(T0 + 5000);
     setNow(T0 + 5000 + 900);
-    await expectRefusedEverywhere('expired full token', `Bearer ${fresh.fullToken}`);
+    await expectRefusedEverywhere('expired full token', `Bearer ${fresh.fullToken}`, 'Bearer error="invalid_token", error_description="The access token expired"');
   });
 });

@@ -74,6 +74,25 @@ describe('access tokens (RFC 9068) signed with the service key', () => {
   });
 });
 
+describe('acr: what the session proved (issue 21)', () => {
+  it('a passwordless sign-in’s phrh or phr is carried and verifies; aal2 is the default', async () => {
+    const db = isolate();
+    const settings = await tokenSettings();
+    for (const acr of ['phrh', 'phr', 'aal2'] as const) {
+      const issued = await signAccessToken(db, settings, { ...NEW, amr: ['pop', 'mfa'], acr }, T0);
+      expect(await verifyAccessToken(db, settings, issued.token, T0 + 1)).toMatchObject({ acr, amr: ['pop', 'mfa'] });
+    }
+  });
+
+  it('an acr we never issue is refused, even under our key', async () => {
+    const { db, settings, payload, withOurKey, kid } = await setup();
+    // Attack: a token claiming a level (or a type) no session of ours records.
+    for (const acr of ['aal3', 'phrh ', 1, null]) {
+      expect(await verifyAccessToken(db, settings, await withOurKey({ ...payload, acr }, { typ: 'at+jwt', kid }), T0 + 1)).toBeNull();
+    }
+  });
+});
+
 describe('token confusion and forgery are refused', () => {
   it('another issuer or audience, even with a genuine signature', async () => {
     const { db, settings, payload, withOurKey, kid } = await setup();

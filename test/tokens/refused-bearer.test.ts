@@ -3,7 +3,7 @@ import { SignJWT } from 'jose';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { importJwtKey } from '../../src/crypto/keys';
 import { decodeJwtPayload, setNow, snapshot, useRealTime } from '../helpers';
-import { api, enrolled, expectError, expectUnauthorized, INVALID_TOKEN, signIn } from '../features/account/support';
+import { api, enrolled, expectError, expectUnauthorized, EXPIRED_TOKEN, INVALID_TOKEN, signIn } from '../features/account/support';
 
 /**
  * Bearer authentication as a client sees it: every refused token gets
@@ -40,10 +40,10 @@ describe('refused bearer tokens', () => {
     useRealTime();
   });
 
-  async function expectRefusedEverywhere(authorization: string | undefined): Promise<void> {
+  async function expectRefusedEverywhere(authorization: string | undefined, presented = INVALID_TOKEN): Promise<void> {
     const headers: Record<string, string> = authorization === undefined ? {} : { Authorization: authorization };
     const before = await snapshot();
-    const challenge = authorization === undefined ? 'Bearer' : INVALID_TOKEN;
+    const challenge = authorization === undefined ? 'Bearer' : presented;
     expectUnauthorized(await api('/me', { headers }), challenge);
     expectUnauthorized(await api('/create-otp', { method: 'POST', headers }), challenge);
     expectUnauthorized(await api('/qrcode', { headers }), challenge);
@@ -107,15 +107,15 @@ describe('refused bearer tokens', () => {
     await expectRefusedEverywhere(`Bearer ${await forge({ username: user.username, amr: ['pwd'], sub: user.id, sid: pwdClaims.sid, authorized: false }, 'other-issuer')}`);
   });
 
-  it('expired: a password-only token after 5 minutes, a full token after 15', async () => {
+  it('expired: a password-only token after 5 minutes, a full token after 15 (the challenge says "expired", issue 23)', async () => {
     setNow(T0 + 10 + 300 - 1);
     expect((await api('/qrcode', { token: pwdToken })).status).not.toBe(401);
     setNow(T0 + 10 + 300);
-    await expectRefusedEverywhere(`Bearer ${pwdToken}`);
+    await expectRefusedEverywhere(`Bearer ${pwdToken}`, EXPIRED_TOKEN);
     setNow(T0 + 10 + 900 - 1);
     expect((await api('/me', { token: user.fullToken })).status).toBe(200);
     setNow(T0 + 10 + 900);
-    await expectRefusedEverywhere(`Bearer ${user.fullToken}`);
+    await expectRefusedEverywhere(`Bearer ${user.fullToken}`, EXPIRED_TOKEN);
   });
 
   it('a genuine password-only token is refused on /me with 403 mfa_required and no challenge header', async () => {

@@ -31,7 +31,7 @@ import type { AuthenticationResponse } from '../../webauthn';
  * The parts that do not parse (clientDataJSON, authenticatorData) make a malformed body,
  * checked before an attempt is reserved: a 400 is not a guess and costs no budget.
  */
-function wellFormed(response: AuthenticationResponse): boolean {
+export function wellFormed(response: AuthenticationResponse): boolean {
   const authData = parseAuthData(response.authenticatorData);
   return parseClientData(response.clientDataJSON) !== null && authData !== null && authData.credential === null;
 }

@@ -92,6 +92,8 @@ export function renewedSession(settings: Settings, auth: AuthContext, now: numbe
     // API.md: the absolute limit counts from auth_time.
     expiresAt: now + settings.sessionMaxSeconds,
     amr: amr.join(' '),
+    // What this renewal proved (a code or a passkey after the session began): aal2.
+    acr: null,
     generation: auth.session.generation + 1,
     rotatedAt: now,
     lastUsedAt: now,
@@ -129,6 +131,7 @@ export function renewalUpdate(db: Db, v: BoundFields<RenewalValues>, guard: SQL)
       authTime: sql`${v.authTime}`,
       expiresAt: sql`${v.expiresAt}`,
       amr: sql`${v.amr}`,
+      acr: sql`NULL`,
       generation: sql`${v.generation}`,
       rotatedAt: sql`${v.rotatedAt}`,
       lastUsedAt: sql`${v.lastUsedAt}`,

@@ -13,6 +13,7 @@ export type NewSession = typeof sessions.$inferInsert & {
   expiresAt: number;
   authTime: number | null;
   amr: string;
+  acr: string | null;
   generation: number;
   rotatedAt: number | null;
   lastUsedAt: number;
@@ -22,7 +23,7 @@ export type NewSession = typeof sessions.$inferInsert & {
 };
 
 /** RFC 8176 authentication method references (`pop`: a passkey). `rec` (a recovery code) is our own value. */
-export type AuthMethods = ['pwd'] | ['pwd', 'otp'] | ['pwd', 'rec'] | ['pwd', 'pop'];
+export type AuthMethods = ['pwd'] | ['pwd', 'otp'] | ['pwd', 'rec'] | ['pwd', 'pop'] | ['pop', 'mfa'];
 
 /** Where a session began, as GET /sessions shows it. */
 export interface ClientInfo {
@@ -46,6 +47,8 @@ export function newSession(settings: Settings, userId: string, authorized: boole
     revokedAt: null,
     authTime: authorized ? now : null,
     amr: amr.join(' '),
+    // aal2 (null); a passwordless sign-in sets its own (src/core/passwordless/).
+    acr: null,
     generation: 0,
     rotatedAt: authorized ? now : null,
     lastUsedAt: now,

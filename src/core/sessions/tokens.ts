@@ -1,7 +1,7 @@
 import type { Db } from '../../db/client';
 import type { SessionRow, UserRow } from '../../db/schema';
 import type { Settings } from '../../settings';
-import { signAccessToken } from '../../tokens/access-token';
+import { acrOf, signAccessToken } from '../../tokens/access-token';
 import { accessTokenId, makeRefreshToken } from '../../tokens/refresh-token';
 
 export interface SessionTokens {
@@ -10,7 +10,7 @@ export interface SessionTokens {
   expiresIn: number;
 }
 
-type FullSession = Pick<SessionRow, 'id' | 'authTime' | 'amr' | 'expiresAt' | 'generation' | 'rotatedAt'>;
+type FullSession = Pick<SessionRow, 'id' | 'authTime' | 'amr' | 'expiresAt' | 'generation' | 'rotatedAt'> & { acr?: string | null };
 
 /**
  * The access and refresh tokens of one generation of a full session. They are
@@ -39,6 +39,7 @@ export async function issueSessionTokens(
       username: user.username,
       sid: session.id,
       amr: session.amr.split(' '),
+      acr: acrOf(session.acr),
       authTimeSeconds: session.authTime!,
       sessionEndsAtSeconds: Math.min(session.expiresAt, issuedAt + settings.sessionIdleSeconds),
       jti,

@@ -7,6 +7,8 @@ import {
   OTP_FACTOR_LOCK_FAILURES,
   OTP_FAILURES_PER_LOCK,
   PASSWORD_FAILURES_PER_LOCK,
+  SIGNIN_CREDENTIAL_FAILURES_PER_LOCK,
+  SIGNIN_NETWORK_FAILURES_PER_LOCK,
 } from '../../settings/tunables';
 import type { Db } from '../../db/client';
 import { insertIf } from '../../db/guarded-insert';
@@ -15,8 +17,13 @@ import { throttles, users } from '../../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
 
-/** Which budget: passwords per username, codes (TOTP and recovery) and passkeys per user id, admin tokens per client network. */
-export type ThrottleKind = 'pwd' | 'otp' | 'webauthn' | 'admin';
+/**
+ * Which budget: passwords per username, codes (TOTP and recovery) and passkeys per user id,
+ * admin tokens per client network, passwordless sign-in per credential id (`pkcred`) and per
+ * client network (`pkip`). The last two live on the primary and name no account: a flood of
+ * them never touches anyone's password or code budget.
+ */
+export type ThrottleKind = 'pwd' | 'otp' | 'webauthn' | 'admin' | 'pkcred' | 'pkip';
 
 const FAILURES_PER_LOCK: Record<ThrottleKind, number> = {
   pwd: PASSWORD_FAILURES_PER_LOCK,
@@ -24,6 +31,8 @@ const FAILURES_PER_LOCK: Record<ThrottleKind, number> = {
   admin: ADMIN_FAILURES_PER_LOCK,
   // Passkey assertions (`webauthn:<user id>`): a budget of their own, never the code's.
   webauthn: OTP_FAILURES_PER_LOCK,
+  pkcred: SIGNIN_CREDENTIAL_FAILURES_PER_LOCK,
+  pkip: SIGNIN_NETWORK_FAILURES_PER_LOCK,
 };
 
 export function throttleKey(kind: ThrottleKind, subject: string): string {
@@ -185,7 +194,7 @@ export function logLockIfSet(reservation: Reservation, userId: string | undefine
 }
 
 /** The 429 for an attempt refused during a lock, logged as a security event. */
-export function lockedError(retryAfterSeconds: number, userId: string | undefined, reason: 'otp' | 'password' | 'webauthn'): ApiError {
+export function lockedError(retryAfterSeconds: number, userId: string | undefined, reason: 'otp' | 'password' | 'webauthn' | 'pkcred' | 'pkip'): ApiError {
   logEvent('throttled', { userId, reason, retryAfterSeconds });
   return new ApiError('too_many_requests', { retryAfterSeconds });
 }

@@ -84,13 +84,14 @@ export async function exchangeCode(
     revokedAt: null,
     authTime: provider.authTime,
     amr: provider.amr,
+    acr: provider.acr,
     generation: 0,
     rotatedAt: now,
     lastUsedAt: now,
     userAgent: clientInfo.userAgent,
     ip: clientInfo.ip,
   };
-  const grant = { providerSessionId: row.providerSessionId, scope: row.scope, acr: acrOf(provider.amr), offline: row.offline };
+  const grant = { providerSessionId: row.providerSessionId, scope: row.scope, acr: acrOf(provider.amr, provider.acr), offline: row.offline };
   const mine = sql`EXISTS (SELECT 1 FROM ${oidcCodes} WHERE ${oidcCodes.codeHash} = ${row.codeHash} AND ${oidcCodes.sessionId} = ${session.id})`;
   const providerLive = sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${row.providerSessionId} AND ${sessions.revokedAt} IS NULL AND ${sessions.expiresAt} > ${now})`;
   const opened = sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${session.id})`;

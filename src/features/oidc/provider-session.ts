@@ -70,9 +70,12 @@ export async function markDeviceBound(db: Db, sessionId: string, userId: string,
 /**
  * OpenID Connect EAP ACR Values: what the session's proof satisfies, the
  * strongest first: a device-bound passkey (`hwk`) `phrh`, any passkey `phr`,
- * TOTP or a recovery code `aal2`.
+ * TOTP or a recovery code `aal2`; a session whose row records an `acr`
+ * (a passwordless sign-in) is worth that.
  */
-export function acrOf(amr: string): 'phrh' | 'phr' | 'aal2' {
+export function acrOf(amr: string, stored: string | null = null): 'phrh' | 'phr' | 'aal2' {
+  // A passwordless passkey sign-in records its acr on the session row itself.
+  if (stored === 'phrh' || stored === 'phr') return stored;
   const methods = amr.split(' ');
   if (methods.includes('hwk')) return 'phrh';
   if (methods.includes('pop')) return 'phr';

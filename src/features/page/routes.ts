@@ -22,6 +22,14 @@ function contentSecurityPolicy(nonce: string): string {
 }
 
 /**
+ * A form's (or section's) own message lines, right after its controls: the
+ * error as an alert, a confirmation as a status the script may focus. So each
+ * message appears next to the action it answers (WCAG 2.2 3.3.1, 4.1.3), not
+ * in one region at the top of a long page. view.ts finds them by class.
+ */
+const messages = html`<p class="form-error" role="alert" hidden></p><p class="form-status" role="status" tabindex="-1"></p>`;
+
+/**
  * The page as one template: hono/html escapes every interpolated value and
  * `raw` marks the two trusted, build-time strings. (A template rather than
  * JSX: hono/jsx would add about 3 KiB gzipped to the Worker for one page.)
@@ -45,36 +53,55 @@ function pageHtml(nonce: string) {
       <noscript>
         <p>This page needs JavaScript. The API is described at <a href="/openapi.json">/openapi.json</a>.</p>
       </noscript>
-      <p id="status" role="status" aria-live="polite"></p>
-      <p id="error" role="alert" hidden></p>
+      <p id="status" class="visually-hidden" role="status" aria-live="polite"></p>
+      <p id="host-warning" class="warning" hidden></p>
 
       <section id="step-account" aria-labelledby="h-account">
         <h2 id="h-account" tabindex="-1">Your account</h2>
-        <form id="account-form" method="post" action="#">
+        <form id="login-form" method="post" action="#" aria-labelledby="h-login">
+          <h3 id="h-login">Log in</h3>
           <label for="username">Username</label>
-          <input id="username" name="username" autocomplete="username" required minlength="3" maxlength="64" autocapitalize="none" spellcheck="false" />
+          <input id="username" name="username" autocomplete="username webauthn" required minlength="3" maxlength="64" autocapitalize="none" spellcheck="false" />
           <label for="password">Password</label>
-          <input id="password" name="password" type="password" autocomplete="current-password" required minlength="8" maxlength="256" aria-describedby="password-hint" />
-          <p id="password-hint" class="hint">8 to 256 characters, not your username.</p>
-          <button id="login-button" type="submit" name="action" value="login">Log in</button>
-          <button id="register-button" type="submit" name="action" value="register">Create account</button>
+          <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="256" />
+          <button id="login-button" type="submit">Log in</button>
+          ${messages}
+        </form>
+        <form id="register-form" method="post" action="#" aria-labelledby="h-register">
+          <h3 id="h-register">New here? Create an account</h3>
+          <label for="register-username">Choose a username</label>
+          <input id="register-username" name="username" autocomplete="username" required minlength="3" maxlength="64" autocapitalize="none" spellcheck="false" aria-describedby="register-username-hint" />
+          <p id="register-username-hint" class="hint">3 to 64 characters.</p>
+          <label for="register-password">Choose a password</label>
+          <input id="register-password" name="password" type="password" autocomplete="new-password" required minlength="8" maxlength="256" aria-describedby="register-password-hint" />
+          <p id="register-password-hint" class="hint">8 to 256 characters, not your username, and not a commonly used password such as “password123”.</p>
+          <button id="register-button" type="submit">Create account and sign in</button>
+          ${messages}
+        </form>
+        <form id="signin-passkey-form" method="post" action="#" hidden>
+          <p>Or, with a passkey that asks for your device's PIN or fingerprint, no username or password is needed.</p>
+          <button type="submit">Sign in with a passkey</button>
+          ${messages}
         </form>
       </section>
 
       <section id="step-enroll" aria-labelledby="h-enroll" hidden>
         <h2 id="h-enroll" tabindex="-1">Set up your authenticator app</h2>
-        <p>Scan this QR code with an authenticator app, or type the key beside it by hand.</p>
+        <p>Scan this QR code with an authenticator app, or type the key beside it by hand. On this phone? <a id="otpauth-link" href="#" hidden>Open the setup in your authenticator app</a></p>
         <div class="qr-row">
           <img id="qr" alt="QR code with your account's setup key for an authenticator app" width="200" height="200" />
           <div>
             <h3 id="secret-label">Key for manual entry</h3>
             <code id="secret" aria-labelledby="secret-label"></code>
             <p class="hint">Time-based, 6 digits, every 30 seconds.</p>
+            <button id="copy-secret" type="button" class="copy">Copy the key</button>
+            <p id="copy-secret-status" class="form-status" role="status" tabindex="-1"></p>
           </div>
         </div>
         <form id="enroll-passkey-form" method="post" action="#">
           <p>Or use a passkey instead of an app: your device's screen lock or a security key.</p>
           <button type="submit">Add a passkey</button>
+          ${messages}
         </form>
       </section>
 
@@ -86,9 +113,11 @@ function pageHtml(nonce: string) {
           <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9 ]*" maxlength="7" required aria-describedby="code-hint" />
           <p id="code-hint" class="hint">A new code appears every 30 seconds; each works once.</p>
           <button type="submit">Verify</button>
+          ${messages}
         </form>
         <form id="passkey-form" method="post" action="#" hidden>
           <button type="submit">Use a passkey</button>
+          ${messages}
         </form>
         <details id="recovery-option">
           <summary>Lost your phone? Use a recovery code</summary>
@@ -96,6 +125,7 @@ function pageHtml(nonce: string) {
             <label for="recovery-code">Recovery code</label>
             <input id="recovery-code" name="recoveryCode" autocomplete="off" autocapitalize="characters" spellcheck="false" maxlength="64" required />
             <button type="submit">Use recovery code</button>
+            ${messages}
           </form>
         </details>
       </section>
@@ -106,6 +136,8 @@ function pageHtml(nonce: string) {
           <h3>Your recovery codes</h3>
           <p>Save these now: they are shown only this once. Each one signs you in once if you lose your authenticator app.</p>
           <ol id="recovery-list"></ol>
+          <button id="copy-recovery" type="button" class="copy">Copy the codes</button>
+          <p id="copy-recovery-status" class="form-status" role="status" tabindex="-1"></p>
         </div>
         <h3>Your account</h3>
         <dl id="me"></dl>
@@ -120,6 +152,7 @@ function pageHtml(nonce: string) {
             <label for="passkey-name">Name for a new passkey</label>
             <input id="passkey-name" name="name" autocomplete="off" maxlength="64" placeholder="Passkey" />
             <button type="submit">Add a passkey</button>
+            ${messages}
           </form>
         </div>
         <button id="logout" type="button">Log out</button>
@@ -132,6 +165,7 @@ function pageHtml(nonce: string) {
           <ul id="sessions-list" class="cards" aria-labelledby="h-sessions"></ul>
           <button id="sessions-reload" type="button">Reload list</button>
           <button id="logout-others" type="button" hidden>Sign out everywhere else</button>
+          ${messages}
         </section>
 
         <section id="account-activity" aria-labelledby="h-activity" hidden>
@@ -139,6 +173,7 @@ function pageHtml(nonce: string) {
           <ol id="events-list" class="cards" aria-labelledby="h-activity"></ol>
           <p id="events-empty" class="hint" hidden>No activity yet.</p>
           <button id="events-more" type="button" hidden>Show older activity</button>
+          ${messages}
         </section>
 
         <section id="account-password" aria-labelledby="h-password" hidden>
@@ -150,6 +185,7 @@ function pageHtml(nonce: string) {
             <input id="new-password" name="newPassword" type="password" autocomplete="new-password" required minlength="8" maxlength="256" aria-describedby="new-password-hint" />
             <p id="new-password-hint" class="hint">8 to 256 characters, not your username, not a commonly used password. Your other sessions will be signed out.</p>
             <button type="submit">Change password</button>
+            ${messages}
           </form>
         </section>
 
@@ -164,6 +200,7 @@ function pageHtml(nonce: string) {
               <label for="delete-confirm">I understand that my account will be deleted for good</label>
             </p>
             <button type="submit" class="danger">Delete my account</button>
+            ${messages}
           </form>
         </section>
       </div>
@@ -172,15 +209,20 @@ function pageHtml(nonce: string) {
         <h2 id="h-step-up">Confirm it is you</h2>
         <p id="step-up-intro">This change needs a fresh second step. Type the current code from your authenticator app.</p>
         <p id="step-up-error" role="alert" hidden></p>
+        <div id="step-up-passkey-option" hidden>
+          <button id="step-up-passkey" type="button">Use a passkey</button>
+        </div>
         <form id="step-up-form" method="post" action="#">
-          <label for="step-up-code">6-digit code</label>
-          <input id="step-up-code" name="code" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9 ]*" maxlength="7" />
-          <details>
+          <div id="step-up-code-option">
+            <label for="step-up-code">6-digit code</label>
+            <input id="step-up-code" name="code" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9 ]*" maxlength="7" />
+          </div>
+          <details id="step-up-recovery">
             <summary>Use a recovery code instead</summary>
             <label for="step-up-recovery-code">Recovery code</label>
             <input id="step-up-recovery-code" name="recoveryCode" autocomplete="off" autocapitalize="characters" spellcheck="false" maxlength="64" />
           </details>
-          <button type="submit">Confirm</button>
+          <button id="step-up-confirm" type="submit">Confirm</button>
           <button id="step-up-cancel" type="button">Cancel</button>
         </form>
       </dialog>

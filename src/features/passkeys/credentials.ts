@@ -17,6 +17,8 @@ export interface PasskeySummary {
   lastUsedAt: string | null;
   /** BS as last seen: the passkey is synced (backed up) by its provider. */
   backedUp: boolean;
+  /** Registered with UV: may sign in alone, without the password. */
+  passwordless: boolean;
 }
 
 
@@ -28,6 +30,7 @@ export async function listPasskeys(db: Db, auth: AuthContext): Promise<PasskeySu
     createdAt: isoInstant(row.createdAt),
     lastUsedAt: row.lastUsedAt === null ? null : isoInstant(row.lastUsedAt),
     backedUp: row.backupState,
+    passwordless: row.passwordless,
   }));
 }
 

@@ -75,6 +75,8 @@ function credentialRow(userId: string, verified: VerifiedCredential, name: strin
     backupEligible: verified.backupEligible,
     backupState: verified.backupState,
     userVerified: verified.userVerified,
+    // UV at registration: the passkey may sign in alone (POST /webauthn/signin/verify).
+    passwordless: verified.userVerified,
     transports: verified.transports.join(' '),
     name,
     createdAt: now,

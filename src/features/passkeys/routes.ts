@@ -2,7 +2,10 @@ import { listPasskeys, removePasskey } from './credentials';
 import { assertionOptions, verifyPasskey } from '../../core/second-factor/passkey';
 import { registerPasskey, registrationOptions } from './register';
 import { clientInfo } from '../../http/middleware/client-info';
-import { callerDb } from '../../http/middleware/shard';
+import { callerDb, idShardDb } from '../../http/middleware/shard';
+import { ipFloodFilter } from '../../http/middleware/rate-limit';
+import { primaryDb } from '../../db/shards';
+import { signInWithPasskey, signinOptions } from './signin';
 import { declareRoute, routeGroup } from '../../http/openapi/declare';
 import {
   tokensResponse,
@@ -10,6 +13,7 @@ import {
   webauthnCredentialsResponse,
   webauthnRegisteredResponse,
   webauthnRequestOptionsResponse,
+  webauthnSigninOptionsResponse,
 } from '../../http/openapi/responses';
 import { credentialIdParams, removePasskeyQuery, webauthnAssertionSchema, webauthnRegisterOptionsSchema, webauthnRegisterVerifySchema } from '../../http/schemas';
 import { nowSeconds } from '../../core/time';
@@ -69,6 +73,36 @@ const loginVerifyRoute = declareRoute({
   errors: ['invalid_code', 'too_many_requests'],
 });
 
+const signinOptionsRoute = declareRoute({
+  method: 'post',
+  path: '/webauthn/signin/options',
+  tag: 'passkeys',
+  summary: 'Options to sign in with a passkey alone',
+  description:
+    'No token, no body, no username: `allowCredentials` is absent, so the browser offers the passkeys it holds for this site (discoverable credentials, or autofill with `mediation: "conditional"`), and `userVerification` is `required`. Nothing is stored; the challenge is good once, for 5 minutes.',
+  token: 'none',
+  before: [ipFloodFilter],
+  bodyOptional: true,
+  success: { status: 200, description: 'Pass `publicKey` to navigator.credentials.get().', schema: webauthnSigninOptionsResponse },
+  errors: ['too_many_requests'],
+});
+
+const signinVerifyRoute = declareRoute({
+  method: 'post',
+  path: '/webauthn/signin/verify',
+  tag: 'passkeys',
+  summary: 'Sign in with a passkey that verified its user; get an access and a refresh token',
+  description:
+    'A passkey registered with user verification (`passwordless: true` in GET /webauthn/credentials), unlocked again now (the UV flag), is both factors: a new full session, `amr: ["pop","mfa"]`, `acr` `phrh` (device-bound) or `phr` (synced). Every refusal, an unknown passkey included, is the same `401 invalid_credentials`. Failures are counted per passkey (5 per lock) and per client network (20 per lock), 30 s doubling up to 1 hour; never against a password or code budget.',
+  token: 'none',
+  // No flood filter (unlike /login): no scrypt to protect, and its D1 work is bounded by the
+  // per-network budget (a locked network gets its 429 after one batch that writes nothing).
+  // In the bench, the local Rate Limiting binding serialized every request on its one key.
+  body: webauthnAssertionSchema,
+  success: { status: 200, description: 'Signed in.', schema: tokensResponse },
+  errors: ['invalid_credentials', 'too_many_requests'],
+});
+
 const listRoute = declareRoute({
   method: 'get',
   path: '/webauthn/credentials',
@@ -95,7 +129,7 @@ const removeRoute = declareRoute({
   errors: ['not_found', 'last_factor'],
 });
 
-/** Passkeys (WebAuthn) as a second factor. */
+/** Passkeys (WebAuthn): a second factor, and a sign-in of their own when registered with UV. */
 export const webauthn = routeGroup()
   .openapi(registerOptionsRoute, async (c) => {
     const { name } = c.req.valid('json');
@@ -123,6 +157,14 @@ export const webauthn = routeGroup()
   .openapi(loginVerifyRoute, async (c) => {
     const body = c.req.valid('json');
     const tokens = await verifyPasskey(callerDb(c), c.get('settings'), c.get('claims'), body, nowSeconds(), { purpose: 'login', client: clientInfo(c) });
+    return c.json({ ...tokens, authorized: true as const }, 200);
+  })
+  .openapi(signinOptionsRoute, async (c) => {
+    return c.json(await signinOptions(c.get('settings'), nowSeconds()), 200);
+  })
+  .openapi(signinVerifyRoute, async (c) => {
+    const dbs = { primary: primaryDb(c.env), ofUser: (userId: string) => idShardDb(c, userId) };
+    const tokens = await signInWithPasskey(dbs, c.get('settings'), c.req.valid('json'), nowSeconds(), clientInfo(c));
     return c.json({ ...tokens, authorized: true as const }, 200);
   })
   .openapi(listRoute, async (c) => {

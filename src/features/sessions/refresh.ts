@@ -32,7 +32,7 @@ const rotation = prebuilt(['sid', 'generation', 'next', 'now', 'idleCutoff'], (d
     .update(sessions)
     .set({ generation: sql`${p.next}`, rotatedAt: sql`${p.now}`, lastUsedAt: sql`${p.now}` })
     .where(and(eq(sessions.id, p.sid), eq(sessions.generation, p.generation), eq(sessions.authorized, true), sessionLiveAt(p.now, p.idleCutoff)))
-    .returning({ id: sessions.id, authTime: sessions.authTime, amr: sessions.amr, expiresAt: sessions.expiresAt, generation: sessions.generation, rotatedAt: sessions.rotatedAt }),
+    .returning({ id: sessions.id, authTime: sessions.authTime, amr: sessions.amr, acr: sessions.acr, expiresAt: sessions.expiresAt, generation: sessions.generation, rotatedAt: sessions.rotatedAt }),
 );
 const sessionUser = prebuilt(['sid'], (db, p) => userOfSession(db, p.sid));
 

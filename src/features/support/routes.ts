@@ -77,27 +77,34 @@ const passwordResetRoute = declareRoute({
 });
 
 /** The support desk (issue 12), behind ADMIN_TOKEN, and the reset token's redemption, which needs none. */
+/**
+ * An unknown user or id: still `404 not_found`, but saying what was not found,
+ * so a script or an agent does not take it for a wrong URL ("No such route.").
+ * Only behind a good ADMIN_TOKEN; without one every admin route stays a bare 404.
+ */
+const NO_SUCH_USER = { message: 'No such user.' } as const;
+
 export const admin = routeGroup()
   .openapi(findUserRoute, async (c) => {
     // The shard of the username's key; by id below, the shard the id names (else 404, like an unknown id).
     const { username } = c.req.valid('query');
     const user = await findUser(usernameShard(c, username).db, username, nowSeconds());
-    if (!user) throw new ApiError('not_found');
+    if (!user) throw new ApiError('not_found', NO_SUCH_USER);
     return c.json(user, 200);
   })
   .openapi(resetMfaRoute, async (c) => {
-    const found = await resetMfa(idShardDbOr(c, c.req.valid('param').id, 'not_found'), c.req.valid('param').id, c.req.valid('json').reason, nowSeconds());
-    if (!found) throw new ApiError('not_found');
+    const found = await resetMfa(idShardDbOr(c, c.req.valid('param').id, 'not_found', NO_SUCH_USER), c.req.valid('param').id, c.req.valid('json').reason, nowSeconds());
+    if (!found) throw new ApiError('not_found', NO_SUCH_USER);
     return c.json({ ok: true as const }, 200);
   })
   .openapi(unlockRoute, async (c) => {
-    const found = await unlockUser(idShardDbOr(c, c.req.valid('param').id, 'not_found'), c.req.valid('param').id, c.req.valid('json').reason, nowSeconds());
-    if (!found) throw new ApiError('not_found');
+    const found = await unlockUser(idShardDbOr(c, c.req.valid('param').id, 'not_found', NO_SUCH_USER), c.req.valid('param').id, c.req.valid('json').reason, nowSeconds());
+    if (!found) throw new ApiError('not_found', NO_SUCH_USER);
     return c.json({ ok: true as const }, 200);
   })
   .openapi(passwordResetIssueRoute, async (c) => {
-    const issued = await issuePasswordReset(idShardDbOr(c, c.req.valid('param').id, 'not_found'), c.req.valid('param').id, c.req.valid('json').reason, nowSeconds());
-    if (!issued) throw new ApiError('not_found');
+    const issued = await issuePasswordReset(idShardDbOr(c, c.req.valid('param').id, 'not_found', NO_SUCH_USER), c.req.valid('param').id, c.req.valid('json').reason, nowSeconds());
+    if (!issued) throw new ApiError('not_found', NO_SUCH_USER);
     return c.json(issued, 201);
   })
   .openapi(passwordResetRoute, async (c) => {

@@ -4,11 +4,11 @@ import { authenticate, touchSession } from '../../core/sessions/lookup';
 import { requireRecentAuthentication } from '../../core/sessions/step-up';
 import { primaryDb } from '../../db/shards';
 import type { AppEnv } from '../app-env';
-import { ApiError } from '../../core/errors';
+import { ApiError, TOKEN_EXPIRED_MESSAGE } from '../../core/errors';
 import { logEvent } from '../../core/log';
 import { nowSeconds } from '../../core/time';
 import type { TokenClaims } from '../../tokens/jwt';
-import { verifyAnyToken } from '../../tokens/verify-any';
+import { checkAnyToken } from '../../tokens/verify-any';
 import { sessionShardDb } from './shard';
 
 // RFC 9110 §11.1: the scheme name is case-insensitive. Two Authorization
@@ -16,10 +16,10 @@ import { sessionShardDb } from './shard';
 const BEARER = /^Bearer +([A-Za-z0-9_\-.]+)$/i;
 
 /** What a route needs of either kind of token, whose session is then checked against it. */
-async function verifiedClaims(c: Context<AppEnv>, token: string, now: number): Promise<TokenClaims | null> {
+async function verifiedClaims(c: Context<AppEnv>, token: string, now: number): Promise<TokenClaims | 'expired' | null> {
   // The signing keys live on the primary shard.
-  const verified = await verifyAnyToken(primaryDb(c.env), c.get('settings'), token, now);
-  if (!verified) return null;
+  const verified = await checkAnyToken(primaryDb(c.env), c.get('settings'), token, now);
+  if (!verified || verified === 'expired') return verified;
   if (verified.kind === 'password-only') return verified.claims;
   const { sub, username, sid, jti, amr, iat, exp, auth_time } = verified.claims;
   return { sub, username, sid, jti, authorized: true, amr, iat, exp, authTime: auth_time };
@@ -27,12 +27,17 @@ async function verifiedClaims(c: Context<AppEnv>, token: string, now: number): P
 
 /**
  * The bearer token's verified claims (signature with the pinned algorithm of
- * its kind, iss, aud, exp); 401 otherwise. No D1 read for a password-only
+ * its kind, iss, aud, exp); 401 otherwise, saying "expired" only of a genuine token. No D1 read for a password-only
  * token; an access token's key comes from the per-isolate key cache.
  */
 export async function verifyBearer(c: Context<AppEnv>, now: number): Promise<TokenClaims> {
   const match = BEARER.exec(c.req.header('Authorization') ?? '');
   const claims = match ? await verifiedClaims(c, match[1]!, now) : null;
+  if (claims === 'expired') {
+    // Genuine but late: saying so (RFC 6750 error_description) tells a client to refresh.
+    logEvent('token_refused', { reason: 'expired_token' });
+    throw new ApiError('unauthorized', { tokenExpired: true, message: TOKEN_EXPIRED_MESSAGE });
+  }
   if (!claims) {
     logEvent('token_refused', { reason: match ? 'invalid_token' : 'missing_token' });
     throw new ApiError('unauthorized');

@@ -3,7 +3,7 @@ import { foldForComparison } from '../../core/identity';
 import type { Db } from '../../db/client';
 import { shardCount, shardDb, shardForUsernameKey, shardOfId, shardOfResetToken } from '../../db/shards';
 import type { AppEnv } from '../app-env';
-import { ApiError, type ErrorCode } from '../../core/errors';
+import { ApiError, type ErrorCode, type ErrorExtra } from '../../core/errors';
 import { logEvent } from '../../core/log';
 
 /**
@@ -25,9 +25,9 @@ export function idShardDb(c: Context<AppEnv>, id: string): Db | null {
 }
 
 /** The shard `id` names; else the error the route gives for an unknown id (404, 401 ...), never a 5xx. */
-export function idShardDbOr(c: Context<AppEnv>, id: string, code: ErrorCode): Db {
+export function idShardDbOr(c: Context<AppEnv>, id: string, code: ErrorCode, extra?: ErrorExtra): Db {
   const db = idShardDb(c, id);
-  if (!db) throw new ApiError(code);
+  if (!db) throw new ApiError(code, extra);
   return db;
 }
 

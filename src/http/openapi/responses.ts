@@ -163,6 +163,13 @@ export const webauthnRequestOptionsResponse = z.strictObject({
     .meta({ description: 'PublicKeyCredentialRequestOptionsJSON (WebAuthn L3 §5.5), with this account’s passkeys only in `allowCredentials`.' }),
 });
 
+export const webauthnSigninOptionsResponse = z.strictObject({
+  challengeId: challengeIdOut,
+  publicKey: z
+    .record(z.string(), z.unknown())
+    .meta({ description: 'PublicKeyCredentialRequestOptionsJSON (WebAuthn L3 §5.5) with no `allowCredentials` and `userVerification: "required"`.' }),
+});
+
 const passkey = { id: z.string().meta({ description: 'The credential id, base64url.' }), name: z.string(), createdAt: instant };
 
 export const webauthnRegisteredResponse = z.strictObject({
@@ -180,6 +187,7 @@ export const webauthnCredentialsResponse = z.strictObject({
       ...passkey,
       lastUsedAt: instant.nullable(),
       backedUp: z.boolean().meta({ description: 'The passkey is synced by its provider (the BS flag).' }),
+      passwordless: z.boolean().meta({ description: 'Registered with user verification (UV): it signs in alone, with no username or password (POST /webauthn/signin/verify). Else a second factor only.' }),
     }),
   ),
 });

@@ -46,6 +46,8 @@ export function expectError(r: ApiResult, status: number, error: string): void {
 
 /** RFC 6750 §3.1: the challenge when a bearer token was presented but is not good. */
 export const INVALID_TOKEN = 'Bearer error="invalid_token"';
+/** RFC 6750 §3: a genuine token whose time is up says so (issue 23); a forged one never does. */
+export const EXPIRED_TOKEN = 'Bearer error="invalid_token", error_description="The access token expired"';
 
 /** 401 unauthorized with exactly the challenge API.md asks for: bare `Bearer` when no bearer token was presented. */
 export function expectUnauthorized(r: ApiResult, challenge = 'Bearer'): void {

@@ -49,17 +49,34 @@ describe('GET / (the enrollment page)', () => {
     const labels = new Set(tags(text, 'label').map((label) => label.for));
     const inputs = tags(text, 'input');
     // The sign-in steps' fields come first; the account view's and the step-up dialog's follow (own test below).
-    expect(inputs.map((input) => input.id).slice(0, 4)).toEqual(['username', 'password', 'code', 'recovery-code']);
+    // Issue 23: logging in and creating an account are two forms, so Enter submits the one being typed in.
+    expect(inputs.map((input) => input.id).slice(0, 6)).toEqual(['username', 'password', 'register-username', 'register-password', 'code', 'recovery-code']);
+    expect(inputs.find((input) => input.id === 'register-password')!).toMatchObject({ type: 'password', autocomplete: 'new-password' });
     expect(inputs.map((input) => input.id)).toContain('passkey-name');
     for (const input of inputs) expect(labels, `label for #${input.id}`).toContain(input.id);
     const code = inputs.find((input) => input.id === 'code')!;
     expect(code).toMatchObject({ autocomplete: 'one-time-code', inputmode: 'numeric' });
-    expect(inputs.find((input) => input.id === 'username')!.autocomplete).toBe('username');
+    expect(inputs.find((input) => input.id === 'username')!.autocomplete).toBe('username webauthn');
     expect(inputs.find((input) => input.id === 'password')!).toMatchObject({ type: 'password', autocomplete: 'current-password' });
     // Native buttons and forms only (keyboard-usable); messages in live regions.
     expect(text).toContain('role="alert"');
     expect(text).toContain('role="status"');
     for (const form of tags(text, 'form')) expect(form.method).toBe('post');
+  });
+
+  it('gives every form its own alert and status line, so a message appears beside its action (issue 23, WCAG 3.3.1, 4.1.3)', async () => {
+    const { text } = await call('/');
+    const forms = [...text.matchAll(/<form\b[^>]*id="([^"]+)"[^>]*>([\s\S]*?)<\/form>/g)];
+    expect(forms.map((form) => form[1])).toEqual(expect.arrayContaining(['login-form', 'register-form', 'code-form', 'recovery-form', 'add-passkey-form', 'password-form', 'delete-form']));
+    for (const [, id, body] of forms) {
+      if (id === 'step-up-form') continue; // The dialog has its own alert above the form.
+      expect(body, id).toContain('<p class="form-error" role="alert" hidden></p>');
+      expect(body, id).toContain('<p class="form-status" role="status" tabindex="-1"></p>');
+    }
+    // No page-wide error region at the top any more.
+    expect(text).not.toContain('id="error"');
+    // The registration hint names every rule, the common-password one included.
+    expect(text).toMatch(/id="register-password-hint"[^>]*>[^<]*commonly used password/);
   });
 
   it('has a message for every error code a person can meet', async () => {
@@ -84,6 +101,8 @@ describe('GET / (the enrollment page)', () => {
     expect(byId.get('new-password')).toMatchObject({ type: 'password', autocomplete: 'new-password' });
     expect(byId.get('step-up-code')).toMatchObject({ autocomplete: 'one-time-code', inputmode: 'numeric' });
     for (const id of ['sessions-list', 'sessions-reload', 'logout-others', 'events-list', 'events-more', 'password-form', 'delete-form', 'step-up-form', 'step-up-cancel']) expect(text, id).toContain(`id="${id}"`);
+    // A passkey can answer the step-up (issue 23): a native button, shown when the account has one.
+    expect(text).toMatch(/<div id="step-up-passkey-option" hidden>\s*<button id="step-up-passkey" type="button">Use a passkey<\/button>/);
     // The script renews the access token and reads the refresh token from responses, and keeps both in memory.
     expect(text).toMatch(/["']\/refresh["']/);
     expect(text).toMatch(/["']insufficient_user_authentication["']/);

@@ -65,7 +65,7 @@ describe('passkeys: the journeys', () => {
     expect(second.body).toEqual({ credential: { id: expect.any(String), name: 'Passkey', createdAt: expect.any(String) } });
     const list = await call<{ credentials: unknown[] }>('/webauthn/credentials', { token: user.fullToken });
     expect(list.body.credentials).toHaveLength(2);
-    expect(list.body.credentials[0]).toEqual({ id: user.credentialId, name: 'Passkey', createdAt: expect.any(String), lastUsedAt: null, backedUp: false });
+    expect(list.body.credentials[0]).toEqual({ id: user.credentialId, name: 'Passkey', createdAt: expect.any(String), lastUsedAt: null, backedUp: false, passwordless: true });
   });
 
   it('a name given at options or verify labels the passkey; a blank name is 400', async () => {

@@ -93,6 +93,26 @@ describe('GET /admin/users', () => {
     expect((await adminCall('/admin/users?username=nobody-here')).status).toBe(404);
     expect((await adminCall('/admin/users')).body).toMatchObject({ error: 'validation_failed' });
   });
+  it('an unknown user says "No such user.", not "No such route.": a script must not take it for a wrong URL', async () => {
+    // Issue 23: an agent that looked up a misspelt username read "No such route."
+    // and went looking for the right URL. The code stays 404 not_found (API.md);
+    // the words say what was not found. Unknown ids (well-formed or not) say the same.
+    const lookups = [
+      await adminCall('/admin/users?username=nobody-here'),
+      await adminCall('/admin/users/no-such-id/reset-mfa', { json: { reason: 'x' } }),
+      await adminCall('/admin/users/0123456789abcdef0123456789abcdef/unlock', { json: { reason: 'x' } }),
+      await adminCall('/admin/users/0123456789abcdef0123456789abcdef/password-reset', { json: { reason: 'x' } }),
+    ];
+    for (const r of lookups) {
+      expect(r.status, r.text).toBe(404);
+      expect(r.body).toEqual({ error: 'not_found', message: 'No such user.' });
+    }
+    // A path that is not a route still says so.
+    expect((await adminCall('/admin/no-such-thing')).body).toEqual({ error: 'not_found', message: 'No such route.' });
+    // Without ADMIN_TOKEN the admin API stays hidden: a bare "No such route.", whatever the username.
+    const hidden = await callWithEnv({ ADMIN_TOKEN: undefined }, '/admin/users?username=nobody-here', { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(hidden.body).toEqual({ error: 'not_found', message: 'No such route.' });
+  });
 });
 
 describe('POST /admin/users/{id}/reset-mfa', () => {

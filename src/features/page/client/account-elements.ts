@@ -32,7 +32,13 @@ export const stepUpUi = {
   dialog: byId('step-up', HTMLDialogElement),
   form: byId('step-up-form', HTMLFormElement),
   error: byId('step-up-error', HTMLElement),
+  intro: byId('step-up-intro', HTMLElement),
+  passkeyOption: byId('step-up-passkey-option', HTMLElement),
+  passkey: byId('step-up-passkey', HTMLButtonElement),
+  codeOption: byId('step-up-code-option', HTMLElement),
   code: byId('step-up-code', HTMLInputElement),
+  recovery: byId('step-up-recovery', HTMLDetailsElement),
   recoveryCode: byId('step-up-recovery-code', HTMLInputElement),
+  confirm: byId('step-up-confirm', HTMLButtonElement),
   cancel: byId('step-up-cancel', HTMLButtonElement),
 };

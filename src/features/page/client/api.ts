@@ -53,6 +53,8 @@ function failureOf(response: Response, data: Record<string, unknown> | null): Fa
     return new Failure(code, message, wait);
   }
   const serverMessage = (data && typeof data.message === 'string' && data.message) || '';
+  // Which password rule failed (too short, the username, a commonly used password): only the API knows.
+  if (code === 'weak_password' && serverMessage) message = serverMessage;
   if (code === 'validation_failed' && data && Array.isArray(data.issues)) {
     const issues: unknown[] = data.issues;
     const described = issues.map((issue) => {

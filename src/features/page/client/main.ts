@@ -3,63 +3,34 @@
  * second step, then the signed-in summary. Built by scripts/build-page.mjs
  * into one inline script that runs under the page's CSP nonce.
  */
-import { api, Failure, setToken, type LoggedIn, type Me, type OtpCreated, type PasskeyList, type PasskeyOptions, type PasskeyRegistered, type QrCode, type Registered, type Verified } from './api';
+import { api, Failure, hasToken, setToken, type LoggedIn, type Me, type OtpCreated, type PasskeyOptions, type PasskeyRegistered, type QrCode, type Registered, type Verified } from './api';
 import { messageFor } from './messages';
-import { createPasskey, getPasskey, PasskeyCancelled, passkeysSupported } from './passkeys';
+import { createPasskey, passkeysSupported } from './passkeys';
+import { passkeyStep, provePasskey } from './passkey-step';
 import { ui } from './elements';
-import { focusHeading, run, setError, setStatus, show } from './view';
+import { confirmNear, focusHeading, run, setError, setStatus, show } from './view';
 import { adopt } from './session';
 import { showAccount } from './account';
+import { refreshFacts, showFacts } from './facts';
+import { copyButton } from './copy';
+import { warnAboutHost } from './host';
+import { showPasskeys } from './passkey-list';
+import { call } from './authed';
+import { setupPasskeySignin, startPasskeyAutofill, stopPasskeyAutofill } from './signin-passkey';
 
-/** A passkey ceremony's failures in the page's words: cancelled in the browser, or refused by the server. */
-async function passkeyStep<T>(action: () => Promise<T>): Promise<T> {
-  try {
-    return await action();
-  } catch (caught) {
-    if (caught instanceof PasskeyCancelled) throw new Failure('passkey_cancelled', messageFor('passkey_cancelled')!);
-    if (caught instanceof Failure && caught.code === 'invalid_code') throw new Failure('passkey_refused', messageFor('passkey_refused')!);
-    throw caught;
-  }
-}
+warnAboutHost();
 
-/** register/options, navigator.credentials.create(), register/verify. */
+/**
+ * register/options, navigator.credentials.create(), register/verify. Through
+ * `call`: with a factor already active the server asks for a step-up, which
+ * opens the prompt (a passkey, a code or a recovery code) and then retries.
+ */
 async function addPasskey(name?: string): Promise<PasskeyRegistered> {
   return passkeyStep(async () => {
-    const options = await api<PasskeyOptions>('POST', '/webauthn/register/options', name ? { name } : {});
+    const options = await call<PasskeyOptions>('POST', '/webauthn/register/options', name ? { name } : {});
     const response = await createPasskey(options.publicKey);
-    return api<PasskeyRegistered>('POST', '/webauthn/register/verify', { challengeId: options.challengeId, response, ...(name ? { name } : {}) });
+    return call<PasskeyRegistered>('POST', '/webauthn/register/verify', { challengeId: options.challengeId, response, ...(name ? { name } : {}) });
   });
-}
-
-/** The list of passkeys in the account view, each with its Remove button. */
-async function showPasskeys(): Promise<void> {
-  const { credentials } = await api<PasskeyList>('GET', '/webauthn/credentials');
-  ui.passkeyList.replaceChildren();
-  for (const credential of credentials) {
-    const item = document.createElement('li');
-    const label = document.createElement('span');
-    label.textContent = credential.name + ' · added ' + new Date(credential.createdAt).toLocaleDateString() + (credential.backedUp ? ' · synced' : '');
-    const remove = document.createElement('button');
-    remove.type = 'button';
-    remove.textContent = 'Remove';
-    remove.setAttribute('aria-label', 'Remove passkey ' + credential.name);
-    remove.addEventListener('click', () => {
-      void run(ui.addPasskeyForm, remove, async () => {
-        // ASVS 5.0 V7.4.3: the other sessions can end with the factor (every other one: sessions do not record which passkey).
-        const endSessions = ui.passkeyEndSessions.checked;
-        await api<null>('DELETE', '/webauthn/credentials/' + encodeURIComponent(credential.id) + (endSessions ? '?endSessions=true' : ''));
-        await showPasskeys();
-        setStatus('Passkey “' + credential.name + '” removed.' + (endSessions ? ' Every other session is signed out.' : ''));
-      });
-    });
-    item.append(label, ' ', remove);
-    ui.passkeyList.append(item);
-  }
-  if (credentials.length === 0) {
-    const item = document.createElement('li');
-    item.textContent = 'None yet.';
-    ui.passkeyList.append(item);
-  }
 }
 
 async function startEnrollment(): Promise<void> {
@@ -67,6 +38,9 @@ async function startEnrollment(): Promise<void> {
   const qr = await api<QrCode>('GET', '/qrcode');
   ui.secret.textContent = created.secret.replace(/(.{4})/g, '$1 ').trim();
   ui.qr.src = qr.imageUrl;
+  // On the phone itself: the otpauth:// link opens the authenticator app with the key filled in.
+  ui.otpauthLink.href = created.uri;
+  ui.otpauthLink.hidden = false;
   show(['step-enroll', 'step-code']);
   ui.codeIntro.textContent = 'Then type the 6-digit code your app shows for this account.';
   ui.recoveryOption.hidden = true;
@@ -88,22 +62,7 @@ async function finish(verified: Pick<Verified, 'token'> & Partial<Pick<Verified,
     ui.recoveryList.append(item);
   }
   ui.recovery.hidden = !verified.recoveryCodes;
-  const rows: Array<[term: string, value: string]> = [
-    ['Username', me.username],
-    ['Account id', me.id],
-    ['Two-step sign-in', me.mfaEnabled ? 'On' : 'Off'],
-    ['Second factors', me.methods.map((method) => (method === 'otp' ? 'authenticator app' : 'passkey')).join(', ') || 'none'],
-    ['Recovery codes left', String(me.recoveryCodesRemaining)],
-    ['Created', new Date(me.createdAt).toLocaleString()],
-  ];
-  ui.me.replaceChildren();
-  for (const [term, value] of rows) {
-    const dt = document.createElement('dt');
-    dt.textContent = term;
-    const dd = document.createElement('dd');
-    dd.textContent = value;
-    ui.me.append(dt, dd);
-  }
+  showFacts(me);
   ui.passkeys.hidden = !passkeysSupported();
   if (passkeysSupported()) await showPasskeys();
   ui.code.value = '';
@@ -114,34 +73,52 @@ async function finish(verified: Pick<Verified, 'token'> & Partial<Pick<Verified,
   void showAccount();
 }
 
-ui.accountForm.addEventListener('submit', (event) => {
+/** Signs in with the password; then enrollment, or the second step the account has. Returns what to focus. */
+async function logIn(credentials: { username: string; password: string }): Promise<HTMLElement | null> {
+  const login = await api<LoggedIn>('POST', '/login', credentials);
+  setToken(login.token);
+  ui.password.value = '';
+  ui.registerPassword.value = '';
+  if (login.mfa === 'enroll') {
+    await startEnrollment();
+    return null;
+  }
+  show(['step-code']);
+  const otp = login.methods.includes('otp');
+  ui.codeForm.hidden = !otp;
+  ui.passkeyForm.hidden = !(login.methods.includes('webauthn') && passkeysSupported());
+  ui.codeIntro.textContent = otp ? 'Type the 6-digit code your authenticator app shows for this account.' : 'Use your passkey for this account.';
+  ui.recoveryOption.hidden = false;
+  setStatus('Password accepted. Now the second step.');
+  return otp ? ui.code : ui.passkeyForm.querySelector('button');
+}
+
+// Two forms, so Enter does what the form the person is typing in says: log in, or create an account.
+ui.loginForm.addEventListener('submit', (event) => {
   event.preventDefault();
-  const action = event.submitter instanceof HTMLButtonElement && event.submitter.value === 'register' ? 'register' : 'login';
   const credentials = { username: ui.username.value, password: ui.password.value };
-  const fieldFor = (code: string): HTMLElement => (code === 'username_taken' || code === 'validation_failed' ? ui.username : ui.password);
-  void run(ui.accountForm, fieldFor, async () => {
+  // The password was chosen over the passkey autofill: its pending request ends quietly.
+  stopPasskeyAutofill();
+  void run(ui.loginForm, (code) => (code === 'validation_failed' ? ui.username : ui.password), async () => {
     setToken(null);
-    if (action === 'register') {
-      const user = await api<Registered>('POST', '/register', credentials);
-      setStatus('Account “' + user.username + '” created. Now log in with it.');
-      return ui.loginButton;
-    }
-    const login = await api<LoggedIn>('POST', '/login', credentials);
-    setToken(login.token);
-    ui.password.value = '';
-    if (login.mfa === 'enroll') {
-      await startEnrollment();
-      return null;
-    }
-    show(['step-code']);
-    const otp = login.methods.includes('otp');
-    ui.codeForm.hidden = !otp;
-    ui.passkeyForm.hidden = !(login.methods.includes('webauthn') && passkeysSupported());
-    ui.codeIntro.textContent = otp ? 'Type the 6-digit code your authenticator app shows for this account.' : 'Use your passkey for this account.';
-    ui.recoveryOption.hidden = false;
-    if (!otp) return ui.passkeyForm.querySelector('button');
-    setStatus('Password accepted. Now the second step.');
-    return ui.code;
+    return logIn(credentials);
+  }).then(() => {
+    // Still on the account step (a wrong password): the autofill comes back.
+    if (!hasToken()) void startPasskeyAutofill();
+  });
+});
+
+// Creating an account continues into its sign-in with the same credentials, then enrollment.
+ui.registerForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const credentials = { username: ui.registerUsername.value, password: ui.registerPassword.value };
+  const fieldFor = (code: string): HTMLElement => (code === 'username_taken' || code === 'validation_failed' ? ui.registerUsername : ui.registerPassword);
+  void run(ui.registerForm, fieldFor, async () => {
+    setToken(null);
+    const user = await api<Registered>('POST', '/register', credentials);
+    ui.username.value = user.username;
+    ui.registerUsername.value = '';
+    return logIn(credentials);
   });
 });
 
@@ -176,12 +153,7 @@ ui.enrollPasskeyForm.addEventListener('submit', (event) => {
 ui.passkeyForm.addEventListener('submit', (event) => {
   event.preventDefault();
   void run(ui.passkeyForm, ui.passkeyForm, async () => {
-    const verified = await passkeyStep(async () => {
-      const options = await api<PasskeyOptions>('POST', '/webauthn/login/options');
-      const response = await getPasskey(options.publicKey);
-      return api<Verified>('POST', '/webauthn/login/verify', { challengeId: options.challengeId, response });
-    });
-    await finish(verified);
+    await finish(await provePasskey((proof) => api<Verified>('POST', '/webauthn/login/verify', proof)));
   });
 });
 
@@ -191,8 +163,8 @@ ui.addPasskeyForm.addEventListener('submit', (event) => {
   void run(ui.addPasskeyForm, ui.passkeyName, async () => {
     const registered = await addPasskey(name || undefined);
     ui.passkeyName.value = '';
-    await showPasskeys();
-    setStatus('Passkey “' + registered.credential.name + '” added.');
+    await Promise.all([showPasskeys(), refreshFacts()]);
+    confirmNear(ui.addPasskeyForm, 'Passkey “' + registered.credential.name + '” added.');
   });
 });
 
@@ -205,6 +177,13 @@ ui.logout.addEventListener('click', async () => {
   setToken(null);
   show(['step-account']);
   setError('');
-  setStatus('You are logged out.');
   focusHeading('step-account');
+  confirmNear(ui.loginForm, 'You are logged out.');
+  void startPasskeyAutofill();
 });
+
+copyButton(ui.copySecret, 'the key', () => (ui.secret.textContent ?? '').replace(/\s+/g, ''));
+copyButton(ui.copyRecovery, 'the recovery codes', () => [...ui.recoveryList.children].map((item) => item.textContent ?? '').join('\n'));
+
+// Passwordless sign-in lands where a second step does.
+setupPasskeySignin(finish);

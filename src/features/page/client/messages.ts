@@ -1,7 +1,8 @@
 /** What a person should read for each error code of API.md. */
 const MESSAGES = {
   invalid_credentials: 'Wrong username or password.',
-  weak_password: 'Choose a password of 8 to 256 characters that is not your username.',
+  // The API's own message says which rule failed (api.ts prefers it); this is the fallback.
+  weak_password: 'Choose a password of 8 to 256 characters that is not your username and not a commonly used password.',
   username_taken: 'That username is already taken. Pick another one, or log in.',
   invalid_code: 'That code is wrong or was already used. Wait for the next code in your app and try again.',
   passkey_refused: 'That passkey was not accepted for this account. Try again, or use another second factor.',

@@ -83,11 +83,15 @@ function credentialJSON(credential: PublicKeyCredential): Json {
 /** A ceremony the person cancelled, or that no authenticator could answer. */
 export class PasskeyCancelled extends Error {}
 
+/** The browser refused the ceremony for this address: an IP, or a host that is not the server's RP ID (SecurityError). */
+export class PasskeyWrongHost extends Error {}
+
 async function ceremony(run: () => Promise<Credential | null>): Promise<Json> {
   let credential: Credential | null;
   try {
     credential = await run();
-  } catch {
+  } catch (caught) {
+    if (caught instanceof DOMException && caught.name === 'SecurityError') throw new PasskeyWrongHost();
     throw new PasskeyCancelled();
   }
   if (!(credential instanceof PublicKeyCredential)) throw new PasskeyCancelled();
@@ -98,6 +102,7 @@ export function createPasskey(publicKey: Json): Promise<Json> {
   return ceremony(() => navigator.credentials.create({ publicKey: creationOptions(publicKey) }));
 }
 
-export function getPasskey(publicKey: Json): Promise<Json> {
-  return ceremony(() => navigator.credentials.get({ publicKey: requestOptions(publicKey) }));
+/** `mediation: "conditional"` with a `signal`: the autofill's request (signin-passkey.ts). */
+export function getPasskey(publicKey: Json, extra: { mediation?: CredentialMediationRequirement; signal?: AbortSignal } = {}): Promise<Json> {
+  return ceremony(() => navigator.credentials.get({ publicKey: requestOptions(publicKey), ...extra }));
 }
