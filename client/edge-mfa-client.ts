@@ -182,6 +182,8 @@ export interface Operations {
     success: {
       200: {
         ok: true;
+        /** Present when a passkey remains: the recovery codes stay as its fallback. */
+        recoveryCodesKept?: true;
       };
     };
     auth: 'token';
@@ -456,6 +458,10 @@ export interface Operations {
         /** A passkey id (base64url) from GET /webauthn/credentials. */
         id: string;
       };
+      query?: {
+        /** `true`: every other session of the account ends with the passkey (the caller’s stays). Default `false`. */
+        endSessions?: "true" | "false";
+      };
     };
     success: {
       204: null;
@@ -519,15 +525,17 @@ export interface Operations {
         events: Array<{
           id: string;
           /** What happened (the page shows each with its own words). */
-          type: "login" | "mfa_verified" | "passkey_signin" | "reauthenticated" | "code_failed" | "locked" | "enrollment_started" | "enrollment_confirmed" | "recovery_code_used" | "recovery_codes_regenerated" | "mfa_disabled" | "password_changed" | "session_ended" | "refresh_token_reused" | "passkey_added" | "passkey_removed" | "admin_mfa_reset" | "admin_unlock" | "admin_password_reset_issued" | "password_reset" | "oidc_consent_granted" | "oidc_consent_denied" | "oidc_code_exchanged" | "oidc_code_refused" | "oidc_code_reused" | "oidc_token_revoked";
+          type: "login" | "mfa_verified" | "passkey_signin" | "reauthenticated" | "code_failed" | "locked" | "enrollment_started" | "enrollment_confirmed" | "recovery_code_used" | "recovery_codes_regenerated" | "mfa_disabled" | "password_changed" | "session_ended" | "refresh_token_reused" | "passkey_added" | "passkey_removed" | "passkey_refused" | "admin_mfa_reset" | "admin_unlock" | "admin_password_reset_issued" | "password_reset" | "oidc_consent_granted" | "oidc_consent_denied" | "oidc_code_exchanged" | "oidc_code_refused" | "oidc_code_reused" | "oidc_token_revoked";
           /** ISO 8601 instant, UTC. */
           at: string;
           /** The client network, truncated to /24 or /48. */
           ip: string | null;
           userAgent: string | null;
           sessionId: string | null;
-          /** For admin actions the reason support gave; for `session_ended` after a logout of every session, `all`. */
+          /** For admin actions the reason support gave; for `session_ended` after a logout of every session, `all`; for `passkey_removed` with every other session ended, `others`. */
           reason: string | null;
+          /** The factor the event is about, as an RFC 8176 `amr` value: the one proven or the one added, changed or removed (`pwd` password, `otp` authenticator app, `pop` passkey, `rec` recovery code); null where none is (a session ended, support’s actions, events older than this field). */
+          method: "pwd" | "otp" | "pop" | "rec" | null;
         }>;
         /** Pass as `before` for the next (older) page; null on the last page. */
         next: string | null;

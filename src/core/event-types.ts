@@ -25,6 +25,7 @@ export const SECURITY_EVENT_WORDS = {
   refresh_token_reused: 'A stale sign-in was reused; that session was ended',
   passkey_added: 'Passkey added',
   passkey_removed: 'Passkey removed',
+  passkey_refused: 'Passkey refused',
   admin_mfa_reset: 'Two-step sign-in reset by an administrator',
   admin_unlock: 'Account unlocked by an administrator',
   admin_password_reset_issued: 'Password reset link issued by an administrator',
@@ -40,6 +41,14 @@ export const SECURITY_EVENT_WORDS = {
 } as const satisfies Record<string, string>;
 
 export type SecurityEventType = keyof typeof SECURITY_EVENT_WORDS;
+
+/**
+ * The factor an event is about, as an RFC 8176 `amr` value: the one proven
+ * (`pwd`, `otp`, `pop` for a passkey, `rec` for a recovery code) or the one
+ * added, changed or removed.
+ */
+export const EVENT_METHODS = ['pwd', 'otp', 'pop', 'rec'] as const;
+export type EventMethod = (typeof EVENT_METHODS)[number];
 
 /** The types in declaration order, for z.enum and for iteration. */
 export const SECURITY_EVENT_TYPES = Object.keys(SECURITY_EVENT_WORDS) as [SecurityEventType, ...SecurityEventType[]];

@@ -2,12 +2,13 @@ import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { randomId } from '../crypto/random';
 import type { Db } from '../db/client';
 import { insertIf } from '../db/guarded-insert';
+import type { BoundFields } from '../db/prebuilt';
 import { securityEvents, users } from '../db/schema';
 import type { ClientInfo } from './sessions/store';
 import type { Reservation } from './throttle/throttle';
 
-export { SECURITY_EVENT_TYPES, type SecurityEventType } from './event-types';
-import type { SecurityEventType } from './event-types';
+export { EVENT_METHODS, SECURITY_EVENT_TYPES, type EventMethod, type SecurityEventType } from './event-types';
+import type { EventMethod, SecurityEventType } from './event-types';
 
 /**
  * Each event is written in the same db.batch() as the change it records,
@@ -21,6 +22,7 @@ export const EVENT_RETENTION_SECONDS = 90 * 24 * 60 * 60;
 /** Support's `reason` is shown to the user; it is bounded like any stored text. */
 export const EVENT_REASON_MAX_CHARS = 500;
 
+
 export interface EventSource {
   userId: string;
   /** The session the event happened in, if any (admin actions have none). */
@@ -28,18 +30,27 @@ export interface EventSource {
   client?: ClientInfo;
   /** Only for admin actions: the reason support gave. Never a secret. */
   reason?: string | null;
+  /** Which factor; absent for events about none (a session ended, support's actions). */
+  method?: EventMethod | null;
 }
 
-/**
- * The INSERT of one event, unexecuted, for the batch of the change it records.
- * It writes only while the user exists (a deleted account collects nothing,
- * and there is no foreign key to fail a batch) and, given a `guard`, only if
- * the guard holds when the statement runs.
- */
-export function recordEvent(db: Db, type: SecurityEventType, source: EventSource, now: number, guard?: SQL) {
-  const userExists = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${source.userId})`;
-  // `seq` is left out (NULL): SQLite assigns the next rowid.
-  const row = {
+/** An event's stored values, each a value or (in a prebuilt statement, db/prebuilt.ts) a placeholder. */
+export interface EventValues {
+  id: string;
+  userId: string;
+  type: string;
+  at: number;
+  sessionId: string | null;
+  userAgent: string | null;
+  ip: string | null;
+  reason: string | null;
+  method: string | null;
+}
+export const EVENT_VALUES = ['id', 'userId', 'type', 'at', 'sessionId', 'userAgent', 'ip', 'reason', 'method'] as const satisfies readonly (keyof EventValues)[];
+
+/** An event's values from its source (a fresh id). */
+export function eventValues(type: SecurityEventType, source: EventSource, now: number): EventValues {
+  return {
     id: randomId(),
     userId: source.userId,
     type,
@@ -48,8 +59,37 @@ export function recordEvent(db: Db, type: SecurityEventType, source: EventSource
     userAgent: source.client?.userAgent ?? null,
     ip: source.client?.ip ?? null,
     reason: source.reason ?? null,
+    method: source.method ?? null,
   };
-  return insertIf(db, securityEvents, row, guard ? and(userExists, guard)! : userExists);
+}
+
+/**
+ * The INSERT of one event, unexecuted, for the batch of the change it records.
+ * It writes only while the user exists (a deleted account collects nothing,
+ * and there is no foreign key to fail a batch) and only if `guard` holds when
+ * the statement runs.
+ */
+export function eventInsert(db: Db, v: BoundFields<EventValues>, guard: SQL) {
+  const userExists = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${v.userId})`;
+  // Each value bound as SQL, so a prebuilt statement's placeholders fit too. `seq` is left out (NULL): SQLite assigns the next rowid.
+  const bound = (value: unknown) => sql`${value}`;
+  const row = {
+    id: bound(v.id),
+    userId: bound(v.userId),
+    type: bound(v.type),
+    at: bound(v.at),
+    sessionId: bound(v.sessionId),
+    userAgent: bound(v.userAgent),
+    ip: bound(v.ip),
+    reason: bound(v.reason),
+    method: bound(v.method),
+  };
+  return insertIf(db, securityEvents, row, and(userExists, guard)!);
+}
+
+/** recordEvent for a request's own values: the INSERT, guarded by `guard` if given. */
+export function recordEvent(db: Db, type: SecurityEventType, source: EventSource, now: number, guard?: SQL) {
+  return eventInsert(db, eventValues(type, source, now), guard ?? sql`1`);
 }
 
 /**
@@ -60,9 +100,9 @@ export function refreshTokenReusedEvent(db: Db, userId: string, sessionId: strin
   return recordEvent(db, 'refresh_token_reused', { userId, sessionId, client }, now, guard);
 }
 
-/** For the passkey flows (later): in the batch that stores or deletes the credential. */
-export function passkeyEvent(db: Db, type: 'passkey_added' | 'passkey_removed', source: EventSource, now: number, guard?: SQL) {
-  return recordEvent(db, type, source, now, guard);
+/** For the passkey flows: in the batch that stores or deletes the credential, under its guard. */
+export function passkeyEvent(db: Db, type: 'passkey_added' | 'passkey_removed', source: Omit<EventSource, 'method'>, now: number, guard?: SQL) {
+  return recordEvent(db, type, { ...source, method: 'pop' }, now, guard);
 }
 
 /** A session ended by its owner (logout, DELETE /sessions/:id). */
@@ -98,7 +138,7 @@ export function expiredEventsChunk(db: Db, now: number, limit: number) {
  * The `locked` event for a failed guess whose reservation set a lock (the
  * reservation itself is already committed, so this is its own statement).
  */
-export function lockedEventIfSet(db: Db, reservation: Reservation, source: EventSource, now: number) {
+export function lockedEventIfSet(db: Db, reservation: Reservation, source: EventSource & { method: EventMethod }, now: number) {
   return reservation.ok && reservation.lockSeconds > 0 ? [recordEvent(db, 'locked', source, now)] : [];
 }
 
@@ -107,6 +147,6 @@ export function lockedEventIfSet(db: Db, reservation: Reservation, source: Event
  * in one batch. The failure itself was counted by the reservation before the
  * code was looked at; this records it for the owner.
  */
-export async function recordCodeFailure(db: Db, reservation: Reservation, source: EventSource, now: number): Promise<void> {
+export async function recordCodeFailure(db: Db, reservation: Reservation, source: EventSource & { method: 'otp' | 'rec' }, now: number): Promise<void> {
   await db.batch([recordEvent(db, 'code_failed', source, now), ...lockedEventIfSet(db, reservation, source, now)]);
 }

@@ -23,7 +23,6 @@ export type SecurityEvent =
   | 'admin_token_refused'
   /** D1 overloaded or briefly unreachable: answered 503 (src/db/transient.ts). */
   | 'storage_unavailable'
-  | 'passkey_refused'
   /** The OpenID Provider (features/oidc): client changes (a support-log line), consent answers, refused tokens and clients. */
   | 'oidc_client_changed'
   | 'oidc_consent'

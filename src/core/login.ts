@@ -1,5 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { dummyHash, hashPassword, verifyPassword } from '../crypto/password';
+import { refuseIfHashQueueFull } from '../crypto/hash-gate';
 import type { Db } from '../db/client';
 import { withReadRetry } from '../db/read-retry';
 import { users } from '../db/schema';
@@ -38,6 +39,8 @@ export async function login(
   const usernameKey = foldForComparison(username);
   const [row] = await withReadRetry(() => db.select({ user: users, passkeys: passkeyCount() }).from(users).where(eq(users.usernameKey, usernameKey)).limit(1));
   const user = row?.user;
+  // An isolate too busy to hash answers 503 before the attempt is taken from the budget.
+  refuseIfHashQueueFull();
   const reservation = await reservePasswordAttempt(db, user, usernameKey, now);
   if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user?.id, 'password');
   const cost = settings.passwordHashCost;
@@ -48,7 +51,7 @@ export async function login(
     // Only a known account has a security log to show the lock in; for an
     // unknown name the same statement runs for no user (its guard writes
     // nothing), so the attempt that sets a lock takes as long either way.
-    const locked = lockedEventIfSet(db, reservation, { userId: user?.id ?? NO_USER_ID, client }, now);
+    const locked = lockedEventIfSet(db, reservation, { userId: user?.id ?? NO_USER_ID, client, method: 'pwd' }, now);
     if (locked[0]) await db.batch([locked[0]]);
     throw new ApiError('invalid_credentials');
   }
@@ -69,7 +72,7 @@ export async function login(
     insertSessionIf(db, session, sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id})`),
     resetUserBudget(db, 'pwd', user.id, won),
     ...upgrade,
-    recordEvent(db, 'login', { userId: user.id, sessionId: session.id, client }, now, won),
+    recordEvent(db, 'login', { userId: user.id, sessionId: session.id, client, method: 'pwd' }, now, won),
   ]);
   if (opened.meta.changes !== 1) throw new ApiError('invalid_credentials');
   if (check.needsRehash) logEvent('password_rehashed', { userId: user.id });

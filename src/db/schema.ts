@@ -188,6 +188,8 @@ export const securityEvents = sqliteTable(
     /** Truncated to /24 (IPv4) or /48 (IPv6). */
     ip: text('ip'),
     reason: text('reason'),
+    /** The factor the event is about, an RFC 8176 amr value (core/event-types.ts EVENT_METHODS); null: none. */
+    method: text('method'),
   },
   (t) => [index('security_events_user_idx').on(t.userId, t.at, t.seq)],
 );

@@ -126,6 +126,14 @@ export const credentialIdParams = z.object({
   id: z.string().max(1400).meta({ description: 'A passkey id (base64url) from GET /webauthn/credentials.', param: { name: 'id', in: 'path' } }),
 });
 
+/** DELETE /webauthn/credentials/{id}: end every other session too (ASVS 5.0 V7.4.3). */
+export const removePasskeyQuery = z.object({
+  endSessions: z
+    .enum(['true', 'false'], 'must be true or false')
+    .optional()
+    .meta({ description: '`true`: every other session of the account ends with the passkey (the caller’s stays). Default `false`.' }),
+});
+
 /** /reauthenticate proves a factor again: a TOTP code, a recovery code or a passkey. */
 export const reauthenticateSchema = z
   .object({ code: otpCode.optional(), recoveryCode: recoveryCodeInput.optional(), webauthn: webauthnAssertionSchema.optional() })

@@ -36,6 +36,8 @@ export interface Settings {
   signingKeyWrapKey: CryptoKey;
   /** HMAC-SHA-256 key that makes refresh tokens (nothing stored rebuilds one). */
   refreshKey: CryptoKey;
+  /** AES-GCM key that seals the security log's cursors to their owner (features/self-service/security-log.ts). */
+  cursorKey: CryptoKey;
   /** HMAC-SHA-256 key that makes passwordless sign-in challenges from their ids (nothing stored). */
   signinChallengeKey: CryptoKey;
   /** The support desk's bearer secret; null: the admin routes answer 404. */
@@ -93,13 +95,14 @@ async function load(env: Env): Promise<Settings> {
   const passwordHashCost = scryptParamsVar(env);
   // SHARD_COUNT and every D1 binding it names, checked here so a missing one fails the first request.
   shardCount(env);
-  const [jwtKey, totpKey, recoveryKey, signingKeyWrapKey, refreshKey, oidcKey, signinChallengeKey] = await Promise.all([
+  const [jwtKey, totpKey, recoveryKey, signingKeyWrapKey, refreshKey, oidcKey, cursorKey, signinChallengeKey] = await Promise.all([
     importJwtKey(jwtSecret),
     deriveAesGcmKey(encryptionSecret, 'edge-mfa totp secret v1'),
     deriveHmacKey(encryptionSecret, 'edge-mfa recovery code v1'),
     deriveSigningKeyWrapKey(encryptionSecret),
     deriveHmacKey(jwtSecret, 'edge-mfa refresh token v1'),
     deriveHmacKey(jwtSecret, 'edge-mfa openid provider v1'),
+    deriveAesGcmKey(encryptionSecret, 'edge-mfa log cursor v1'),
     deriveHmacKey(jwtSecret, 'edge-mfa passkey sign-in challenge v1'),
   ]);
   return {
@@ -115,6 +118,7 @@ async function load(env: Env): Promise<Settings> {
     sessionIdleSeconds,
     signingKeyWrapKey,
     refreshKey,
+    cursorKey,
     signinChallengeKey,
     adminToken,
     webauthn,

@@ -83,9 +83,13 @@ export async function verifyAuthentication(
   const signed = concatBytes(input.authenticatorData, await sha256(input.clientDataJSON));
   if (!(await verifySignature(stored.algorithm, key, input.signature, signed))) return refuse('signature');
   // Step 24: when either counter is non-zero the new one must be greater. Not greater hints at
-  // a cloned authenticator: refused for a device-bound credential (BE = 0); for a synced
-  // passkey (BE = 1) copies legitimately disagree, so it is accepted and reported. Either way
-  // the stored value is never lowered.
+  // a cloned authenticator: refused for a device-bound credential (BE = 0). For every
+  // backup-eligible credential (BE = 1), whether or not it is backed up yet and whatever it
+  // reports, it is accepted and reported: such a credential may be synced, its copies keep
+  // no common counter (one may report 0, another a lower value), and WebAuthn L3 §6.1.1
+  // ("Signature Counter Considerations") leaves the response to a mismatch to the RP's risk
+  // policy. API.md says the same: a counter that goes backwards is refused for a
+  // device-bound credential only. Either way the stored value is never lowered.
   const counterUsed = authData.signCount !== 0 || stored.signCount !== 0;
   const advanced = authData.signCount > stored.signCount;
   if (counterUsed && !advanced && !backupEligible) return refuse('counter');

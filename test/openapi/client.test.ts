@@ -7,6 +7,7 @@ import { app, type App } from '../../src/index';
 import { buildOpenApiDocument } from '../../src/http/openapi/document';
 import {
   createOtpResponse,
+  disableOtpResponse,
   loginResponse,
   meResponse,
   okResponse,
@@ -36,7 +37,7 @@ expectTypeOf<Output<Client['create-otp']['$post'], 201>>().toEqualTypeOf<z.outpu
 expectTypeOf<Output<Client['otp-verify']['$post'], 200>>().toEqualTypeOf<z.output<typeof otpVerifyResponse>>();
 expectTypeOf<Output<Client['me']['$get'], 200>>().toEqualTypeOf<z.output<typeof meResponse>>();
 expectTypeOf<Output<Client['recovery-codes']['$post'], 201>>().toEqualTypeOf<z.output<typeof recoveryCodesResponse>>();
-expectTypeOf<Output<Client['disable-otp']['$post'], 200>>().toEqualTypeOf<z.output<typeof okResponse>>();
+expectTypeOf<Output<Client['disable-otp']['$post'], 200>>().toEqualTypeOf<z.output<typeof disableOtpResponse>>();
 expectTypeOf<Output<Client['health']['$get'], 200>>().toEqualTypeOf<z.output<typeof okResponse>>();
 
 type Schemaish = Record<string, unknown>;

@@ -149,7 +149,7 @@ describe('GET /openapi.json', () => {
       ['get', '/webauthn/credentials', '200', ['credentials']],
       ['delete', '/webauthn/credentials/{id}', '204', null],
       ['post', '/recovery-codes', '201', ['recoveryCodes']],
-      ['post', '/disable-otp', '200', ['ok']],
+      ['post', '/disable-otp', '200', ['ok', 'recoveryCodesKept']],
       ['post', '/logout', '204', null],
       ['get', '/health', '200', ['ok']],
     ];

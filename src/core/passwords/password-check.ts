@@ -1,3 +1,4 @@
+import { refuseIfHashQueueFull } from '../../crypto/hash-gate';
 import { verifyPassword, type ScryptParams } from '../../crypto/password';
 import type { Db } from '../../db/client';
 import type { UserRow } from '../../db/schema';
@@ -23,13 +24,14 @@ export async function checkCurrentPassword(
   context: { sessionId: string; client: ClientInfo; reason: string },
   now: number,
 ): Promise<void> {
+  refuseIfHashQueueFull(); // 503 before the attempt is spent, not after
   const reservation = await reserveUserAttempt(db, 'pwd', user.id, now);
   if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user.id, 'password');
   const check = await verifyPassword(password, user.passwordHash, cost);
   if (check.ok) return;
   logEvent('login_failed', { userId: user.id, sessionId: context.sessionId, reason: context.reason });
   logLockIfSet(reservation, user.id, 'pwd');
-  const locked = lockedEventIfSet(db, reservation, { userId: user.id, sessionId: context.sessionId, client: context.client }, now);
+  const locked = lockedEventIfSet(db, reservation, { userId: user.id, sessionId: context.sessionId, client: context.client, method: 'pwd' }, now);
   if (locked.length > 0) await db.batch([locked[0]!]);
   throw new ApiError('invalid_credentials');
 }

@@ -152,7 +152,7 @@ async function verifyCode(
   client: ClientInfo,
 ): Promise<Verified> {
   const { user } = auth;
-  const failure = { userId: user.id, sessionId: auth.sessionId, client };
+  const failure = { userId: user.id, sessionId: auth.sessionId, client, method: 'otp' as const };
   const step = await checkCode(settings, user.id, target.sealed, code, now);
   if (step === null) {
     logEvent('code_failed', { userId: user.id, reason: target.kind });
@@ -194,7 +194,7 @@ async function verifyCode(
       recordEvent(
         db,
         target.kind === 'pending' ? 'enrollment_confirmed' : purpose === 'verify' ? 'mfa_verified' : 'reauthenticated',
-        { userId: user.id, sessionId: session.id, client },
+        { userId: user.id, sessionId: session.id, client, method: 'otp' },
         now,
         won,
       ),
@@ -225,7 +225,7 @@ async function verifyRecoveryCode(
   client: ClientInfo,
 ): Promise<Verified> {
   const { user } = auth;
-  const failure = { userId: user.id, sessionId: auth.sessionId, client };
+  const failure = { userId: user.id, sessionId: auth.sessionId, client, method: 'rec' as const };
   const codeId = await findRecoveryCode(db, settings.recoveryKey, user.id, normalized);
   if (!codeId) {
     logEvent('code_failed', { userId: user.id, reason: 'recovery_code' });
@@ -242,7 +242,7 @@ async function verifyRecoveryCode(
       ...retire,
       // A recovery code clears the code budget, the factor lock included (API.md).
       db.update(users).set(clearedBudget('otp')).where(and(eq(users.id, user.id), won)),
-      recordEvent(db, 'recovery_code_used', { userId: user.id, sessionId: session.id, client }, now, won),
+      recordEvent(db, 'recovery_code_used', { userId: user.id, sessionId: session.id, client, method: 'rec' }, now, won),
     ],
     landed,
   );

@@ -46,7 +46,7 @@ export async function startEnrollment(
       .set({ pendingSecret: secret.sealed, pendingExpiresAt: now + PENDING_ENROLLMENT_TTL_SECONDS, pendingSessionId: auth.sessionId })
       .where(and(eq(users.id, user.id), presentedSessionLive(auth, now), auth.authorized ? undefined : isNull(users.totpSecret)))
       .returning({ id: users.id }),
-    recordEvent(db, 'enrollment_started', { userId: user.id, sessionId: auth.sessionId, client }, now, sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id} AND ${users.pendingSecret} = ${secret.sealed})`),
+    recordEvent(db, 'enrollment_started', { userId: user.id, sessionId: auth.sessionId, client, method: 'otp' }, now, sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id} AND ${users.pendingSecret} = ${secret.sealed})`),
   ]);
   if (written.length !== 1) {
     await refuseIfSessionEnded(db, auth, now, settings.sessionIdleSeconds);

@@ -19,7 +19,9 @@ import { challengeBytes, challengeLive, challengeMatches, credentialsOf, deleteC
 import { authenticate, liveSessionOf, toAuthContext, type AuthContext } from '../sessions/lookup';
 import { sessionLiveAt, type ClientInfo } from '../sessions/store';
 import { issueSessionTokens, type SessionTokens } from '../sessions/tokens';
-import { lockedError, logLockIfSet, readReservation, reservationStatement, resetThrottle } from '../throttle/throttle';
+import { lockedError, logLockIfSet, readReservation, reservationStatement, resetThrottle, type Reservation } from '../throttle/throttle';
+import { EVENT_VALUES, eventInsert, eventValues, lockedEventIfSet, recordEvent, type EventSource } from '../events';
+import type { BatchItem } from 'drizzle-orm/batch';
 import { promotedBy, promotedSession, promotionUpdate, promotionValues, PROMOTION_VALUES, renewalUpdate, renewalValues, renewedSession, RENEWAL_VALUES } from '../sessions/promotion';
 import { parseAuthData } from '../../webauthn/authenticator-data';
 import { parseClientData } from '../../webauthn/client-data';
@@ -49,6 +51,18 @@ export async function assertionOptions(db: Db, settings: Settings, auth: AuthCon
 function refused(reason: string, userId: string): ApiError {
   logEvent('passkey_refused', { userId, reason });
   return new ApiError('invalid_code', { message: 'The passkey was refused, or its challenge was already used or has expired.' });
+}
+
+/**
+ * A refused assertion that spent an attempt of the passkey budget: `passkey_refused`
+ * in the owner's log, and `locked` if this failure set the passkey lock, in one batch
+ * with the challenge's burning (`spend`), as a wrong code leaves `code_failed`.
+ */
+async function refusedAndRecorded(db: Db, reservation: Reservation, source: EventSource, now: number, reason: string, spend: BatchItem<'sqlite'>[]): Promise<ApiError> {
+  const pop = { ...source, method: 'pop' as const };
+  logLockIfSet(reservation, source.userId, 'webauthn');
+  await db.batch([recordEvent(db, 'passkey_refused', pop, now), ...lockedEventIfSet(db, reservation, pop, now), ...spend]);
+  return refused(reason, source.userId);
 }
 
 /** The presented session is live, of this user and kind, and holds the challenge: only then is an attempt reserved. */
@@ -97,6 +111,8 @@ const counterUpdate = prebuilt(['credentialId', 'storedSignCount', 'signCount', 
 const challengeSpent = prebuilt(['challengeId', 'sid'], (db, p) => deleteChallenge(db, p.challengeId, p.sid));
 // Only the passkey budget is reset: a passkey never unlocks the code or password budgets.
 const budgetReset = prebuilt(['userId', 'sid', 'commitId'], (db, p) => resetThrottle(db, 'webauthn', p.userId, promotedBy(p.sid, p.commitId)));
+// `mfa_verified` or `reauthenticated` (method `pop`) in the owner's log: only if this commit's promotion or renewal landed.
+const verifiedEvent = prebuilt([...EVENT_VALUES, 'sid', 'commitId'], (db, p) => eventInsert(db, p, promotedBy(p.sid, p.commitId)));
 
 /**
  * /webauthn/login/verify (`login`) and /reauthenticate with `webauthn` (`reauthenticate`).
@@ -136,12 +152,11 @@ export async function verifyPasskey(
   }
   const reservation = await readReservation(db, 'webauthn', user.id, reserved, now);
   if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user.id, 'webauthn');
+  const source: EventSource = { userId: user.id, sessionId: auth.sessionId, client };
   const credentialRow = read.credential.id === null ? undefined : read.credential;
   // Another user's credential, or one not registered (§7.2 steps 5-6).
   if (!credentialRow) {
-    await deleteChallenge(db, challenge.id, auth.sessionId);
-    logLockIfSet(reservation, user.id, 'webauthn');
-    throw refused('credential_not_allowed', user.id);
+    throw await refusedAndRecorded(db, reservation, source, now, 'credential_not_allowed', [deleteChallenge(db, challenge.id, auth.sessionId)]);
   }
   const stored = storedCredentialOf(credentialRow);
   const result = await verifyAuthentication(parsed.response, {
@@ -153,9 +168,7 @@ export async function verifyPasskey(
     credential: stored,
   });
   if (!result.ok) {
-    await deleteChallenge(db, challenge.id, auth.sessionId);
-    logLockIfSet(reservation, user.id, 'webauthn');
-    throw refused(result.reason, user.id);
+    throw await refusedAndRecorded(db, reservation, source, now, result.reason, [deleteChallenge(db, challenge.id, auth.sessionId)]);
   }
   const guard = { challengeId: challenge.id, purpose, credentialId: credentialRow.id, storedSignCount: credentialRow.signCount };
   const opened = purpose === 'login' ? promotedSession(settings, auth, now, ['pwd', 'pop'], client) : renewedSession(settings, auth, now, ['pwd', 'pop']);
@@ -177,11 +190,11 @@ export async function verifyPasskey(
     }),
     challengeSpent(db, { challengeId: challenge.id, sid: auth.sessionId }),
     budgetReset(db, { userId: user.id, ...won }),
+    verifiedEvent(db, { ...eventValues(purpose === 'login' ? 'mfa_verified' : 'reauthenticated', { userId: user.id, sessionId: opened.id, client, method: 'pop' }, now), ...won }),
   ]);
   if (committed.meta.changes !== 1) {
     logEvent('replay_refused', { userId: user.id, reason: 'webauthn' });
-    logLockIfSet(reservation, user.id, 'webauthn');
-    throw refused('replay', user.id);
+    throw await refusedAndRecorded(db, reservation, source, now, 'replay', []);
   }
   logEvent(purpose === 'login' ? 'mfa_verified' : 'reauthenticated', { userId: user.id, sessionId: opened.id, reason: 'webauthn' });
   return issueSessionTokens(db, settings, user, opened, now);

@@ -144,6 +144,10 @@ function pageHtml(nonce: string) {
         <div id="passkeys">
           <h3>Your passkeys</h3>
           <ul id="passkey-list"></ul>
+          <p>
+            <input id="passkey-end-sessions" type="checkbox" />
+            <label for="passkey-end-sessions">When removing a passkey, also sign out everywhere else</label>
+          </p>
           <form id="add-passkey-form" method="post" action="#">
             <label for="passkey-name">Name for a new passkey</label>
             <input id="passkey-name" name="name" autocomplete="off" maxlength="64" placeholder="Passkey" />

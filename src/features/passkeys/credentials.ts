@@ -4,6 +4,8 @@ import type { Db } from '../../db/client';
 import { users, webauthnCredentials } from '../../db/schema';
 import { ApiError } from '../../core/errors';
 import { logEvent } from '../../core/log';
+import { passkeyEvent } from '../../core/events';
+import { revokeUserSessions, type ClientInfo } from '../../core/sessions/store';
 import { credentialsOf } from '../../core/second-factor/passkey-store';
 import type { AuthContext } from '../../core/sessions/lookup';
 import { isoInstant } from '../../core/time';
@@ -36,17 +38,28 @@ export async function listPasskeys(db: Db, auth: AuthContext): Promise<PasskeySu
  * One guarded DELETE: the passkey goes only if another factor stays (a TOTP secret
  * or another passkey) when the statement runs, so two concurrent removals of an
  * account's last two factors cannot both succeed. Not this user's: 404.
+ *
+ * `endSessions` (ASVS 5.0 V7.4.3): every other session of the account ends in the
+ * same batch. Sessions record how (`amr`), not with which passkey, so "the sessions
+ * proven with it" cannot be told from those of another passkey; every other session
+ * is what ASVS asks to offer, and a stolen passkey's sessions are among them. The
+ * caller's own session stays (it just proved a factor within 300 s).
  */
-export async function removePasskey(db: Db, auth: AuthContext, id: string): Promise<void> {
+export async function removePasskey(db: Db, auth: AuthContext, id: string, now: number, client: ClientInfo, endSessions = false): Promise<void> {
   const userId = auth.user.id;
   const anotherFactorStays = sql`(EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${userId} AND ${users.totpSecret} IS NOT NULL)
     OR EXISTS (SELECT 1 FROM ${webauthnCredentials} AS other WHERE other.user_id = ${userId} AND other.id <> ${id}))`;
-  const removed = await db
-    .delete(webauthnCredentials)
-    .where(and(eq(webauthnCredentials.id, id), eq(webauthnCredentials.userId, userId), anotherFactorStays))
-    .returning({ id: webauthnCredentials.id });
+  const removable = and(eq(webauthnCredentials.id, id), eq(webauthnCredentials.userId, userId), anotherFactorStays)!;
+  // The event and the sessions' end first, under the very condition of the DELETE:
+  // in one transaction all see the same rows, so all happen or none does.
+  const removes = sql`EXISTS (SELECT 1 FROM ${webauthnCredentials} WHERE ${removable})`;
+  const event = passkeyEvent(db, 'passkey_removed', { userId, sessionId: auth.sessionId, client, reason: endSessions ? 'others' : null }, now, removes);
+  const deletion = db.delete(webauthnCredentials).where(removable).returning({ id: webauthnCredentials.id });
+  const removed = endSessions
+    ? (await db.batch([event, revokeUserSessions(db, userId, now, { keepSessionId: auth.sessionId, guard: removes }), deletion]))[2]
+    : (await db.batch([event, deletion]))[1];
   if (removed.length === 1) {
-    logEvent('passkey_removed', { userId, sessionId: auth.sessionId });
+    logEvent('passkey_removed', { userId, sessionId: auth.sessionId, reason: endSessions ? 'others' : undefined });
     return;
   }
   const [mine] = await db

@@ -10,6 +10,7 @@ import type { Db } from '../../db/client';
 import { users, type WebAuthnCredentialRow } from '../../db/schema';
 import { ApiError } from '../../core/errors';
 import { logEvent } from '../../core/log';
+import { passkeyEvent } from '../../core/events';
 import type { Settings } from '../../settings';
 import { creationOptions, parseRegistrationResponse, verifyRegistration, type CreationOptionsJSON, type VerifiedCredential } from '../../webauthn';
 import { hasSecondFactor, secondFactorActive } from '../../core/factors';
@@ -125,8 +126,12 @@ export async function registerPasskey(
   const created = { id: row.id, name: row.name, createdAt: isoInstant(now) };
   if (auth.authorized) {
     // Another passkey beside an active factor: the same session, nothing else changes.
-    const [inserted] = await db.batch([
-      insertCredentialIf(db, row, and(guard, sessionIsLive(auth.sessionId, now, settings.sessionIdleSeconds))!),
+    // The event first, under the very guard of the insert: both see the same rows,
+    // so both happen or neither does.
+    const adds = and(guard, sessionIsLive(auth.sessionId, now, settings.sessionIdleSeconds))!;
+    const [, inserted] = await db.batch([
+      passkeyEvent(db, 'passkey_added', { userId: user.id, sessionId: auth.sessionId, client }, now, adds),
+      insertCredentialIf(db, row, adds),
       deleteChallenge(db, challenge.id, auth.sessionId),
     ]);
     if (inserted.meta.changes !== 1) throw refused('replay', user.id);
@@ -140,6 +145,8 @@ export async function registerPasskey(
   const [opened] = await db.batch([
     first(and(guard, not(secondFactorActive(user.id)))!),
     insertCredentialIf(db, row, won),
+    // A first enrollment by passkey is one event: the passkey added (method `pop`).
+    passkeyEvent(db, 'passkey_added', { userId: user.id, sessionId: session.id, client }, now, won),
     deleteChallenge(db, challenge.id, auth.sessionId),
     ...retire,
     // A pending TOTP secret of this enrollment is dropped: the factor chosen is the passkey.

@@ -15,7 +15,7 @@ import {
   webauthnRequestOptionsResponse,
   webauthnSigninOptionsResponse,
 } from '../../http/openapi/responses';
-import { credentialIdParams, webauthnAssertionSchema, webauthnRegisterOptionsSchema, webauthnRegisterVerifySchema } from '../../http/schemas';
+import { credentialIdParams, removePasskeyQuery, webauthnAssertionSchema, webauthnRegisterOptionsSchema, webauthnRegisterVerifySchema } from '../../http/schemas';
 import { nowSeconds } from '../../core/time';
 
 const WHO_REGISTERS =
@@ -119,10 +119,12 @@ const removeRoute = declareRoute({
   path: '/webauthn/credentials/{id}',
   tag: 'passkeys',
   summary: 'Remove a passkey',
-  description: 'Not this account’s: `404 not_found`. The only second factor left: `409 last_factor` (add another first).',
+  description:
+    'Not this account’s: `404 not_found`. The only second factor left: `409 last_factor` (add another first). With `?endSessions=true` every other session of the account ends in the same change (sessions do not record which passkey proved them, so all others end; the caller’s stays).',
   token: 'full',
   stepUp: true,
   params: credentialIdParams,
+  query: removePasskeyQuery,
   success: { status: 204, description: 'Removed; no body.' },
   errors: ['not_found', 'last_factor'],
 });
@@ -170,6 +172,7 @@ export const webauthn = routeGroup()
     return c.json({ credentials }, 200);
   })
   .openapi(removeRoute, async (c) => {
-    await removePasskey(callerDb(c), c.get('auth'), c.req.valid('param').id);
+    const endSessions = c.req.valid('query').endSessions === 'true';
+    await removePasskey(callerDb(c), c.get('auth'), c.req.valid('param').id, nowSeconds(), clientInfo(c), endSessions);
     return c.body(null, 204);
   });

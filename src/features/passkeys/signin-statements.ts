@@ -7,9 +7,10 @@
  * `pkip:<client network>`) and the challenge's single use. On the shard the user
  * handle names: the credential read, and the commit.
  */
+import { eventInsert } from '../../core/events';
 import { and, eq, getTableColumns, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import { prebuilt, prefixedColumns } from '../../db/prebuilt';
-import { securityEvents, sessions, throttles, users, webauthnCredentials, webauthnSigninSpent } from '../../db/schema';
+import { sessions, throttles, users, webauthnCredentials, webauthnSigninSpent } from '../../db/schema';
 import { reservationStatement, resetThrottle } from '../../core/throttle/throttle';
 
 /** While the client's network is locked, nothing it sends counts against a credential either. */
@@ -87,11 +88,13 @@ export const counterUpdate = prebuilt(['credentialId', 'storedSignCount', 'signC
     .where(and(eq(webauthnCredentials.id, p.credentialId), eq(webauthnCredentials.signCount, p.storedSignCount), sessionMade(p))),
 );
 
-/** The security event, in the commit (core/events.ts recordEvent's columns, in table order). */
+/** The security event, in the commit (core/events.ts eventInsert: every column by name, `method` the passkey's `pop`). */
 export const signinEvent = prebuilt(['eventId', 'userId', 'now', 'sid', 'userAgent', 'ip'], (db, p) =>
-  db
-    .insert(securityEvents)
-    .select(sql`SELECT NULL, ${p.eventId}, ${p.userId}, ${'passkey_signin'}, ${p.now}, ${p.sid}, ${p.userAgent}, ${p.ip}, NULL WHERE ${sessionMade(p)}`),
+  eventInsert(
+    db,
+    { id: p.eventId, userId: p.userId, type: 'passkey_signin', at: p.now, sessionId: p.sid, userAgent: p.userAgent, ip: p.ip, reason: null, method: 'pop' },
+    sessionMade(p),
+  ),
 );
 
 /**

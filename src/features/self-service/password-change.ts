@@ -47,7 +47,7 @@ export async function changePassword(
     revokeUserSessions(db, user.id, now, { keepSessionId: auth.sessionId, guard: changed }),
     resetUserBudget(db, 'pwd', user.id, changed),
     db.delete(passwordResets).where(and(eq(passwordResets.userId, user.id), changed)),
-    recordEvent(db, 'password_changed', { userId: user.id, sessionId: auth.sessionId, client }, now, changed),
+    recordEvent(db, 'password_changed', { userId: user.id, sessionId: auth.sessionId, client, method: 'pwd' }, now, changed),
   ]);
   if (written.length !== 1) {
     // A concurrent change of the password, or this session ended meanwhile.

@@ -66,10 +66,12 @@ export const selfService = routeGroup()
   })
   .openapi(securityEventsRoute, async (c) => {
     const { limit, before } = c.req.valid('query');
-    const cursor = before === undefined ? null : decodeCursor(before);
+    const { cursorKey } = c.get('settings');
+    const userId = c.get('auth').user.id;
+    const cursor = before === undefined ? null : await decodeCursor(cursorKey, userId, before);
     if (before !== undefined && cursor === null) {
       throw new ApiError('validation_failed', { issues: [{ path: 'before', message: 'must be the `next` value of an earlier page' }] });
     }
-    const page = await listEvents(callerDb(c), c.get('auth').user.id, limit ?? DEFAULT_EVENTS_PER_PAGE, cursor);
+    const page = await listEvents(callerDb(c), cursorKey, userId, limit ?? DEFAULT_EVENTS_PER_PAGE, cursor);
     return c.json(page, 200);
   });

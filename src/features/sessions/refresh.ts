@@ -62,12 +62,14 @@ export async function refreshSession(db: Db, settings: Settings, refreshToken: s
   const [current] = await db.select().from(sessions).where(and(eq(sessions.id, sessionId), eq(sessions.authorized, true), live)).limit(1);
   if (!current || !user || current.userId !== user.id) throw refused();
   const previous = current.generation === generation + 1 && current.rotatedAt !== null;
+  const withinGrace = previous && now - current.rotatedAt! <= REFRESH_GRACE_SECONDS;
   // The grace replays a refresh, never a /reauthenticate (which rotates with
   // auth_time = rotated_at): the token before a step-up must not pick up the
-  // fresh auth_time. Refused without revoking: it may be the owner's own
-  // request that crossed the step-up.
-  if (previous && current.authTime === current.rotatedAt && current.generation > 0) throw refused();
-  const withinGrace = previous && now - current.rotatedAt! <= REFRESH_GRACE_SECONDS;
+  // fresh auth_time. Within the grace it is refused without revoking: it may be
+  // the owner's own request that crossed the step-up. Past the grace it is a
+  // reuse like any other (below): no request of the owner's is that late.
+  const crossedStepUp = current.authTime === current.rotatedAt && current.generation > 0;
+  if (withinGrace && crossedStepUp) throw refused();
   if (withinGrace) return issueSessionTokens(db, settings, user, current, now);
   if (generation < current.generation) {
     await db.batch([

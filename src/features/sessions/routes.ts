@@ -103,7 +103,7 @@ export const sessionRoutes = routeGroup()
     return c.json({ sessions }, 200);
   })
   .openapi(endRoute, async (c) => {
-    await endSession(callerDb(c), c.get('auth'), c.req.valid('param').id, nowSeconds(), clientInfo(c));
+    await endSession(callerDb(c), c.get('settings'), c.get('auth'), c.req.valid('param').id, nowSeconds(), clientInfo(c));
     return c.body(null, 204);
   })
   .openapi(logoutRoute, async (c) => {

@@ -1,11 +1,11 @@
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { sessions } from '../../db/schema';
 import { ApiError } from '../../core/errors';
 import { logEvent } from '../../core/log';
 import type { Settings } from '../../settings';
 import type { AuthContext } from '../../core/sessions/lookup';
-import { presentedSessionLive, sessionStillLive } from '../../core/sessions/guards';
+import { presentedSessionLive } from '../../core/sessions/guards';
 import { sessionEndedEvent } from '../../core/events';
 import { revokeSession, revokeUserSessions, sessionLive, type ClientInfo } from '../../core/sessions/store';
 import { isoInstant } from '../../core/time';
@@ -42,12 +42,17 @@ export async function listSessions(db: Db, settings: Settings, auth: AuthContext
   }));
 }
 
-/** DELETE /sessions/:id: another user's session, or one already gone, is 404 alike. */
-export async function endSession(db: Db, auth: AuthContext, sessionId: string, now: number, client: ClientInfo): Promise<void> {
+/**
+ * DELETE /sessions/:id: another user's session, or one already ended (revoked,
+ * past its absolute end or idle too long), is 404 alike: only a live session of
+ * the caller's is ended (and logged).
+ */
+export async function endSession(db: Db, settings: Settings, auth: AuthContext, sessionId: string, now: number, client: ClientInfo): Promise<void> {
+  const liveAndMine = and(eq(sessions.userId, auth.user.id), sessionLive(now, settings.sessionIdleSeconds))!;
   const [, ended] = await db.batch([
-    // The event first, while the session is still live: it is written exactly when the revoke below changes a row.
-    sessionEndedEvent(db, { userId: auth.user.id, sessionId, client }, now, sessionStillLive(sessionId, auth.user.id, now)),
-    revokeSession(db, sessionId, now, eq(sessions.userId, auth.user.id)).returning({ id: sessions.id }),
+    // The event first, under the very condition of the revoke below: it is written exactly when the revoke changes a row.
+    sessionEndedEvent(db, { userId: auth.user.id, sessionId, client }, now, sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${sessionId} AND ${liveAndMine})`),
+    revokeSession(db, sessionId, now, liveAndMine).returning({ id: sessions.id }),
   ]);
   if (ended.length !== 1) throw new ApiError('not_found');
   logEvent('session_ended', { userId: auth.user.id, sessionId, reason: sessionId === auth.sessionId ? 'this' : 'other' });

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { recoveryCodes, throttles, users, webauthnChallenges, webauthnCredentials } from '../../db/schema';
 import { methodsOf, passkeyCount } from '../../core/factors';
@@ -21,7 +21,13 @@ export interface AdminUserView {
 
 /** GET /admin/users?username=: the account, found without regard to case; null when there is none. */
 export async function findUser(db: Db, username: string, now: number): Promise<AdminUserView | null> {
-  const [row] = await db.select({ user: users, passkeys: passkeyCount() }).from(users).where(eq(users.usernameKey, foldForComparison(username))).limit(1);
+  // The passkey lock counts too: it is one of the locks unlock clears (throttle row `webauthn:<user id>`).
+  const passkeyLockedUntil = sql<number | null>`(SELECT ${throttles.lockedUntil} FROM ${throttles} WHERE ${throttles.key} = 'webauthn:' || "users"."id")`;
+  const [row] = await db
+    .select({ user: users, passkeys: passkeyCount(), passkeyLockedUntil })
+    .from(users)
+    .where(eq(users.usernameKey, foldForComparison(username)))
+    .limit(1);
   if (!row) return null;
   const { user, passkeys } = row;
   return {
@@ -29,7 +35,7 @@ export async function findUser(db: Db, username: string, now: number): Promise<A
     username: user.username,
     createdAt: isoInstant(user.createdAt),
     methods: methodsOf(user, passkeys),
-    locked: userLocked(user, now),
+    locked: userLocked(user, now) || (row.passkeyLockedUntil ?? 0) > now,
   };
 }
 
@@ -61,8 +67,10 @@ export async function resetMfa(db: Db, userId: string, reason: string, now: numb
 }
 
 /**
- * POST /admin/users/{id}/unlock: clears the password and code budgets (and so
- * any lock, including the factor lock after 100 failures). false: no such user.
+ * POST /admin/users/{id}/unlock: clears the password, code and passkey budgets
+ * (and so any lock, including the factor lock after 100 failures and the passkey
+ * lock: a passkey-only account whose passkey someone with the password keeps at
+ * 429 is otherwise beyond support's remedy). false: no such user.
  */
 export async function unlockUser(db: Db, userId: string, reason: string, now: number): Promise<boolean> {
   const [cleared] = await db.batch([
@@ -71,6 +79,7 @@ export async function unlockUser(db: Db, userId: string, reason: string, now: nu
       .set({ ...clearedBudget('otp'), ...clearedBudget('pwd') })
       .where(eq(users.id, userId))
       .returning({ id: users.id }),
+    db.delete(throttles).where(eq(throttles.key, throttleKey('webauthn', userId))),
     recordEvent(db, 'admin_unlock', { userId, reason }, now),
   ]);
   if (cleared.length !== 1) return false;

@@ -97,7 +97,7 @@ export async function resetPassword(db: Db, cost: ScryptParams, resetToken: stri
     // Whoever held the old password (or its sessions) is out: see README, "Support desk".
     revokeUserSessions(db, user.id, now, { guard: changed }),
     resetUserBudget(db, 'pwd', user.id, changed),
-    recordEvent(db, 'password_reset', { userId: user.id, client }, now, changed),
+    recordEvent(db, 'password_reset', { userId: user.id, client, method: 'pwd' }, now, changed),
   ]);
   if (consumed.length !== 1) {
     logEvent('replay_refused', { userId: user.id, reason: 'password_reset' });

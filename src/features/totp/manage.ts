@@ -1,5 +1,6 @@
-import { and, eq, isNotNull, lt, sql } from 'drizzle-orm';
+import { and, eq, isNotNull, lt, not, sql } from 'drizzle-orm';
 import { verifyPassword } from '../../crypto/password';
+import { refuseIfHashQueueFull } from '../../crypto/hash-gate';
 import type { Db } from '../../db/client';
 import { recoveryCodes, users } from '../../db/schema';
 import { ApiError } from '../../core/errors';
@@ -7,7 +8,7 @@ import { logEvent } from '../../core/log';
 import { refuseIfSessionEnded, presentedSessionLive } from '../../core/sessions/guards';
 import type { AuthContext } from '../../core/sessions/lookup';
 import type { Settings } from '../../settings';
-import { hasSecondFactor, secondFactorActive } from '../../core/factors';
+import { hasSecondFactor, passkeyCount, passkeyExists, secondFactorActive } from '../../core/factors';
 import { generateRecoveryCodes, replaceRecoveryCodes } from '../../core/recovery-codes';
 import { revokeUserSessions } from '../../core/sessions/store';
 import { lockedError, logLockIfSet, refusal } from '../../core/throttle/throttle';
@@ -32,7 +33,7 @@ export async function regenerateRecoveryCodes(
   const guard = sql`(${presentedSessionLive(auth, now)} AND ${secondFactorActive(auth.user.id)})`;
   const [, inserted] = await db.batch([
     ...(await replaceRecoveryCodes(db, settings.recoveryKey, auth.user.id, codes, now, guard)),
-    recordEvent(db, 'recovery_codes_regenerated', { userId: auth.user.id, sessionId: auth.sessionId, client }, now, guard),
+    recordEvent(db, 'recovery_codes_regenerated', { userId: auth.user.id, sessionId: auth.sessionId, client, method: 'rec' }, now, guard),
   ]);
   if (inserted.meta.changes !== codes.length) {
     await refuseIfSessionEnded(db, auth, now, settings.sessionIdleSeconds);
@@ -43,9 +44,15 @@ export async function regenerateRecoveryCodes(
 }
 
 /**
- * Turns MFA off after proof of the current code or the password: secret,
- * pending secret and recovery codes go, every session is revoked, and the next
- * login asks to enroll again. One batch, so it happens whole or not at all.
+ * Turns TOTP off after proof of the current code or the password: secret and
+ * pending secret go, every session is revoked, and, with no passkey left, the
+ * next login asks to enroll again. One batch, so it happens whole or not at all.
+ *
+ * The recovery codes go only with the last factor. While a passkey remains they
+ * are its fallback (a lost or broken device), as good as they were: deleting
+ * them silently left a passkey account without recovery, and refusing would
+ * only cost the owner a round trip to the same end. `recoveryCodesKept` says
+ * which happened, read in the same transaction as the delete it decides.
  */
 export async function disableMfa(
   db: Db,
@@ -54,7 +61,7 @@ export async function disableMfa(
   proof: { code: string } | { password: string },
   now: number,
   client: ClientInfo = { userAgent: null, ip: null },
-): Promise<void> {
+): Promise<{ recoveryCodesKept: boolean }> {
   const { user } = auth;
   if (!user.totpSecret) throw new ApiError('mfa_not_enrolled');
   // The first statement is the guard: the presented session is still live
@@ -68,34 +75,36 @@ export async function disableMfa(
     if (step === null) {
       logEvent('code_failed', { userId: user.id, reason: 'disable' });
       logLockIfSet(reservation, user.id, 'otp');
-      await recordCodeFailure(db, reservation, { userId: user.id, sessionId: auth.sessionId, client }, now);
+      await recordCodeFailure(db, reservation, { userId: user.id, sessionId: auth.sessionId, client, method: 'otp' }, now);
       throw new ApiError('invalid_code');
     }
     clear = and(eq(users.id, user.id), eq(users.totpSecret, user.totpSecret), lt(users.totpLastStep, step), presentedSessionLive(auth, now));
   } else {
+    refuseIfHashQueueFull(); // 503 before the attempt is spent, not after
     const reservation = await reserveUserAttempt(db, 'pwd', user.id, now);
     if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user.id, 'password');
     const check = await verifyPassword(proof.password, user.passwordHash, settings.passwordHashCost);
     if (!check.ok) {
       logEvent('login_failed', { userId: user.id, reason: 'disable_wrong_password' });
       logLockIfSet(reservation, user.id, 'pwd');
-      const locked = lockedEventIfSet(db, reservation, { userId: user.id, sessionId: auth.sessionId, client }, now);
+      const locked = lockedEventIfSet(db, reservation, { userId: user.id, sessionId: auth.sessionId, client, method: 'pwd' }, now);
       if (locked[0]) await db.batch([locked[0]]);
       throw new ApiError('invalid_credentials');
     }
     clear = and(eq(users.id, user.id), isNotNull(users.totpSecret), presentedSessionLive(auth, now));
   }
   const disabled = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${user.id} AND ${users.totpSecret} IS NULL)`;
-  const [, cleared] = await db.batch([
+  const [, cleared, , [after]] = await db.batch([
     // The event first, under the very condition of the clear below: in one
     // transaction both see the same row, so both happen or neither does.
-    recordEvent(db, 'mfa_disabled', { userId: user.id, sessionId: auth.sessionId, client }, now, sql`EXISTS (SELECT 1 FROM ${users} WHERE ${clear})`),
+    recordEvent(db, 'mfa_disabled', { userId: user.id, sessionId: auth.sessionId, client, method: 'otp' }, now, sql`EXISTS (SELECT 1 FROM ${users} WHERE ${clear})`),
     db
       .update(users)
       .set({ totpSecret: null, totpLastStep: 0, pendingSecret: null, pendingExpiresAt: null, pendingSessionId: null })
       .where(clear)
       .returning({ id: users.id }),
-    db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, user.id), disabled)),
+    db.delete(recoveryCodes).where(and(eq(recoveryCodes.userId, user.id), disabled, not(passkeyExists(user.id)))),
+    db.select({ passkeys: passkeyCount(user.id) }).from(users).where(eq(users.id, user.id)),
     revokeUserSessions(db, user.id, now, { guard: disabled }),
     resetUserBudget(db, 'code' in proof ? 'otp' : 'pwd', user.id, disabled),
   ]);
@@ -108,4 +117,5 @@ export async function disableMfa(
     throw new ApiError('code' in proof ? 'invalid_code' : 'mfa_not_enrolled');
   }
   logEvent('mfa_disabled', { userId: user.id, reason: 'code' in proof ? 'code' : 'password' });
+  return { recoveryCodesKept: (after?.passkeys ?? 0) > 0 };
 }

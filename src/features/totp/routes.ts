@@ -6,7 +6,7 @@ import { negotiate } from '../../http/accept';
 import { clientInfo } from '../../http/middleware/client-info';
 import { callerDb } from '../../http/middleware/shard';
 import { declareRoute, routeGroup } from '../../http/openapi/declare';
-import { createOtpResponse, okResponse, otpVerifyResponse, qrcodeResponse, recoveryCodesResponse } from '../../http/openapi/responses';
+import { createOtpResponse, disableOtpResponse, otpVerifyResponse, qrcodeResponse, recoveryCodesResponse } from '../../http/openapi/responses';
 import { disableOtpSchema, otpVerifySchema } from '../../http/schemas';
 import { nowSeconds } from '../../core/time';
 
@@ -70,11 +70,12 @@ const disableOtpRoute = declareRoute({
   path: '/disable-otp',
   tag: 'mfa',
   summary: 'Turn two-factor authentication off',
-  description: 'Needs the current code or the password. Every session of the user is revoked; the next login asks to enroll again.',
+  description:
+    'Needs the current code or the password. Every session of the user is revoked. With no passkey left the recovery codes go too and the next login asks to enroll again; while a passkey remains they are kept as its fallback and the answer says `recoveryCodesKept: true`.',
   token: 'full',
   stepUp: true,
   body: disableOtpSchema,
-  success: { status: 200, description: 'Two-factor authentication is off.', schema: okResponse },
+  success: { status: 200, description: 'TOTP is off.', schema: disableOtpResponse },
   errors: ['invalid_code', 'invalid_credentials', 'factor_locked', 'mfa_not_enrolled', 'too_many_requests'],
 });
 
@@ -117,6 +118,7 @@ export const mfa = routeGroup()
   .openapi(disableOtpRoute, async (c) => {
     const body = c.req.valid('json');
     const proof = body.code !== undefined ? { code: body.code } : { password: body.password! };
-    await disableMfa(callerDb(c), c.get('settings'), c.get('auth'), proof, nowSeconds(), clientInfo(c));
-    return c.json({ ok: true as const }, 200);
+    const { recoveryCodesKept } = await disableMfa(callerDb(c), c.get('settings'), c.get('auth'), proof, nowSeconds(), clientInfo(c));
+    const answer: { ok: true; recoveryCodesKept?: true } = recoveryCodesKept ? { ok: true, recoveryCodesKept: true } : { ok: true };
+    return c.json(answer, 200);
   });

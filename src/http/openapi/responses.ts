@@ -1,4 +1,4 @@
-import { SECURITY_EVENT_TYPES } from '../../core/event-types';
+import { EVENT_METHODS, SECURITY_EVENT_TYPES } from '../../core/event-types';
 import * as z from 'zod';
 
 /**
@@ -105,6 +105,11 @@ export const recoveryCodesResponse = z.strictObject({ recoveryCodes });
 
 export const okResponse = z.strictObject({ ok: z.literal(true) });
 
+export const disableOtpResponse = z.strictObject({
+  ok: z.literal(true),
+  recoveryCodesKept: z.literal(true).optional().meta({ description: 'Present when a passkey remains: the recovery codes stay as its fallback.' }),
+});
+
 const isoInstant = z.string().meta({ description: 'ISO 8601 instant, UTC.' });
 
 export const securityEventsResponse = z.strictObject({
@@ -116,7 +121,14 @@ export const securityEventsResponse = z.strictObject({
       ip: z.string().nullable().meta({ description: 'The client network, truncated to /24 or /48.' }),
       userAgent: z.string().nullable(),
       sessionId: z.string().nullable(),
-      reason: z.string().nullable().meta({ description: 'For admin actions the reason support gave; for `session_ended` after a logout of every session, `all`.' }),
+      reason: z.string().nullable().meta({ description: 'For admin actions the reason support gave; for `session_ended` after a logout of every session, `all`; for `passkey_removed` with every other session ended, `others`.' }),
+      method: z
+        .enum(EVENT_METHODS)
+        .nullable()
+        .meta({
+          description:
+            'The factor the event is about, as an RFC 8176 `amr` value: the one proven or the one added, changed or removed (`pwd` password, `otp` authenticator app, `pop` passkey, `rec` recovery code); null where none is (a session ended, support’s actions, events older than this field).',
+        }),
     }),
   ),
   next: z.string().nullable().meta({ description: 'Pass as `before` for the next (older) page; null on the last page.' }),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { truncateIp } from '../../../src/http/middleware/client-info';
 import { decodeCursor, encodeCursor } from '../../../src/features/self-service/security-log';
+import { deriveAesGcmKey } from '../../../src/crypto/keys';
 
 describe('truncateIp', () => {
   it('keeps the /24 of IPv4 and the /48 of IPv6', () => {
@@ -20,8 +21,14 @@ describe('truncateIp', () => {
 });
 
 describe('event cursors', () => {
-  it('round-trip, and refuse anything they did not make', () => {
-    expect(decodeCursor(encodeCursor({ at: 1_800_000_000, seq: 42 }))).toEqual({ at: 1_800_000_000, seq: 42 });
-    for (const text of ['', 'bm9wZQ', '!!!', btoa('1.2.3'), btoa('-1.2'), 'A'.repeat(65)]) expect(decodeCursor(text), text).toBeNull();
+  it('round-trip, and refuse anything they did not make', async () => {
+    const key = await deriveAesGcmKey('a test secret of at least thirty-two characters', 'edge-mfa log cursor v1');
+    const cursor = await encodeCursor(key, 'user-a', { at: 1_800_000_000, seq: 42 });
+    expect(await decodeCursor(key, 'user-a', cursor)).toEqual({ at: 1_800_000_000, seq: 42 });
+    for (const text of ['', 'bm9wZQ', '!!!', btoa('1.2.3'), btoa('-1.2'), 'A'.repeat(65), btoa('1800000000.42').replace(/=+$/, '')]) {
+      expect(await decodeCursor(key, 'user-a', text), text).toBeNull();
+    }
+    // Sealed to its owner: another user's id does not open it.
+    expect(await decodeCursor(key, 'user-b', cursor)).toBeNull();
   });
 });

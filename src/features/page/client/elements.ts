@@ -38,6 +38,7 @@ export const ui = {
   passkeyForm: byId('passkey-form', HTMLFormElement),
   passkeys: byId('passkeys', HTMLElement),
   passkeyList: byId('passkey-list', HTMLUListElement),
+  passkeyEndSessions: byId('passkey-end-sessions', HTMLInputElement),
   addPasskeyForm: byId('add-passkey-form', HTMLFormElement),
   passkeyName: byId('passkey-name', HTMLInputElement),
 };

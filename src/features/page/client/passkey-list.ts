@@ -17,9 +17,11 @@ export async function showPasskeys(): Promise<void> {
     remove.setAttribute('aria-label', 'Remove passkey ' + credential.name);
     remove.addEventListener('click', () => {
       void run(ui.addPasskeyForm, remove, async () => {
-        await api<null>('DELETE', '/webauthn/credentials/' + encodeURIComponent(credential.id));
+        // ASVS 5.0 V7.4.3: the other sessions can end with the factor (every other one: sessions do not record which passkey).
+        const endSessions = ui.passkeyEndSessions.checked;
+        await api<null>('DELETE', '/webauthn/credentials/' + encodeURIComponent(credential.id) + (endSessions ? '?endSessions=true' : ''));
         await Promise.all([showPasskeys(), refreshFacts()]);
-        confirmNear(ui.addPasskeyForm, 'Passkey “' + credential.name + '” removed.');
+        confirmNear(ui.addPasskeyForm, 'Passkey “' + credential.name + '” removed.' + (endSessions ? ' Every other session is signed out.' : ''));
       });
     });
     item.append(label, ' ', remove);
