@@ -35,6 +35,8 @@ function targets(results) {
     if (e2e.passkey) add('/webauthn/login/verify vs read+update baseline', e2e.passkey.rps / e2e.readUpdate.rps, 0.6, 'higher');
     // Issue 21: the passwordless sign-in, its challenge fetched before the phase, as above.
     if (e2e.signin) add('/webauthn/signin/verify vs read+update baseline', e2e.signin.rps / e2e.readUpdate.rps, 0.6, 'higher');
+    // Issue 19: the code exchange, its codes issued (GET /authorize on a provider session) before the phase.
+    if (e2e.oidc) add('/token (authorization_code) vs read+update baseline', e2e.oidc.rps / e2e.readUpdate.rps, 0.8, 'higher');
     const errors = Object.values(e2e).reduce((sum, run) => sum + run.errors, 0);
     add('end-to-end errors', errors, 0, 'lower', '');
   }
@@ -128,6 +130,8 @@ function tables(results) {
   e2eRow('POST /webauthn/login/verify (ES256 passkey)', 'app', e2e.passkey);
   e2eRow('POST /webauthn/signin/options (before the verify phase)', 'app', e2e.signinOptions);
   e2eRow('POST /webauthn/signin/verify (ES256 discoverable passkey, UV)', 'app', e2e.signin);
+  e2eRow('GET /authorize on a provider session (codes, before the /token phase)', 'app', e2e.oidcCodes);
+  e2eRow('POST /token (authorization_code, PKCE, client_secret_basic)', 'app', e2e.oidc);
   e2eRow('POST /login', 'app', login);
   e2eRow('GET /read (1 D1 read)', 'baseline', e2e.read);
   e2eRow('POST /read-update (read + update)', 'baseline', e2e.readUpdate);

@@ -15,6 +15,7 @@ import { printTargets, writeReport } from './report.mjs';
 import { insertRowsSection, rowsAndStorageStep } from './rows.mjs';
 import { insertStorageSection } from './storage.mjs';
 import { profiled } from './profile.mjs';
+import { oidcVars, prepareCodes, registerClient, signIn as oidcSignIn } from './oidc.mjs';
 
 const QUICK = process.argv.includes('--quick');
 /** `--profile`: a CPU profile of the app's isolate during each measured app phase (bench/profile.mjs). */
@@ -38,12 +39,15 @@ const PASSWORD = 'correct horse battery staple';
 const started = Date.now();
 const loadBefore = os.loadavg();
 const state = `${outDir}state`;
-/** The end-to-end routes to run (`--routes otp,me,refresh,passkey,signin`, default all); the baselines always run. */
+/** The end-to-end routes to run (`--routes otp,me,refresh,passkey,signin,oidc`; default all but oidc); the baselines always run. */
 const E2E_ROUTES = listArg('--routes') ?? ['otp', 'me', 'refresh', 'passkey', 'signin'];
 // Each passwordless sign-in needs a challenge (POST /webauthn/signin/options); a round prepares this many.
 const SIGNINS_PER_ROUND = QUICK ? 800 : 1500;
+// `--routes oidc` (issue 19): POST /token, its codes issued before each phase (60 s lifetime) on the provider sessions of this many users.
+const OIDC_USERS = 10;
+const CODES_PER_ROUND = QUICK ? 1500 : 3000;
 const running = new Set();
-const vars = { JWT_SECRET: randomBytes(32).toString('hex'), TOTP_ENCRYPTION_KEY: randomBytes(32).toString('hex') };
+const vars = { JWT_SECRET: randomBytes(32).toString('hex'), TOTP_ENCRYPTION_KEY: randomBytes(32).toString('hex'), ...(E2E_ROUTES.includes('oidc') ? oidcVars : {}) };
 const results = { quick: QUICK, micro: {}, e2e: {}, fairness: null, memory: null, bundle: null, login: null };
 
 const log = (...args) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s]`, ...args);
@@ -134,6 +138,7 @@ async function microAndSeed({ micro: withMicro = true } = {}) {
       refreshUsers: wanted.includes('refresh') ? REFRESH_USERS : 0,
       loginUsers: LOGIN_USERS,
       passkeyUsers: passkeys.map((authenticator) => authenticator.seed),
+      oidcUsers: wanted.includes('oidc') ? OIDC_USERS : 0,
       password: PASSWORD,
     });
     const seeded = await getJson(micro.base, '/seed', { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
@@ -285,7 +290,9 @@ async function main({ micro = true } = {}) {
     return users;
   };
 
-  const runs = { otp: [], me: [], refresh: [], passkey: [], passkeyOptions: [], signin: [], signinOptions: [], read: [], readUpdate: [] };
+  const runs = { otp: [], me: [], refresh: [], passkey: [], passkeyOptions: [], signin: [], signinOptions: [], oidc: [], oidcCodes: [], read: [], readUpdate: [] };
+  /** The provider sessions' cookies (a sign-in each, once: the sessions outlive the app process). */
+  let oidcCookies = null;
   const want = (route) => E2E_ROUTES.includes(route);
   const phase = (worker, next, durationMs = PHASE_MS, maxRequests = 100_000) =>
     load(worker.base, { connections: CONNECTIONS, durationMs, maxRequests, next, pids: worker.pids });
@@ -328,6 +335,22 @@ async function main({ micro = true } = {}) {
         await phase(app, signinRequest, 500);
         log('app: /webauthn/signin/verify, 50 connections');
         runs.signin.push(await measured(app, 'signin', signinRequest));
+      }
+      if (want('oidc')) {
+        const client = await registerClient(app.base);
+        if (!oidcCookies) {
+          log(`app: ${seed.oidc.length} hosted sign-ins (password + TOTP), one provider session each`);
+          oidcCookies = [];
+          for (const user of seed.oidc) oidcCookies.push(await oidcSignIn(app.base, client, user, PASSWORD));
+        }
+        log(`app: ${CODES_PER_ROUND} x GET /authorize on a provider session (a code each), 50 connections`);
+        const { prepared, options } = await prepareCodes(app, client, oidcCookies, CODES_PER_ROUND);
+        runs.oidcCodes.push(options);
+        let cursor = 0;
+        const tokenRequest = () => prepared[cursor++] ?? null;
+        await phase(app, tokenRequest, 500);
+        log('app: POST /token (authorization_code), 50 connections');
+        runs.oidc.push(await measured(app, 'oidc', tokenRequest));
       }
       if (last && !ONLY) await appExtras(app, meRequest, loginRequest);
     } finally {

@@ -184,6 +184,8 @@ interface SeedRequest {
   loginUsers: number;
   /** One passkey each (bench/authenticator.mjs made the key; only its public half comes here). */
   passkeyUsers: { credentialId: string; publicKey: string; algorithm: number }[];
+  /** TOTP-enrolled accounts that sign in through the provider's hosted pages (POST /token's codes come from their provider sessions). */
+  oidcUsers?: number;
   password: string;
 }
 
@@ -250,8 +252,13 @@ async function seed(env: BenchEnv, request: SeedRequest): Promise<unknown> {
     statements.push(insertPasskey.bind(credential.credentialId, u.id, credential.publicKey, credential.algorithm, now));
     passkey.push({ id: u.id, token: u.token });
   }
+  const oidc: { username: string; secret: string }[] = [];
+  for (let i = 0; i < (request.oidcUsers ?? 0); i++) {
+    const u = await user('oidc', i, false);
+    oidc.push({ username: u.username, secret: u.secret });
+  }
   for (let i = 0; i < statements.length; i += 500) await env.DB.batch(statements.slice(i, i + 500));
-  return { now, otp, me, refresh, logins, passkey, rows: statements.length };
+  return { now, otp, me, refresh, logins, passkey, oidc, rows: statements.length };
 }
 
 export default {
