@@ -55,6 +55,8 @@ export const oidcCodes = sqliteTable(
     expiresAt: integer('expires_at').notNull(),
     usedAt: integer('used_at'),
     sessionId: text('session_id'),
+    /** The `acr` the code's tokens carry: the first `acr_values` entry the sign-in satisfied (null: what it proved). */
+    acr: text('acr'),
   },
   (t) => [index('oidc_codes_user_idx').on(t.userId), index('oidc_codes_expires_idx').on(t.expiresAt)],
 );

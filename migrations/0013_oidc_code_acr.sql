@@ -1,0 +1,1 @@
+ALTER TABLE `oidc_codes` ADD `acr` text;
