@@ -919,6 +919,22 @@ export interface Operations {
     };
     auth: 'none';
   };
+  /** OpenID Connect RP-initiated logout (no token) */
+  "GET /end-session": {
+    input: Record<string, never>;
+    success: {
+      200: null;
+    };
+    auth: 'none';
+  };
+  /** OpenID Connect RP-initiated logout (no token) */
+  "POST /end-session": {
+    input: Record<string, never>;
+    success: {
+      200: null;
+    };
+    auth: 'none';
+  };
   /** This document (no token) */
   "GET /openapi.json": {
     input: Record<string, never>;
@@ -985,6 +1001,8 @@ const AUTH: { [K in keyof Operations]: Operations[K]['auth'] } = {
   "POST /authorize/consent": 'none',
   "POST /authorize/signup": 'none',
   "GET /authorize/signup": 'none',
+  "GET /end-session": 'none',
+  "POST /end-session": 'none',
   "GET /openapi.json": 'none',
 };
 

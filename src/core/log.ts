@@ -28,7 +28,9 @@ export type SecurityEvent =
   | 'oidc_client_changed'
   | 'oidc_consent'
   | 'oidc_token_refused'
-  | 'oidc_client_refused';
+  | 'oidc_client_refused'
+  | 'oidc_end_session'
+  | 'oidc_grant_revoked';
 
 export interface EventFields {
   userId?: string;
