@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loginUser, setNow, uniqueName, useRealTime } from '../../helpers';
+import { call, loginUser, setNow, uniqueName, useRealTime } from '../../helpers';
 import { authorizePath, basic, Browser, codeOf, enrolled, opEnv, pkce, REDIRECT, registerClient, send, signIn, stepFields, T0, tokenRequest, type Client } from './support';
 
 /** API.md, "Logout and revocation": GET /me/grants and DELETE /me/grants/:clientId. */
@@ -71,5 +71,14 @@ describe('connected apps', () => {
     expect((await tokenRequest(workerEnv, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token! }, basic(firstParty))).status).toBe(200);
     const { token: passwordOnly } = await loginUser(intruder.username);
     expect((await send(workerEnv, '/me/grants', bearer(passwordOnly))).status).toBe(403);
+  });
+
+  it('the account page has a "Connected apps" section, hidden until its list loads, whose script lists and disconnects through /me/grants', async () => {
+    const { text } = await call('/');
+    expect(text).toMatch(/<section id="account-apps" aria-labelledby="h-apps" hidden>\s*<h2 id="h-apps">Connected apps<\/h2>/);
+    expect(text).toMatch(/<ul id="apps-list" class="cards" aria-labelledby="h-apps"><\/ul>/);
+    expect(text).toMatch(/["']\/me\/grants["']/);
+    expect(text).toMatch(/["']\/me\/grants\/["']/);
+    expect(text).toContain('Disconnect');
   });
 });
