@@ -30,7 +30,8 @@ export type SecurityEvent =
   | 'oidc_token_refused'
   | 'oidc_client_refused'
   | 'oidc_end_session'
-  | 'oidc_grant_revoked';
+  | 'oidc_grant_revoked'
+  | 'oidc_backchannel_logout';
 
 export interface EventFields {
   userId?: string;

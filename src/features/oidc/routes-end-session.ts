@@ -8,6 +8,7 @@ import { routeGroup } from '../../http/openapi/declare';
 import { logEvent } from '../../core/log';
 import { nowSeconds } from '../../core/time';
 import { primaryDb } from '../../db/shards';
+import { scheduleBackchannelLogout } from './backchannel';
 import { findClient } from './clients';
 import { FLOW_COOKIE, PROVIDER_COOKIE } from './config';
 import { endProviderSession, makeLogoutTicket, postLogoutUriRegistered, readLogoutTicket, returnAddress, verifyIdTokenHint } from './end-session';
@@ -24,6 +25,7 @@ async function signOut(c: C, session: ProviderSession | null, target: string | n
   if (session) {
     await endProviderSession(idShardDb(c, session.session.id)!, session.session.id, session.user.id, now, clientInfo(c));
     logEvent('oidc_end_session', { userId: session.user.id, sessionId: session.session.id });
+    scheduleBackchannelLogout(c, session.user.id);
   }
   deleteCookie(c, PROVIDER_COOKIE, { path: '/', secure: true });
   if (target) return c.redirect(returnAddress(target, state), 303);

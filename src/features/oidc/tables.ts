@@ -96,8 +96,10 @@ export const oidcGrants = sqliteTable(
     acr: text('acr').notNull(),
     offline: integer('offline', { mode: 'boolean' }).notNull(),
     createdAt: integer('created_at').notNull(),
+    /** When back-channel logout for this ended client session was claimed (once: src/features/oidc/backchannel.ts). */
+    logoutSentAt: integer('logout_sent_at'),
   },
-  (t) => [index('oidc_grants_provider_idx').on(t.providerSessionId), index('oidc_grants_client_idx').on(t.clientId)],
+  (t) => [index('oidc_grants_provider_idx').on(t.providerSessionId), index('oidc_grants_client_idx').on(t.clientId), index('oidc_grants_user_idx').on(t.userId)],
 );
 
 export type OidcClientRow = typeof oidcClients.$inferSelect;
