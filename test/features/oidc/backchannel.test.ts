@@ -93,4 +93,19 @@ describe('back-channel logout', () => {
     expect(lines[2]).toContain('attempt 3 failed, status 503');
     for (const line of logs.mock.calls.map((args) => String(args[0]))) expect(line).not.toContain(posts[0]!.token);
   });
+
+  it('a refresh token presented again (a theft) revokes the client session and notifies the client', async () => {
+    const user = await enrolled(workerEnv, T0, uniqueName('bcl-reuse'));
+    const done = await signIn(new Browser(workerEnv), user, authorizePath(client.clientId, challenge), T0 + 30);
+    const first = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(done.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+    setNow(T0 + 40);
+    expect((await tokenRequest(workerEnv, { grant_type: 'refresh_token', refresh_token: first.json.refresh_token as string }, basic(client))).status).toBe(200);
+    interceptPosts();
+    // Story: the old refresh token, stolen, is played after the grace period: the session ends and the client hears of it.
+    setNow(T0 + 100);
+    expect((await tokenRequest(workerEnv, { grant_type: 'refresh_token', refresh_token: first.json.refresh_token as string }, basic(client))).json.error).toBe('invalid_grant');
+    expect(posts).toHaveLength(1);
+    const { payload } = await verifyLogoutToken(posts[0]!.token);
+    expect(payload.sub).toBe(user.id);
+  });
 });
