@@ -124,13 +124,18 @@ export function scheduleBackchannelLogout(c: Context<AppEnv>, userId: string): v
 /**
  * Mounted app-wide by src/index.ts: after a successful request by a
  * signed-in person that can end sessions (any DELETE: /sessions/:id,
- * /me/grants/:clientId; /logout, /password, /disable-otp), deliver for that person. Reads only what the request set.
+ * /me/grants/:clientId; /logout, /password, /disable-otp), or the support
+ * API's MFA reset and password-reset link for the user it names, deliver for that person. Reads only what the request set.
  */
 const SESSION_ENDING_POSTS = new Set(['/logout', '/password', '/disable-otp']);
 
 export const backchannelLogoutAfter = createMiddleware<AppEnv>(async (c, next) => {
   await next();
-  if (c.res.status >= 400 || !(c.req.method === 'DELETE' || SESSION_ENDING_POSTS.has(c.req.path))) return;
+  if (c.res.status >= 400 || c.req.method === 'GET') return;
+  // The support API ends a person's sessions by naming them in the path.
+  const supportAction = /^\/admin\/users\/([0-9a-f-]{36})\/(?:reset-mfa|password-reset)$/.exec(c.req.path);
+  if (supportAction) return scheduleBackchannelLogout(c, supportAction[1]!);
+  if (!(c.req.method === 'DELETE' || SESSION_ENDING_POSTS.has(c.req.path))) return;
   const auth = c.get('auth') as { user?: { id: string } } | undefined;
   if (auth?.user) scheduleBackchannelLogout(c, auth.user.id);
 });

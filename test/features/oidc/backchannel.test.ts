@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 import { setNow, uniqueName, useRealTime } from '../../helpers';
-import { authorizePath, basic, Browser, codeOf, enrolled, ISSUER, opEnv, pkce, REDIRECT, registerClient, send, signIn, T0, tokenRequest, type Client } from './support';
+import { admin, authorizePath, basic, Browser, codeOf, enrolled, ISSUER, opEnv, pkce, REDIRECT, registerClient, send, signIn, T0, tokenRequest, type Client } from './support';
 
 /** API.md, "Logout and revocation": Back-Channel Logout 1.0 when a session a client holds tokens for ends. */
 
@@ -107,5 +107,15 @@ describe('back-channel logout', () => {
     expect(posts).toHaveLength(1);
     const { payload } = await verifyLogoutToken(posts[0]!.token);
     expect(payload.sub).toBe(user.id);
+  });
+
+  it('a support MFA reset ends the person’s sessions and notifies the client', async () => {
+    const { user } = await signedIn();
+    interceptPosts();
+    setNow(T0 + 40);
+    const reset = await admin(workerEnv, `/admin/users/${user.id}/reset-mfa`, { json: { reason: 'lost phone, identity checked' } });
+    expect(reset.status, reset.text).toBeLessThan(300);
+    expect(posts).toHaveLength(1);
+    expect((await verifyLogoutToken(posts[0]!.token)).payload.sub).toBe(user.id);
   });
 });
