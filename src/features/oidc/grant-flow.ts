@@ -40,7 +40,11 @@ export async function afterSignIn(c: C, client: OidcClientRow, request: Authoriz
   }
   const offline = client.firstParty || request.scopes.includes('offline_access');
   const code = await issueCode(db, request, { userId: provider.user.id, providerSessionId: provider.session.id, scopes: request.scopes, offline, acr }, now);
-  if (!code) return showSignIn(c, client, request, now, 'Your session ended. Sign in again.');
+  if (!code) {
+    // The session ended between the lookup and the insert: prompt=none still never shows a page.
+    if (prompt.has('none')) return redirectToClient(c, request, { error: 'login_required', error_description: 'No one is signed in.' });
+    return showSignIn(c, client, request, now, 'Your session ended. Sign in again.');
+  }
   await touchProviderSession(db, provider.session.id, now);
   return redirectToClient(c, request, { code });
 }
