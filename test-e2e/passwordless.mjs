@@ -203,13 +203,11 @@ async function runJourney(context, origin, api) {
   const carol = `carol_${randomBytes(4).toString('hex')}`;
   const dave = `dave_${randomBytes(4).toString('hex')}`;
 
+  // Creating an account continues into its sign-in with the same credentials, then enrollment.
   const registerAndLogIn = async (username) => {
-    await page.fill('#username', username);
-    await page.fill('#password', password);
+    await page.fill('#register-username', username);
+    await page.fill('#register-password', password);
     await page.click('#register-button');
-    await page.locator('#status').filter({ hasText: `Account “${username}” created` }).waitFor();
-    await page.fill('#password', password);
-    await page.click('#login-button');
   };
   const enrollPasskey = async () => {
     await page.locator('#step-enroll').waitFor({ state: 'visible' });
@@ -218,7 +216,7 @@ async function runJourney(context, origin, api) {
   };
   const logOut = async () => {
     await page.click('#logout');
-    await page.locator('#status').filter({ hasText: 'You are logged out.' }).waitFor();
+    await page.locator('#login-form .form-status').filter({ hasText: 'You are logged out.' }).waitFor();
   };
   const signedInAs = async (username) => (await page.locator('#me').innerText()).includes(username);
 
@@ -269,7 +267,7 @@ async function runJourney(context, origin, api) {
   await page.fill('#password', password);
   await page.press('#password', 'Enter');
   await page.locator('#step-code').waitFor({ state: 'visible' });
-  check('the password step went on, with no error shown for the aborted request', (await page.locator('#error').isHidden()) || (await page.locator('#error').innerText()) === '');
+  check('the password step went on, with no error shown for the aborted request', (await page.locator('.form-error:visible').count()) === 0);
   check('the aborted request sent nothing to verify', signinVerifies.length === 2, JSON.stringify(signinVerifies));
 
   console.log('Dave: his authenticator stops verifying him (isUserVerified: false)');
@@ -283,7 +281,8 @@ async function runJourney(context, origin, api) {
   const granted = signinVerifies.filter((status) => status === 200).length;
   await page.click('#signin-passkey-form button');
   // The browser cannot satisfy userVerification "required"; an assertion sent anyway is refused by the server (next).
-  await page.locator('#error').filter({ hasText: /No passkey was used|not accepted/ }).waitFor();
+  // The refusal is shown beside the passkey button, in that form's own alert.
+  await page.locator('#signin-passkey-form .form-error').filter({ hasText: /No passkey was used|not accepted/ }).waitFor();
   check('the page stays at the account step and says why', await page.locator('#step-account').isVisible());
   check('no passwordless sign-in was granted', signinVerifies.filter((status) => status === 200).length === granted, JSON.stringify(signinVerifies));
   await screenshot('dave-refused');

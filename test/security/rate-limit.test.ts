@@ -15,14 +15,14 @@ function fakeLimiter(allow: (key: string) => boolean) {
   return { binding, keys };
 }
 
-async function send(path: string, limiter: RateLimit, headers: Record<string, string> = {}, body?: unknown) {
+async function send(path: string, limiter: RateLimit, headers: Record<string, string> = {}, body?: unknown, extraEnv: Record<string, string> = {}) {
   const request = new Request(`https://mfa.test${path}`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', ...headers },
     body: JSON.stringify(body ?? { username: 'flooder', password: 'a password long enough' }),
   });
   const ctx = createExecutionContext();
-  const response = await app.fetch(request, { ...env, AUTH_RATE_LIMITER: limiter }, ctx);
+  const response = await app.fetch(request, { ...env, ...extraEnv, AUTH_RATE_LIMITER: limiter }, ctx);
   await waitOnExecutionContext(ctx);
   return response;
 }
@@ -56,6 +56,22 @@ describe('IP flood filter on /register and /login', () => {
     const other = await send('/login', binding, { 'CF-Connecting-IP': '198.51.100.2' }, { username: 'nobody-here', password: 'wrong password!' });
     expect(other.status).toBe(401);
     expect(keys).toEqual([`/login:${blocked}`, '/login:198.51.100.2']);
+  });
+
+  it("covers the provider's hosted password and sign-up steps, in /login's and /register's buckets", async () => {
+    // Attack (second review): a script takes one ticket and CSRF token from /authorize, then
+    // sprays passwords (or makes accounts) through the hosted pages, which the JSON routes'
+    // filter did not see. Both steps now spend the same per-IP bucket as their JSON twins.
+    const before = await snapshot();
+    const { binding, keys } = fakeLimiter(() => false);
+    for (const path of ['/authorize/password', '/authorize/signup']) {
+      // The provider is on (ISSUER_URL); its routes are 404 without it.
+      const response = await send(path, binding, { 'CF-Connecting-IP': '203.0.113.9' }, undefined, { ISSUER_URL: 'https://mfa.test' });
+      expect(response.status, path).toBe(429);
+      expect(response.headers.get('Retry-After')).toBe('60');
+    }
+    expect(keys).toEqual(['/login:203.0.113.9', '/register:203.0.113.9']);
+    expect(await snapshot()).toBe(before);
   });
 
   it('guards only the unauthenticated password routes', async () => {

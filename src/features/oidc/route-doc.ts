@@ -1,5 +1,5 @@
 import type { OpenAPIHono, RouteConfig } from '@hono/zod-openapi';
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../../http/app-env';
 import { requireProvider } from './config';
 
@@ -11,8 +11,8 @@ import { requireProvider } from './config';
  */
 export type DocumentedRoute = Omit<RouteConfig, 'tags'>;
 
-export function protocolRoute(group: OpenAPIHono<AppEnv>, route: DocumentedRoute, handler: (c: Context<AppEnv>) => Promise<Response> | Response) {
+export function protocolRoute(group: OpenAPIHono<AppEnv>, route: DocumentedRoute, handler: (c: Context<AppEnv>) => Promise<Response> | Response, before: MiddlewareHandler<AppEnv>[] = []) {
   group.openAPIRegistry.registerPath({ ...route, tags: ['oidc'] } as RouteConfig);
-  group.on(route.method.toUpperCase(), route.path, requireProvider, handler);
+  group.on(route.method.toUpperCase(), route.path, requireProvider, ...before, handler);
   return group;
 }

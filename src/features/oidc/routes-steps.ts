@@ -27,6 +27,7 @@ import { readTicket } from './ticket';
 import { errorPage, loginCookie, providerSessionOf, readStep, redirectToClient, render, setLoginCookie, setProviderCookie, stepContext, type Step } from './web';
 import { findClient } from './clients';
 import { primaryDb } from '../../db/shards';
+import { ipFloodFilterAs } from '../../http/middleware/rate-limit';
 
 type C = Context<AppEnv>;
 
@@ -234,14 +235,14 @@ const stepDoc = (path: string, summary: string) => ({
 
 /** The hosted pages' steps (API.md, "The provider session and the hosted pages"). */
 export const stepRoutes = routeGroup();
-protocolRoute(stepRoutes, { ...stepDoc('/authorize/password', 'Sign-in: the password'), operationId: 'postAuthorizePassword' }, passwordStep);
+protocolRoute(stepRoutes, { ...stepDoc('/authorize/password', 'Sign-in: the password'), operationId: 'postAuthorizePassword' }, passwordStep, [ipFloodFilterAs('/login')]);
 protocolRoute(stepRoutes, { ...stepDoc('/authorize/otp', 'Sign-in: a TOTP code'), operationId: 'postAuthorizeOtp' }, (c) => factorStep(c, 'code'));
 protocolRoute(stepRoutes, { ...stepDoc('/authorize/recovery', 'Sign-in: a recovery code'), operationId: 'postAuthorizeRecovery' }, (c) => factorStep(c, 'recoveryCode'));
 protocolRoute(stepRoutes, { ...stepDoc('/authorize/passkey', 'Sign-in: a passkey as the second factor'), operationId: 'postAuthorizePasskey' }, passkeyStep);
 protocolRoute(stepRoutes, { ...stepDoc('/authorize/enroll', 'Sign-in: confirm a new authenticator'), operationId: 'postAuthorizeEnroll' }, (c) => factorStep(c, 'enroll'));
 protocolRoute(stepRoutes, { ...stepDoc('/authorize/continue', 'Sign-in: continue after the recovery codes'), operationId: 'postAuthorizeContinue' }, continueStep);
 protocolRoute(stepRoutes, { ...stepDoc('/authorize/consent', 'Sign-in: allow or deny a client'), operationId: 'postAuthorizeConsent' }, consentStep);
-protocolRoute(stepRoutes, { ...stepDoc('/authorize/signup', 'Sign-up'), operationId: 'postAuthorizeSignup' }, signUpStep);
+protocolRoute(stepRoutes, { ...stepDoc('/authorize/signup', 'Sign-up'), operationId: 'postAuthorizeSignup' }, signUpStep, [ipFloodFilterAs('/register')]);
 protocolRoute(
   stepRoutes,
   { method: 'get', path: '/authorize/signup', operationId: 'getAuthorizeSignup', summary: 'The sign-up page', description: 'With `ticket` from the sign-in page.', responses: { 200: { description: 'The page.', content: html } } },

@@ -81,6 +81,7 @@ function pageHtml(nonce: string) {
         <form id="signin-passkey-form" method="post" action="#" hidden>
           <p>Or, with a passkey that asks for your device's PIN or fingerprint, no username or password is needed.</p>
           <button type="submit">Sign in with a passkey</button>
+          ${messages}
         </form>
       </section>
 

@@ -40,13 +40,17 @@ export async function issueSigninChallenge(key: CryptoKey, now: number): Promise
 
 /**
  * The challenge an id stands for, with `live` false when the id is not one of ours in
- * shape or its expiry has passed (or lies further ahead than any we issue). The
+ * shape or spelling, or its expiry has passed (or lies further ahead than any we issue). The
  * challenge is computed either way, so every verify does the same work.
  */
 export async function readSigninChallenge(key: CryptoKey, challengeId: string, now: number): Promise<SigninChallenge & { live: boolean }> {
   const decoded = decodeBase64urlBounded(challengeId, ID_BYTES);
   const id = decoded !== null && decoded.length === ID_BYTES ? decoded : new Uint8Array(ID_BYTES);
   const expiresAt = new DataView(id.buffer, id.byteOffset, id.byteLength).getUint32(NONCE_BYTES);
-  const live = decoded !== null && decoded.length === ID_BYTES && expiresAt > now && expiresAt <= now + WEBAUTHN_CHALLENGE_TTL_SECONDS;
-  return { challengeId, challenge: await challengeOf(key, id), expiresAt, live };
+  // Only the spelling we issued: base64url decoding also accepts `X=` for `X`, and
+  // the spent table is keyed by the id's text, so a second spelling of one id would
+  // be a second, unspent row (a captured assertion replayed once more).
+  const canonical = base64url(id);
+  const live = decoded !== null && decoded.length === ID_BYTES && challengeId === canonical && expiresAt > now && expiresAt <= now + WEBAUTHN_CHALLENGE_TTL_SECONDS;
+  return { challengeId: canonical, challenge: await challengeOf(key, id), expiresAt, live };
 }

@@ -98,7 +98,7 @@ export async function signInWithPasskey(
   const onPrimary = [
     networkLock(dbs.primary, { networkKey, now }),
     credentialReservation(dbs.primary, { credentialKey, networkKey, now }),
-    challengeSpend(dbs.primary, { challengeId: input.challengeId, expiresAt: challenge.expiresAt, live: challenge.live ? 1 : 0, networkKey, now }),
+    challengeSpend(dbs.primary, { challengeId: challenge.challengeId, expiresAt: challenge.expiresAt, live: challenge.live ? 1 : 0, networkKey, now }),
   ] as const;
   const read = credentialRead(userDb, { credentialId, userId: presentedUserId ?? '' });
   const [[networkLocked, credentialRows, spent], found] = sameDb

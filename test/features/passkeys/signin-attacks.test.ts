@@ -85,6 +85,30 @@ describe('passwordless sign-in refuses, always with the same 401', () => {
     expect(await liveFullSessions(user.id)).toBe(2);
   });
 
+  it('a replayed assertion with the challenge id spelled another way ("=" padding) is refused', async () => {
+    const user = await passkeyUser(T0);
+    const { opts, response, result } = await passwordlessSignin(user.authenticator, user.id, freshIp());
+    expect(result.status).toBe(200);
+    // Attack (second review): base64url decoding takes `X=` for `X`, so the padded id names the
+    // same challenge; were the spent table keyed by the text as sent, it would be a fresh row
+    // and the captured assertion would open a second session.
+    for (const spelling of [`${opts.challengeId}=`, `${opts.challengeId}==`]) {
+      const replay = await signinVerify(spelling, response, freshIp());
+      expect(replay.status, spelling).toBe(401);
+      expect(replay.body).toMatchObject(REFUSED);
+    }
+    expect(await liveFullSessions(user.id)).toBe(2);
+  });
+
+  it('a fresh assertion under a padded spelling of an unspent challenge id is refused too (only the issued spelling counts)', async () => {
+    const user = await passkeyUser(T0);
+    const opts = await signinOptions();
+    const response = await signinAssertion(user.authenticator, user.id, opts);
+    const padded = await signinVerify(`${opts.challengeId}=`, response, freshIp());
+    expect(padded.status).toBe(401);
+    expect(await liveFullSessions(user.id)).toBe(1);
+  });
+
   it('two verifies of one assertion at once: exactly one 200, one new session', async () => {
     const user = await passkeyUser(T0);
     const opts = await signinOptions();

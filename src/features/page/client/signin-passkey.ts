@@ -72,7 +72,8 @@ export async function startPasskeyAutofill(): Promise<void> {
     // Aborted (a password was typed, the button pressed) or no passkey picked: nothing to say.
     if (controller.signal.aborted || caught instanceof PasskeyCancelled) return;
     if (autofill === controller) autofill = null;
-    setError(caught instanceof Failure ? caught.message : REFUSED);
+    // Shown beside the passkey button (the page's one alert region is gone: messages sit by their action).
+    setError(caught instanceof Failure ? caught.message : REFUSED, undefined, form);
   }
 }
 
