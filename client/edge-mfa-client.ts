@@ -525,7 +525,7 @@ export interface Operations {
         events: Array<{
           id: string;
           /** What happened (the page shows each with its own words). */
-          type: "login" | "mfa_verified" | "passkey_signin" | "reauthenticated" | "code_failed" | "locked" | "enrollment_started" | "enrollment_confirmed" | "recovery_code_used" | "recovery_codes_regenerated" | "mfa_disabled" | "password_changed" | "session_ended" | "refresh_token_reused" | "passkey_added" | "passkey_removed" | "passkey_refused" | "admin_mfa_reset" | "admin_unlock" | "admin_password_reset_issued" | "password_reset" | "oidc_consent_granted" | "oidc_consent_denied" | "oidc_code_exchanged" | "oidc_code_refused" | "oidc_code_reused" | "oidc_token_revoked";
+          type: "login" | "mfa_verified" | "passkey_signin" | "reauthenticated" | "code_failed" | "locked" | "enrollment_started" | "enrollment_confirmed" | "recovery_code_used" | "recovery_codes_regenerated" | "mfa_disabled" | "password_changed" | "session_ended" | "refresh_token_reused" | "passkey_added" | "passkey_removed" | "passkey_refused" | "admin_mfa_reset" | "admin_unlock" | "admin_password_reset_issued" | "password_reset" | "oidc_consent_granted" | "oidc_consent_denied" | "oidc_code_exchanged" | "oidc_code_refused" | "oidc_code_reused" | "oidc_token_revoked" | "oidc_grant_revoked";
           /** ISO 8601 instant, UTC. */
           at: string;
           /** The client network, truncated to /24 or /48. */
@@ -927,6 +927,50 @@ export interface Operations {
     };
     auth: 'none';
   };
+  /** OpenID Connect RP-initiated logout (no token) */
+  "GET /end-session": {
+    input: Record<string, never>;
+    success: {
+      200: null;
+    };
+    auth: 'none';
+  };
+  /** OpenID Connect RP-initiated logout (no token) */
+  "POST /end-session": {
+    input: Record<string, never>;
+    success: {
+      200: null;
+    };
+    auth: 'none';
+  };
+  /** The applications holding this person’s consent or a refresh token (the full token: password and second factor) */
+  "GET /me/grants": {
+    input: Record<string, never>;
+    success: {
+      200: {
+        grants: Array<{
+          clientId: string;
+          name: string;
+          scopes: Array<string>;
+          createdAt: number;
+          lastUsedAt: number | null;
+        }>;
+      };
+    };
+    auth: 'token';
+  };
+  /** Disconnect an application (the full token: password and second factor) */
+  "DELETE /me/grants/{clientId}": {
+    input: {
+      params: {
+        clientId: string;
+      };
+    };
+    success: {
+      204: null;
+    };
+    auth: 'token';
+  };
   /** This document (no token) */
   "GET /openapi.json": {
     input: Record<string, never>;
@@ -993,6 +1037,10 @@ const AUTH: { [K in keyof Operations]: Operations[K]['auth'] } = {
   "POST /authorize/consent": 'none',
   "POST /authorize/signup": 'none',
   "GET /authorize/signup": 'none',
+  "GET /end-session": 'none',
+  "POST /end-session": 'none',
+  "GET /me/grants": 'token',
+  "DELETE /me/grants/{clientId}": 'token',
   "GET /openapi.json": 'none',
 };
 

@@ -19,6 +19,7 @@ import { mfa } from './features/totp/routes';
 import { page } from './features/page/routes';
 import { webauthn } from './features/passkeys/routes';
 import { oidc } from './features/oidc/routes';
+import { backchannelLogoutAfter } from './features/oidc/backchannel';
 import { scheduled } from './scheduled';
 import { getSettings } from './settings';
 
@@ -58,7 +59,7 @@ let documented: OpenAPIHono<AppEnv> | undefined;
 
 // Bodies are read per route, after its bearer check (see declareRoute), so an
 // unknown path is 404 before its body is read (API.md, order of checks).
-const app = $(routeGroup().use(securityHeaders, settings, corsForListedOrigins))
+const app = $(routeGroup().use(securityHeaders, settings, corsForListedOrigins, backchannelLogoutAfter))
   .route('/', account)
   .route('/', mfa)
   .route('/', sessionRoutes)

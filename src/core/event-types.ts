@@ -38,6 +38,7 @@ export const SECURITY_EVENT_WORDS = {
   oidc_code_refused: 'An application’s sign-in code was refused',
   oidc_code_reused: 'A sign-in code was used twice; that application’s session was ended',
   oidc_token_revoked: 'An application’s sign-in was revoked',
+  oidc_grant_revoked: 'An application’s access was removed (its consent and its sign-ins)',
 } as const satisfies Record<string, string>;
 
 export type SecurityEventType = keyof typeof SECURITY_EVENT_WORDS;

@@ -27,7 +27,10 @@ export type SecurityEvent =
   | 'oidc_client_changed'
   | 'oidc_consent'
   | 'oidc_token_refused'
-  | 'oidc_client_refused';
+  | 'oidc_client_refused'
+  | 'oidc_end_session'
+  | 'oidc_grant_revoked'
+  | 'oidc_backchannel_logout';
 
 export interface EventFields {
   userId?: string;

@@ -1,6 +1,7 @@
 import type { Db } from '../../db/client';
 import { findClient, redirectUriRegistered } from './clients';
 import { CODE_CHALLENGE, knownScopes, NONCE_MAX_CHARS, STATE_MAX_CHARS } from './config';
+import { ACR_VALUES, isAcr } from './acr';
 import type { OidcClientRow } from './tables';
 import type { AuthorizationRequest } from './ticket';
 
@@ -57,11 +58,19 @@ export async function checkAuthorizationRequest(primary: Db, params: Params, now
   if (nonce !== null && nonce.length > NONCE_MAX_CHARS) return back('invalid_request', 'nonce is too long.');
   const prompt = new Set((params.get('prompt') ?? '').split(' ').filter(Boolean));
   if (prompt.has('none') && prompt.size > 1) return back('invalid_request', 'prompt=none cannot be combined.');
+  const rawMaxAge = params.get('max_age');
+  if (rawMaxAge !== undefined && (rawMaxAge === null || !/^[0-9]{1,9}$/.test(rawMaxAge))) return back('invalid_request', 'max_age must be a number of seconds.');
+  const maxAge = rawMaxAge === undefined ? null : Number(rawMaxAge);
+  // OIDC Core §3.1.2.1: unknown acr values are ignored; only the supported ones, in the client's order.
+  const acrValues = (params.get('acr_values') ?? '').split(' ').filter(isAcr).slice(0, ACR_VALUES.length);
+  // max_age=0 is prompt=login; otherwise a session proven more than max_age seconds ago does not count.
+  const forceLogin = prompt.has('login') || maxAge === 0;
+  const authAfter = forceLogin ? now : maxAge !== null ? now - maxAge : null;
   return {
     kind: 'ok',
     client,
     prompt,
-    request: { clientId: client.id, redirectUri, scopes, state, nonce, codeChallenge, forceLogin: prompt.has('login'), authAfter: prompt.has('login') ? now : null },
+    request: { clientId: client.id, redirectUri, scopes, state, nonce, codeChallenge, forceLogin, authAfter, acrValues },
   };
 }
 

@@ -30,7 +30,7 @@ export async function codeHashOf(code: string): Promise<string> {
 export async function issueCode(
   db: Db,
   request: AuthorizationRequest,
-  grant: { userId: string; providerSessionId: string; scopes: Scope[]; offline: boolean },
+  grant: { userId: string; providerSessionId: string; scopes: Scope[]; offline: boolean; acr: string },
   now: number,
 ): Promise<string | null> {
   const code = encodeBase64urlNoPadding(markShard(randomBytes(32), shardDigitOf(grant.providerSessionId)));
@@ -48,6 +48,7 @@ export async function issueCode(
     expiresAt: now + CODE_TTL_SECONDS,
     usedAt: null,
     sessionId: null,
+    acr: grant.acr,
   };
   const providerLive = sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${grant.providerSessionId} AND ${sessions.authorized} = 1 AND ${sessions.authTime} IS NOT NULL AND ${sessions.revokedAt} IS NULL AND ${sessions.expiresAt} > ${now})`;
   const result = await insertIf(db, oidcCodes, row, providerLive).run();

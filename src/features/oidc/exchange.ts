@@ -12,6 +12,7 @@ import { CODE_VERIFIER } from './config';
 import { findCode, spendCode } from './codes';
 import { revokeClientSession } from './grants';
 import { OAuthError } from './oauth-error';
+import { isAcr, satisfies } from './acr';
 import { acrOf } from './provider-session';
 import { oidcCodes, oidcGrants, type OidcClientRow, type OidcCodeRow } from './tables';
 import { issueTokens, type TokenSet } from './tokens';
@@ -91,7 +92,10 @@ export async function exchangeCode(
     userAgent: clientInfo.userAgent,
     ip: clientInfo.ip,
   };
-  const grant = { providerSessionId: row.providerSessionId, scope: row.scope, acr: acrOf(provider.amr, provider.acr), offline: row.offline };
+  // The acr chosen when the code was issued (the first acr_values entry the sign-in met), and never more than the session proved.
+  const proven = acrOf(provider.amr, provider.acr);
+  const acr = isAcr(row.acr) && satisfies(proven, row.acr) ? row.acr : proven;
+  const grant = { providerSessionId: row.providerSessionId, scope: row.scope, acr, offline: row.offline };
   const mine = sql`EXISTS (SELECT 1 FROM ${oidcCodes} WHERE ${oidcCodes.codeHash} = ${row.codeHash} AND ${oidcCodes.sessionId} = ${session.id})`;
   const providerLive = sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${row.providerSessionId} AND ${sessions.revokedAt} IS NULL AND ${sessions.expiresAt} > ${now})`;
   const opened = sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${session.id})`;

@@ -33,6 +33,8 @@ export async function refreshGrant(
   params: { refreshToken: string; scope: string | undefined },
   now: number,
   clientInfo: ClientInfo,
+  /** Called with the person whose client session a reuse just revoked (back-channel logout). */
+  onRevoked: (userId: string) => void = () => {},
 ): Promise<TokenSet | OAuthError> {
   const presented = await readRefreshToken(settings.oidcKey, params.refreshToken);
   if (!presented) return dead();
@@ -78,6 +80,7 @@ export async function refreshGrant(
       db.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.id, sessionId), sql`${sessions.revokedAt} IS NULL`)),
     ]);
     logEvent('refresh_token_reused', { userId: user.id, sessionId, reason: `generation ${generation} of ${current.generation}` });
+    onRevoked(user.id);
   }
   return dead();
 }

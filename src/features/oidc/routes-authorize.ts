@@ -4,7 +4,7 @@ import type { AppEnv } from '../../http/app-env';
 import { nowSeconds } from '../../core/time';
 import { checkAuthorizationRequest, redirectBack } from './authorize';
 import { issuerOf } from './config';
-import { afterSignIn, showSignIn } from './grant-flow';
+import { afterSignIn, showSignIn, stepUpNeeded } from './grant-flow';
 import { protocolRoute } from './route-doc';
 import { errorPage, flowCookie, formParams, providerSessionOf } from './web';
 import { routeGroup } from '../../http/openapi/declare';
@@ -27,7 +27,7 @@ async function authorize(c: Context<AppEnv>): Promise<Response> {
   const { client, request, prompt } = checked;
   flowCookie(c);
   const provider = request.forceLogin ? null : await providerSessionOf(c, now, request);
-  if (provider) return afterSignIn(c, client, request, provider, now, { prompt });
+  if (provider) return (await stepUpNeeded(c, client, request, provider, now, prompt)) ?? afterSignIn(c, client, request, provider, now, { prompt });
   if (prompt.has('none')) {
     return c.redirect(redirectBack(request.redirectUri, issuerOf(c), { error: 'login_required', error_description: 'No one is signed in.', state: request.state }), 303);
   }
@@ -44,7 +44,7 @@ for (const method of ['get', 'post'] as const) {
       operationId: `${method}Authorize`,
       summary: 'OpenID Connect authorization request',
       description:
-        '`response_type=code`, `client_id`, `redirect_uri`, `scope` with `openid`, `state`, `nonce`, `code_challenge` + `code_challenge_method=S256` (required), `prompt`. An unknown client or unregistered redirect URI: an HTML page, 400. Later errors and the code go back to the redirect URI with `state` and `iss`.',
+        '`response_type=code`, `client_id`, `redirect_uri`, `scope` with `openid`, `state`, `nonce`, `code_challenge` + `code_challenge_method=S256` (required), `prompt` (`none`, `login`, `consent`), `max_age`, `acr_values` (`aal2`, `phr`, `phrh`). An unknown client or unregistered redirect URI: an HTML page, 400. Later errors and the code go back to the redirect URI with `state` and `iss`.',
       responses: { 200: { description: 'A hosted sign-in page.', content: html }, 303: { description: 'Back to the client.' }, 400: { description: 'The error page.', content: html } },
     },
     authorize,

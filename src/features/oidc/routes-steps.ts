@@ -64,12 +64,15 @@ async function enrollPage(c: C, step: StepContext, enrollment: { secret: string;
  * has any (the options made now, bound to this password-only session and to
  * `login`), and a recovery code always.
  */
-async function secondFactorPage(c: C, step: StepContext, pending: { claims: TokenClaims; db: Db }, now: number, alert?: string) {
+async function secondFactorPage(c: C, s: Pick<Step, 'step' | 'request'>, pending: { claims: TokenClaims; db: Db }, now: number, alert?: string) {
   const settings = c.get('settings');
   const auth = await authenticate(pending.db, pending.claims, 'any', now, settings.sessionIdleSeconds);
   const offer = auth.passkeyCount > 0 ? await assertionOptions(pending.db, settings, auth, now) : null;
   const passkey = offer ? { challengeId: offer.challengeId, optionsJson: JSON.stringify(offer.publicKey) } : null;
-  return render(c, 'Second step', secondFactorForms(step, auth.user.totpSecret !== null, passkey), { alert, script: passkey ? PASSKEY_SCRIPT : undefined });
+  // acr_values that a code cannot meet: the passkey alone is offered (the recovery code stays: the way back into an account).
+  const wanted = s.request.acrValues ?? [];
+  const codeMeets = wanted.length === 0 || wanted.includes('aal2') || !passkey;
+  return render(c, 'Second step', secondFactorForms(s.step, auth.user.totpSecret !== null && codeMeets, passkey), { alert, script: passkey ? PASSKEY_SCRIPT : undefined });
 }
 
 /** The second factor was proven: the promoted session is the provider session; only now does the browser get its cookie. */
@@ -95,7 +98,7 @@ async function afterPassword(c: C, s: Step, result: { token: string; expiresIn: 
   setLoginCookie(c, result.token, result.expiresIn);
   const claims = (await verifyToken(c.get('settings'), result.token, now))!;
   const db = idShardDb(c, claims.sid)!;
-  if (result.mfa === 'verify') return secondFactorPage(c, s.step, { claims, db }, now);
+  if (result.mfa === 'verify') return secondFactorPage(c, s, { claims, db }, now);
   const auth = await authenticate(db, claims, 'any', now, c.get('settings').sessionIdleSeconds);
   return enrollPage(c, s.step, await startEnrollment(db, c.get('settings'), auth, now, clientInfo(c)));
 }
@@ -128,7 +131,7 @@ async function factorStep(c: C, kind: 'code' | 'recoveryCode' | 'enroll') {
   if (!pending) return showSignIn(c, s.client, s.request, now, 'Your sign-in took too long, or this step came first. Enter your password.');
   const { claims, db } = pending;
   const again = async (alert: string) => {
-    if (kind !== 'enroll') return secondFactorPage(c, s.step, pending, now, alert);
+    if (kind !== 'enroll') return secondFactorPage(c, s, pending, now, alert);
     const auth = await authenticate(db, claims, 'any', now, c.get('settings').sessionIdleSeconds);
     return enrollPage(c, s.step, await pendingEnrollment(c.get('settings'), auth, now), alert);
   };
@@ -155,13 +158,13 @@ async function passkeyStep(c: C) {
   try {
     response = JSON.parse(s.form.get('response') ?? '');
   } catch {
-    return secondFactorPage(c, s.step, pending, now, 'The passkey was not used. Try again, or use a code.');
+    return secondFactorPage(c, s, pending, now, 'The passkey was not used. Try again, or use a code.');
   }
   try {
     await verifyPasskey(pending.db, c.get('settings'), pending.claims, { challengeId: s.form.get('challengeId') ?? '', response }, now, { purpose: 'login', client: clientInfo(c) });
   } catch (error) {
     const refusedPasskey = error instanceof ApiError && (error.code === 'invalid_code' || error.code === 'validation_failed');
-    return secondFactorPage(c, s.step, pending, now, refusedPasskey ? 'The passkey was refused. Try again, or use a code.' : reasonOf(error));
+    return secondFactorPage(c, s, pending, now, refusedPasskey ? 'The passkey was refused. Try again, or use a code.' : reasonOf(error));
   }
   await markDeviceBound(pending.db, pending.claims.sid, pending.claims.sub, (response as { id?: unknown } | null)?.id);
   return finishSignIn(c, s, pending, now);

@@ -15,6 +15,7 @@ import { exchangeCode } from './exchange';
 import { liveGrant, revokeClientSession } from './grants';
 import { isOAuthError, OAuthError, oauthErrorResponse } from './oauth-error';
 import { refreshGrant } from './refresh';
+import { scheduleBackchannelLogout } from './backchannel';
 import { verifyProviderAccessToken } from './tokens';
 
 const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;
@@ -90,7 +91,7 @@ async function token(c: Context<AppEnv>): Promise<Response> {
     const claims = await readRefreshToken(settings.oidcKey, refreshToken);
     const db = claims ? idShardDb(c, claims.sessionId) : null;
     if (!db) return fail(new OAuthError('invalid_grant', 'The refresh token is invalid, expired or revoked.'));
-    result = await refreshGrant(db, settings, client, { refreshToken, scope: form.get('scope') }, now, clientInfo(c));
+    result = await refreshGrant(db, settings, client, { refreshToken, scope: form.get('scope') }, now, clientInfo(c), (userId) => scheduleBackchannelLogout(c, userId));
   } else if (grantType === undefined) {
     return fail(new OAuthError('invalid_request', 'grant_type is required.'));
   } else {

@@ -55,6 +55,8 @@ export const oidcCodes = sqliteTable(
     expiresAt: integer('expires_at').notNull(),
     usedAt: integer('used_at'),
     sessionId: text('session_id'),
+    /** The `acr` the code's tokens carry: the first `acr_values` entry the sign-in satisfied (null: what it proved). */
+    acr: text('acr'),
   },
   (t) => [index('oidc_codes_user_idx').on(t.userId), index('oidc_codes_expires_idx').on(t.expiresAt)],
 );
@@ -94,8 +96,10 @@ export const oidcGrants = sqliteTable(
     acr: text('acr').notNull(),
     offline: integer('offline', { mode: 'boolean' }).notNull(),
     createdAt: integer('created_at').notNull(),
+    /** When back-channel logout for this ended client session was claimed (once: src/features/oidc/backchannel.ts). */
+    logoutSentAt: integer('logout_sent_at'),
   },
-  (t) => [index('oidc_grants_provider_idx').on(t.providerSessionId), index('oidc_grants_client_idx').on(t.clientId)],
+  (t) => [index('oidc_grants_provider_idx').on(t.providerSessionId), index('oidc_grants_client_idx').on(t.clientId), index('oidc_grants_user_idx').on(t.userId)],
 );
 
 export type OidcClientRow = typeof oidcClients.$inferSelect;

@@ -1,4 +1,5 @@
 import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from '@oslojs/encoding';
+import type { Acr } from './acr';
 import { TICKET_TTL_SECONDS, type Scope } from './config';
 import { tagMatches, tagOf } from './hmac';
 
@@ -18,8 +19,10 @@ export interface AuthorizationRequest {
   codeChallenge: string;
   /** `prompt=login`: sign in again even with a live provider session. */
   forceLogin: boolean;
-  /** With `prompt=login`: only a second factor proven at or after this time counts. */
+  /** With `prompt=login` or `max_age`: only a second factor proven at or after this time counts. */
   authAfter: number | null;
+  /** `acr_values`: the supported ones, in the client's order of preference (empty: none asked). */
+  acrValues?: Acr[];
 }
 
 interface TicketBody extends AuthorizationRequest {

@@ -51,6 +51,11 @@ export function flowCookie(c: C): string {
   return value;
 }
 
+/** A page whose form may end in a redirect to `uri` (its origin joins the CSP's form-action). */
+export function allowFormTarget(c: C, uri: string) {
+  formTargets.set(c.req.raw, new URL(uri).origin);
+}
+
 export async function stepContext(c: C, client: OidcClientRow, ticket: string, redirectUri: string): Promise<StepContext> {
   formTargets.set(c.req.raw, new URL(redirectUri).origin);
   return { ticket, csrf: await csrfTokenOf(c.get('settings').oidcKey, flowCookie(c), ticket), clientName: client.name };

@@ -168,6 +168,14 @@ function pageHtml(nonce: string) {
           ${messages}
         </section>
 
+        <section id="account-apps" aria-labelledby="h-apps" hidden>
+          <h2 id="h-apps">Connected apps</h2>
+          <p class="hint">Applications you signed in to with this account. Disconnecting one ends its access there; it asks you again next time.</p>
+          <ul id="apps-list" class="cards" aria-labelledby="h-apps"></ul>
+          <p id="apps-empty" class="hint" hidden>No connected apps.</p>
+          ${messages}
+        </section>
+
         <section id="account-activity" aria-labelledby="h-activity" hidden>
           <h2 id="h-activity">Recent activity</h2>
           <ol id="events-list" class="cards" aria-labelledby="h-activity"></ol>

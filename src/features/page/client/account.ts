@@ -9,6 +9,7 @@
 import { api, Failure, hasToken, onTokenCleared, setToken } from './api';
 import { account } from './account-elements';
 import { clearLists, isNotDeployed, loadEvents, loadSessions } from './account-sessions';
+import { clearApps, loadApps } from './connected-apps';
 import { call } from './authed';
 import { ui } from './elements';
 import { asFailure, confirmNear, focusHeading, run, setError, show, signOut } from './view';
@@ -93,6 +94,7 @@ account.deleteForm.addEventListener('submit', (event) => {
 function hideAccount(): void {
   account.view.hidden = true;
   clearLists();
+  clearApps();
   for (const input of [account.currentPassword, account.newPassword, account.deletePassword]) input.value = '';
   account.deleteConfirm.checked = false;
 }
@@ -108,6 +110,7 @@ export async function showAccount(): Promise<void> {
   account.remove.hidden = !remove;
   try {
     await loadSessions();
+    await loadApps();
     if (events) await loadEvents(null);
   } catch (caught) {
     const failure = asFailure(caught);

@@ -1,0 +1,111 @@
+import { decodeProtectedHeader, importJWK, jwtVerify, decodeJwt } from 'jose';
+import { and, eq, isNull } from 'drizzle-orm';
+import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from '@oslojs/encoding';
+import type { Db } from '../../db/client';
+import { sessions } from '../../db/schema';
+import { signingKeysDb } from '../../db/shards';
+import { recordEvent } from '../../core/events';
+import type { ClientInfo } from '../../core/sessions/store';
+import type { Settings } from '../../settings';
+import { rsaJwksOf, RSA_ALG } from '../../tokens/rsa-signing-keys';
+import { SIGNING_ALG } from '../../tokens/signing-key-crypto';
+import { publishedKeys, verificationKey } from '../../tokens/signing-keys';
+import { STATE_MAX_CHARS, TICKET_TTL_SECONDS } from './config';
+import { tagMatches, tagOf } from './hmac';
+import type { OidcClientRow } from './tables';
+
+/**
+ * RP-Initiated Logout 1.0 (API.md, `/end-session`): the hint, the return
+ * address, and the signed request the confirmation form carries.
+ */
+
+export interface HintClaims {
+  sub: string;
+  /** The client (`aud`). */
+  clientId: string;
+  /** The provider session it was issued from. */
+  sid: string | null;
+}
+
+/**
+ * An ID token we signed (RS256 or EdDSA, a published kid, our `iss`), whose
+ * `aud` is one client. Expired is fine (RP-Initiated Logout §2: the hint may
+ * have expired): the signature and claims are checked as of its own `iat`.
+ */
+export async function verifyIdTokenHint(db: Db, settings: Settings, token: string, now: number): Promise<HintClaims | null> {
+  if (token.length > 8192) return null;
+  let header;
+  let payload;
+  try {
+    header = decodeProtectedHeader(token);
+    payload = decodeJwt(token);
+  } catch {
+    return null;
+  }
+  if (typeof header.kid !== 'string' || header.kid.length > 100 || 'jwk' in header || 'jku' in header || 'x5u' in header || 'x5c' in header) return null;
+  if (typeof payload.iat !== 'number' || payload.iat > now + 60) return null;
+  let key: CryptoKey | Uint8Array | null = null;
+  if (header.alg === SIGNING_ALG) key = await verificationKey(signingKeysDb(db), header.kid, now);
+  else if (header.alg === RSA_ALG) {
+    const jwk = rsaJwksOf(await publishedKeys(signingKeysDb(db), now)).find((candidate) => candidate.kid === header.kid);
+    key = jwk ? ((await importJWK(jwk, RSA_ALG)) as CryptoKey) : null;
+  }
+  if (!key) return null;
+  try {
+    const { payload: verified } = await jwtVerify(token, key, {
+      algorithms: [header.alg === SIGNING_ALG ? SIGNING_ALG : RSA_ALG],
+      issuer: settings.issuerUrl!,
+      requiredClaims: ['sub', 'aud', 'iat'],
+      currentDate: new Date(payload.iat * 1000),
+    });
+    const aud = Array.isArray(verified.aud) ? (verified.aud.length === 1 ? verified.aud[0] : undefined) : verified.aud;
+    if (typeof verified.sub !== 'string' || typeof aud !== 'string') return null;
+    return { sub: verified.sub, clientId: aud, sid: typeof verified.sid === 'string' ? verified.sid : null };
+  } catch {
+    return null;
+  }
+}
+
+export function postLogoutUriRegistered(client: OidcClientRow, uri: string): boolean {
+  return (JSON.parse(client.postLogoutRedirectUris) as string[]).includes(uri);
+}
+
+export function returnAddress(uri: string, state: string | null): string {
+  const url = new URL(uri);
+  if (state !== null) url.searchParams.set('state', state.slice(0, STATE_MAX_CHARS));
+  return url.href;
+}
+
+/** What the confirmation form carries, signed: where to go after, and the state to echo. */
+export interface LogoutRequest {
+  uri: string | null;
+  state: string | null;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export async function makeLogoutTicket(key: CryptoKey, request: LogoutRequest, now: number): Promise<string> {
+  const body = encodeBase64urlNoPadding(encoder.encode(JSON.stringify({ ...request, exp: now + TICKET_TTL_SECONDS })));
+  return `${body}.${await tagOf(key, 'logout', body)}`;
+}
+
+export async function readLogoutTicket(key: CryptoKey, ticket: string | null | undefined, now: number): Promise<LogoutRequest | null> {
+  if (!ticket || ticket.length > 8192) return null;
+  const [body, tag, ...rest] = ticket.split('.');
+  if (!body || !tag || rest.length > 0 || !(await tagMatches(key, tag, 'logout', body))) return null;
+  try {
+    const parsed = JSON.parse(decoder.decode(decodeBase64urlIgnorePadding(body))) as LogoutRequest & { exp: number };
+    return typeof parsed.exp === 'number' && parsed.exp > now ? { uri: parsed.uri, state: parsed.state } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Ends the provider session (and with it every client session hanging off it: src/features/oidc/grants.ts), with a security event. */
+export async function endProviderSession(db: Db, sessionId: string, userId: string, now: number, client: ClientInfo): Promise<void> {
+  await db.batch([
+    db.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt))),
+    recordEvent(db, 'session_ended', { userId, sessionId, client, reason: 'end-session' }, now),
+  ]);
+}

@@ -1,0 +1,121 @@
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
+import { setNow, uniqueName, useRealTime } from '../../helpers';
+import { admin, authorizePath, basic, Browser, codeOf, enrolled, ISSUER, opEnv, pkce, REDIRECT, registerClient, send, signIn, T0, tokenRequest, type Client } from './support';
+
+/** API.md, "Logout and revocation": Back-Channel Logout 1.0 when a session a client holds tokens for ends. */
+
+const workerEnv = opEnv();
+const BCL = 'https://rp.example/backchannel';
+let client: Client;
+let silent: Client;
+let challenge: string;
+let verifier: string;
+let posts: { url: string; token: string }[];
+let status: number[];
+
+beforeAll(async () => {
+  setNow(T0);
+  client = await registerClient(workerEnv, { firstParty: true, backchannelLogoutUri: BCL });
+  silent = await registerClient(workerEnv, { firstParty: true, name: 'No back-channel' });
+  ({ challenge, verifier } = await pkce());
+  useRealTime();
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  useRealTime();
+});
+
+function interceptPosts(statuses: number[] = []) {
+  posts = [];
+  status = statuses;
+  const realFetch = globalThis.fetch;
+  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (!url.startsWith('https://rp.example/')) return realFetch(input, init);
+    posts.push({ url, token: new URLSearchParams(String(init?.body)).get('logout_token') ?? '' });
+    return new Response(null, { status: status.shift() ?? 200 });
+  });
+}
+
+async function signedIn(target: Client = client) {
+  const user = await enrolled(workerEnv, T0, uniqueName('bcl'));
+  const browser = new Browser(workerEnv);
+  const done = await signIn(browser, user, authorizePath(target.clientId, challenge), T0 + 30);
+  const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(done.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(target));
+  return { user, browser, idToken: tokens.json.id_token as string };
+}
+
+async function verifyLogoutToken(token: string) {
+  const jwks = (await send(workerEnv, '/.well-known/jwks.json')).json.keys as { kid: string }[];
+  const header = decodeProtectedHeader(token);
+  const key = await importJWK(jwks.find((k) => k.kid === header.kid)!, header.alg);
+  const { payload, protectedHeader } = await jwtVerify(token, key, { issuer: ISSUER, audience: client.clientId, typ: 'logout+jwt', currentDate: new Date((T0 + 40) * 1000) });
+  return { payload, protectedHeader };
+}
+
+describe('back-channel logout', () => {
+  it('DELETE /sessions/:id of the provider session POSTs one logout token (typ logout+jwt, sid, sub, events, no nonce) to the client, once', async () => {
+    const { user, idToken } = await signedIn();
+    const sid = JSON.parse(atob(idToken.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).sid as string;
+    interceptPosts();
+    setNow(T0 + 40);
+    expect((await send(workerEnv, `/sessions/${sid}`, { method: 'DELETE', headers: { Authorization: `Bearer ${user.fullToken}` } })).status).toBe(204);
+    expect(posts).toHaveLength(1);
+    expect(posts[0]!.url).toBe(BCL);
+    const { payload, protectedHeader } = await verifyLogoutToken(posts[0]!.token);
+    expect(protectedHeader.typ).toBe('logout+jwt');
+    expect(payload).toMatchObject({ iss: ISSUER, aud: client.clientId, sub: user.id, sid, events: { 'http://schemas.openid.net/event/backchannel-logout': {} } });
+    expect(typeof payload.jti).toBe('string');
+    expect(payload.iat).toBe(T0 + 40);
+    expect(payload).not.toHaveProperty('nonce');
+    // Another session-ending request later does not notify the same session again.
+    await send(workerEnv, '/logout', { method: 'POST', headers: { Authorization: `Bearer ${user.fullToken}` } });
+    expect(posts).toHaveLength(1);
+  });
+
+  it('/end-session notifies too; a client without a backchannelLogoutUri gets nothing; a failing client is retried, bounded, and the token is never logged', async () => {
+    const quiet = await signedIn(silent);
+    interceptPosts();
+    setNow(T0 + 40);
+    await quiet.browser.get(`/end-session?${new URLSearchParams({ id_token_hint: quiet.idToken })}`);
+    expect(posts).toHaveLength(0);
+    const { browser, idToken } = await signedIn();
+    interceptPosts([503, 503, 503, 503]);
+    const logs = vi.spyOn(console, 'log');
+    setNow(T0 + 40);
+    await browser.get(`/end-session?${new URLSearchParams({ id_token_hint: idToken })}`);
+    expect(posts).toHaveLength(3);
+    expect(new Set(posts.map((p) => p.token)).size).toBe(1);
+    const lines = logs.mock.calls.map((args) => String(args[0])).filter((line) => line.includes('oidc_backchannel_logout'));
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toContain('attempt 3 failed, status 503');
+    for (const line of logs.mock.calls.map((args) => String(args[0]))) expect(line).not.toContain(posts[0]!.token);
+  });
+
+  it('a refresh token presented again (a theft) revokes the client session and notifies the client', async () => {
+    const user = await enrolled(workerEnv, T0, uniqueName('bcl-reuse'));
+    const done = await signIn(new Browser(workerEnv), user, authorizePath(client.clientId, challenge), T0 + 30);
+    const first = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(done.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+    setNow(T0 + 40);
+    expect((await tokenRequest(workerEnv, { grant_type: 'refresh_token', refresh_token: first.json.refresh_token as string }, basic(client))).status).toBe(200);
+    interceptPosts();
+    // Story: the old refresh token, stolen, is played after the grace period: the session ends and the client hears of it.
+    setNow(T0 + 100);
+    expect((await tokenRequest(workerEnv, { grant_type: 'refresh_token', refresh_token: first.json.refresh_token as string }, basic(client))).json.error).toBe('invalid_grant');
+    expect(posts).toHaveLength(1);
+    const { payload } = await verifyLogoutToken(posts[0]!.token);
+    expect(payload.sub).toBe(user.id);
+  });
+
+  it('a support MFA reset ends the person’s sessions and notifies the client', async () => {
+    const { user } = await signedIn();
+    interceptPosts();
+    setNow(T0 + 40);
+    const reset = await admin(workerEnv, `/admin/users/${user.id}/reset-mfa`, { json: { reason: 'lost phone, identity checked' } });
+    expect(reset.status, reset.text).toBeLessThan(300);
+    expect(posts).toHaveLength(1);
+    expect((await verifyLogoutToken(posts[0]!.token)).payload.sub).toBe(user.id);
+  });
+});
