@@ -11,6 +11,12 @@ export interface Variables {
   auth: AuthContext;
   /** Verified token claims, set by requireBearer for routes that read the session themselves. */
   claims: TokenClaims;
+  /**
+   * Set by a route that ended every session of a user who is not the caller's
+   * token (a reset link's owner), so the app-wide hooks that follow a session's
+   * end (the provider's back-channel logout) know whose ended.
+   */
+  sessionsEndedFor: string;
 }
 
 export interface AppEnv {

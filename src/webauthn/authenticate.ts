@@ -42,6 +42,8 @@ export type AuthenticationResult =
       /** The counter did not advance on a backup-eligible credential (accepted: synced copies). */
       counterRegressed: boolean;
       userVerified: boolean;
+      /** BE: the credential may be synced (equal to the stored value, step 24). False: single-device. */
+      backupEligible: boolean;
       backupState: boolean;
     }
   | Refused;
@@ -99,6 +101,7 @@ export async function verifyAuthentication(
     signCount: Math.max(authData.signCount, stored.signCount),
     counterRegressed: counterUsed && !advanced,
     userVerified: authData.flags.userVerified,
+    backupEligible,
     backupState,
   };
 }

@@ -30,14 +30,14 @@ export function acrFor(proven: Acr, wanted: readonly Acr[] | undefined): Acr | n
   return wanted.find((value) => satisfies(proven, value)) ?? null;
 }
 
-/** The most this account can prove: a device-bound passkey `phrh`, any passkey `phr`, else `aal2` (MFA is mandatory). */
+/** The most this account can prove: a device-bound passkey (BE=0, WebAuthn L3 §6.1.3: single-device) `phrh`, any passkey `phr`, else `aal2` (MFA is mandatory). */
 export async function accountCeiling(db: Db, userId: string): Promise<Acr> {
   const rows = await db
-    .select({ backupState: webauthnCredentials.backupState })
+    .select({ backupEligible: webauthnCredentials.backupEligible })
     .from(webauthnCredentials)
     .where(eq(webauthnCredentials.userId, userId))
     .limit(50);
-  if (rows.some((row) => !row.backupState)) return 'phrh';
+  if (rows.some((row) => !row.backupEligible)) return 'phrh';
   return rows.length > 0 ? 'phr' : 'aal2';
 }
 

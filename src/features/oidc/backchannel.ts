@@ -122,20 +122,28 @@ export function scheduleBackchannelLogout(c: Context<AppEnv>, userId: string): v
 }
 
 /**
- * Mounted app-wide by src/index.ts: after a successful request by a
- * signed-in person that can end sessions (any DELETE: /sessions/:id,
- * /me/grants/:clientId; /logout, /password, /disable-otp), or the support
- * API's MFA reset and password-reset link for the user it names, deliver for that person. Reads only what the request set.
+ * Mounted app-wide by src/index.ts: after a successful request that can end
+ * sessions, deliver for the person whose sessions those were: a signed-in
+ * caller's (any DELETE: /sessions/:id, /me/grants/:clientId, a passkey; /logout,
+ * /password, /disable-otp; a re-enrollment confirmed by /otp-verify and a first
+ * passkey enrollment, which end every other session), the user the support
+ * API's MFA reset names, or the one a route names in `sessionsEndedFor` (a
+ * redeemed reset link). Reads only what the request set.
  */
-const SESSION_ENDING_POSTS = new Set(['/logout', '/password', '/disable-otp']);
+const SESSION_ENDING_POSTS = new Set(['/logout', '/password', '/disable-otp', '/otp-verify', '/webauthn/register/verify']);
 
 export const backchannelLogoutAfter = createMiddleware<AppEnv>(async (c, next) => {
   await next();
   if (c.res.status >= 400 || c.req.method === 'GET') return;
+  const named = c.get('sessionsEndedFor');
+  if (named) return scheduleBackchannelLogout(c, named);
   // The support API ends a person's sessions by naming them in the path.
-  const supportAction = /^\/admin\/users\/([0-9a-f-]{36})\/(?:reset-mfa|password-reset)$/.exec(c.req.path);
+  const supportAction = /^\/admin\/users\/([0-9a-f-]{36})\/reset-mfa$/.exec(c.req.path);
   if (supportAction) return scheduleBackchannelLogout(c, supportAction[1]!);
   if (!(c.req.method === 'DELETE' || SESSION_ENDING_POSTS.has(c.req.path))) return;
   const auth = c.get('auth') as { user?: { id: string } } | undefined;
-  if (auth?.user) scheduleBackchannelLogout(c, auth.user.id);
+  // Routes that read the session themselves (/otp-verify) set only the verified claims.
+  const claims = c.get('claims') as { sub?: string } | undefined;
+  const userId = auth?.user?.id ?? claims?.sub;
+  if (userId) scheduleBackchannelLogout(c, userId);
 });

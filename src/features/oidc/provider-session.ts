@@ -56,15 +56,16 @@ export async function touchProviderSession(db: Db, sessionId: string, now: numbe
 }
 
 /**
- * A passkey whose backup state is false (device-bound: the key cannot leave
- * the authenticator) adds RFC 8176's `hwk` to the session's methods, so what
+ * A passkey that is not backup eligible (BE=0, WebAuthn L3 §6.1.3: a
+ * single-device credential, whose key cannot leave the authenticator; BS=0
+ * alone only says it is not backed up yet) adds RFC 8176's `hwk` to the session's methods, so what
  * the session proved is recorded with it (and `acr` can say `phrh`).
  */
 export async function markDeviceBound(db: Db, sessionId: string, userId: string, credentialId: unknown): Promise<void> {
   if (typeof credentialId !== 'string' || credentialId.length > 1400) return;
   await db.run(sql`UPDATE ${sessions} SET ${sql.identifier('amr')} = 'pwd pop hwk'
     WHERE ${sessions.id} = ${sessionId} AND ${sessions.amr} = 'pwd pop'
-      AND EXISTS (SELECT 1 FROM ${webauthnCredentials} WHERE ${webauthnCredentials.id} = ${credentialId} AND ${webauthnCredentials.userId} = ${userId} AND ${webauthnCredentials.backupState} = 0)`);
+      AND EXISTS (SELECT 1 FROM ${webauthnCredentials} WHERE ${webauthnCredentials.id} = ${credentialId} AND ${webauthnCredentials.userId} = ${userId} AND ${webauthnCredentials.backupEligible} = 0)`);
 }
 
 /**

@@ -159,7 +159,7 @@ async function commit(
 ): Promise<SessionTokens> {
   const { row, result, now } = c;
   const userId = row.credential.userId;
-  const session = { ...newSession(settings, userId, true, now, ['pop', 'mfa'], c.client), acr: result.backupState ? 'phr' : 'phrh' };
+  const session = { ...newSession(settings, userId, true, now, ['pop', 'mfa'], c.client), acr: result.backupEligible ? 'phr' : 'phrh' };
   const sameDb = userDb === primary;
   const budgets = (inCommit: 0 | 1) => [credentialBudgetReset(primary, { credentialKey: c.credentialKey, sid: session.id, inCommit })] as const;
   const guard = { credentialId: row.credential.id, storedSignCount: row.credential.signCount };

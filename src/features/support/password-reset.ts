@@ -67,7 +67,8 @@ export async function issuePasswordReset(db: Db, userId: string, reason: string,
  * token marked used among it) runs only if that write landed, so two requests
  * with one token cannot both succeed. Bad, used or expired: 401 invalid_reset_token.
  */
-export async function resetPassword(db: Db, cost: ScryptParams, resetToken: string, newPassword: string, client: ClientInfo, now: number): Promise<void> {
+/** Returns the id of the user whose password was set (every session of theirs has ended). */
+export async function resetPassword(db: Db, cost: ScryptParams, resetToken: string, newPassword: string, client: ClientInfo, now: number): Promise<string> {
   const tokenHash = await hashResetToken(resetToken);
   const live = and(eq(passwordResets.tokenHash, tokenHash), isNull(passwordResets.usedAt), gt(passwordResets.expiresAt, now));
   const [row] = await db
@@ -104,6 +105,7 @@ export async function resetPassword(db: Db, cost: ScryptParams, resetToken: stri
     throw new ApiError('invalid_reset_token');
   }
   logEvent('password_reset', { userId: user.id });
+  return user.id;
 }
 
 /** The cron's cleanup of reset tokens past their hour (used ones included): at most `limit` per call. */

@@ -109,6 +109,7 @@ export const admin = routeGroup()
   })
   .openapi(passwordResetRoute, async (c) => {
     const { resetToken, newPassword } = c.req.valid('json');
-    await resetPassword(resetTokenShardDb(c, resetToken), c.get('settings').passwordHashCost, resetToken, newPassword, clientInfo(c), nowSeconds());
+    const userId = await resetPassword(resetTokenShardDb(c, resetToken), c.get('settings').passwordHashCost, resetToken, newPassword, clientInfo(c), nowSeconds());
+    c.set('sessionsEndedFor', userId);
     return c.json({ ok: true as const }, 200);
   });

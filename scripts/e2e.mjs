@@ -1,0 +1,40 @@
+// Runs the browser tests (test-e2e/*.mjs) a few at a time, each in its own process
+// with its own wrangler dev, ports and Chromium profile. Most of their time is
+// waiting (a server starting, a TOTP step turning over), so running them side by
+// side keeps `.ci/run` within its budget on two cores. Each script's output is
+// printed whole when it ends, so the logs never interleave; the exit code is
+// non-zero if any script failed. E2E_JOBS sets how many run at once (default 3).
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SCRIPTS = ['enrollment', 'passkeys', 'readme', 'oidc', 'passwordless'];
+const jobs = Math.max(1, Number(process.env.E2E_JOBS ?? 3) || 3);
+
+function run(name) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, [join(root, 'test-e2e', `${name}.mjs`)], { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const output = [];
+    child.stdout.on('data', (chunk) => output.push(chunk));
+    child.stderr.on('data', (chunk) => output.push(chunk));
+    child.on('close', (code, signal) => {
+      const seconds = Math.round((Date.now() - started) / 1000);
+      process.stdout.write(`\n=== test-e2e/${name}.mjs (${seconds} s, ${code === 0 ? 'passed' : `failed: ${signal ?? `exit ${code}`}`})\n`);
+      process.stdout.write(Buffer.concat(output));
+      resolve(code === 0);
+    });
+  });
+}
+
+const queue = [...SCRIPTS];
+const results = new Map();
+await Promise.all(
+  Array.from({ length: Math.min(jobs, queue.length) }, async () => {
+    for (let name = queue.shift(); name; name = queue.shift()) results.set(name, await run(name));
+  }),
+);
+const failed = SCRIPTS.filter((name) => !results.get(name));
+console.log(`\nbrowser: ${SCRIPTS.length - failed.length} passed, ${failed.length} failed${failed.length ? ` (${failed.join(', ')})` : ''}`);
+process.exit(failed.length ? 1 : 0);
