@@ -8,7 +8,7 @@ describe('verifyAuthentication (WebAuthn L3 §7.2)', () => {
       const { authenticator, stored } = await registered(algorithm);
       const issued = challenge();
       const result = await verifyAssertionJSON(await authenticator.assert(issued), stored, issued);
-      expect(result).toEqual({ ok: true, signCount: 0, counterRegressed: false, userVerified: true, backupState: false });
+      expect(result).toEqual({ ok: true, signCount: 0, counterRegressed: false, userVerified: true, backupEligible: false, backupState: false });
     });
 
     it(`refuses a ${name} assertion with a bad signature`, async () => {
@@ -68,7 +68,7 @@ describe('verifyAuthentication (WebAuthn L3 §7.2)', () => {
     for (let i = 0; i < 3; i++) {
       const issued = challenge();
       const result = await verifyAssertionJSON(await authenticator.assert(issued), stored, issued);
-      expect(result).toEqual({ ok: true, signCount: 0, counterRegressed: false, userVerified: true, backupState: true });
+      expect(result).toEqual({ ok: true, signCount: 0, counterRegressed: false, userVerified: true, backupEligible: true, backupState: true });
     }
     const { authenticator: bound, stored: boundStored } = await registered(-8);
     const issued = challenge();
@@ -99,7 +99,7 @@ describe('verifyAuthentication (WebAuthn L3 §7.2)', () => {
     const record = { ...stored, signCount: 10 };
     const issued = challenge();
     const result = await verifyAssertionJSON(await authenticator.assert(issued, { signCount: 4 }), record, issued);
-    expect(result).toEqual({ ok: true, signCount: 10, counterRegressed: true, userVerified: true, backupState: true });
+    expect(result).toEqual({ ok: true, signCount: 10, counterRegressed: true, userVerified: true, backupEligible: true, backupState: true });
   });
 
   // Another account's (or an unlisted) credential presented for this user (§7.2 steps 5-6).
