@@ -108,3 +108,27 @@ describe('acr_values', () => {
     expect(decodeJwtPayload(refreshed.json.access_token as string).acr).toBe('aal2');
   });
 });
+
+describe('phrh means a single-device passkey (BE=0), not one merely not backed up yet', () => {
+  // Attack (second review): a syncable passkey that is not backed up yet reports BE=1, BS=0.
+  // Judged by BS it was sold as device-bound (acr phrh, amr hwk), so a client that asks for
+  // phrh to keep exportable keys out accepted one that can sync to a cloud account later.
+  it('asked for phrh, an account whose only passkey is backup-eligible cannot meet it', async () => {
+    const user = await passkeyUser(T0, { backupEligible: true });
+    const browser = new Browser(workerEnv);
+    setNow(T0 + 30);
+    const done = await signInWithPasskey(browser, user, await browser.get(authorizePath(client.clientId, challenge, { acr_values: 'phrh' })));
+    expect(done.status).toBe(303);
+    expect(errorOf(done.location).error).toBe('unmet_authentication_requirements');
+  });
+
+  it('without acr_values, that passkey proves phr, and amr does not claim hwk', async () => {
+    const user = await passkeyUser(T0, { backupEligible: true });
+    const browser = new Browser(workerEnv);
+    setNow(T0 + 60);
+    const done = await signInWithPasskey(browser, user, await browser.get(authorizePath(client.clientId, challenge)));
+    const tokens = await tokensOf(done.location);
+    expect(tokens.id.acr).toBe('phr');
+    expect(tokens.id.amr).not.toContain('hwk');
+  });
+});

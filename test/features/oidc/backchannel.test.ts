@@ -119,3 +119,26 @@ describe('back-channel logout', () => {
     expect((await verifyLogoutToken(posts[0]!.token)).payload.sub).toBe(user.id);
   });
 });
+
+describe('back-channel logout when a support reset link is redeemed', () => {
+  it('POST /password/reset ends every session, and the client holding tokens of one hears of it once', async () => {
+    // Attack (second review): support issues a reset link for a compromised account; the owner
+    // redeems it and every provider session ends, but the route is anonymous, so the hook that
+    // follows a signed-in request never saw whose sessions ended, and the attacker's sessions at
+    // the client apps lived on. The route now names the user (sessionsEndedFor).
+    const { user } = await signedIn();
+    interceptPosts();
+    setNow(T0 + 40);
+    const issued = await admin(workerEnv, `/admin/users/${user.id}/password-reset`, { json: { reason: 'identity checked' } });
+    expect(issued.status, issued.text).toBe(201);
+    expect(posts.length).toBe(0); // issuing the link ends nothing
+    const done = await send(workerEnv, '/password/reset', { method: 'POST', headers: { 'Content-Type': 'application/json', 'CF-Connecting-IP': '203.0.113.77' }, body: JSON.stringify({ resetToken: issued.json.resetToken, newPassword: 'a completely new passphrase 42' }) });
+    expect(done.status, done.text).toBe(200);
+    expect(posts.length).toBe(1);
+    expect(posts[0]!.url).toBe(BCL);
+    const { payload, protectedHeader } = await verifyLogoutToken(posts[0]!.token);
+    expect(protectedHeader.typ).toBe('logout+jwt');
+    expect(payload.sub).toBe(user.id);
+    expect(payload).not.toHaveProperty('nonce');
+  });
+});
