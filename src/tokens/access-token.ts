@@ -26,7 +26,8 @@ export interface AccessTokenSettings extends SigningKeySettings {
 /**
  * What the session's last proof was worth (OIDC Core §2 `acr`): `aal2`, a password and a
  * second factor; `phrh` / `phr` (the OpenID EAP ACR values: phishing-resistant, hardware-bound
- * or not), a passkey that verified its user, device-bound (BS = 0) or synced.
+ * or not), a passkey that verified its user, device-bound (not backup eligible, BE = 0) or
+ * one that may be synced.
  */
 export const ACR_VALUES = ['aal2', 'phr', 'phrh'] as const;
 export type Acr = (typeof ACR_VALUES)[number];

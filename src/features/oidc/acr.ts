@@ -7,8 +7,7 @@ import { webauthnCredentials } from '../../db/schema';
  * request"): `phrh` (a device-bound passkey) satisfies `phrh`, `phr` and
  * `aal2`; `phr` (any passkey) satisfies `phr` and `aal2`; `aal2` only itself.
  */
-export const ACR_VALUES = ['aal2', 'phr', 'phrh'] as const;
-export type Acr = (typeof ACR_VALUES)[number];
+import { ACR_VALUES, type Acr } from '../../tokens/access-token';
 
 const RANK: Record<Acr, number> = { aal2: 1, phr: 2, phrh: 3 };
 

@@ -1,7 +1,8 @@
 import type { Db } from '../../db/client';
 import { findClient, redirectUriRegistered } from './clients';
 import { CODE_CHALLENGE, knownScopes, NONCE_MAX_CHARS, STATE_MAX_CHARS } from './config';
-import { ACR_VALUES, isAcr } from './acr';
+import { ACR_VALUES } from '../../tokens/access-token';
+import { isAcr } from './acr';
 import type { OidcClientRow } from './tables';
 import type { AuthorizationRequest } from './ticket';
 

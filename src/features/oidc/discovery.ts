@@ -1,3 +1,4 @@
+import { ACR_VALUES } from '../../tokens/access-token';
 import { SCOPES } from './config';
 
 /**
@@ -23,7 +24,7 @@ export function discoveryDocument(issuer: string) {
     code_challenge_methods_supported: ['S256'],
     scopes_supported: [...SCOPES],
     claims_supported: ['iss', 'sub', 'aud', 'azp', 'exp', 'iat', 'auth_time', 'nonce', 'acr', 'amr', 'sid', 'preferred_username'],
-    acr_values_supported: ['aal2', 'phr', 'phrh'],
+    acr_values_supported: [...ACR_VALUES],
     prompt_values_supported: ['none', 'login', 'consent'],
     claims_parameter_supported: false,
     request_parameter_supported: false,

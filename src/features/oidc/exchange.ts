@@ -13,7 +13,7 @@ import { findCode, spendCode } from './codes';
 import { revokeClientSession } from './grants';
 import { OAuthError } from './oauth-error';
 import { isAcr, satisfies } from './acr';
-import { acrOf } from './provider-session';
+import { provenAcr } from './provider-session';
 import { oidcCodes, oidcGrants, type OidcClientRow, type OidcCodeRow } from './tables';
 import { issueTokens, type TokenSet } from './tokens';
 
@@ -93,7 +93,7 @@ export async function exchangeCode(
     ip: clientInfo.ip,
   };
   // The acr chosen when the code was issued (the first acr_values entry the sign-in met), and never more than the session proved.
-  const proven = acrOf(provider.amr, provider.acr);
+  const proven = provenAcr(provider.amr, provider.acr);
   const acr = isAcr(row.acr) && satisfies(proven, row.acr) ? row.acr : proven;
   const grant = { providerSessionId: row.providerSessionId, scope: row.scope, acr, offline: row.offline };
   const mine = sql`EXISTS (SELECT 1 FROM ${oidcCodes} WHERE ${oidcCodes.codeHash} = ${row.codeHash} AND ${oidcCodes.sessionId} = ${session.id})`;

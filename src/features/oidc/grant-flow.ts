@@ -6,7 +6,7 @@ import { hasConsent } from './consents';
 import { consentForm } from './pages/enroll';
 import { signInForm } from './pages/sign-in';
 import { accountCeiling, acrFor, canMeet } from './acr';
-import { acrOf, touchProviderSession, type ProviderSession } from './provider-session';
+import { provenAcr, touchProviderSession, type ProviderSession } from './provider-session';
 import type { OidcClientRow } from './tables';
 import { makeTicket, type AuthorizationRequest } from './ticket';
 import { redirectToClient, render, stepContext } from './web';
@@ -28,7 +28,7 @@ export async function showSignIn(c: C, client: OidcClientRow, request: Authoriza
 export async function afterSignIn(c: C, client: OidcClientRow, request: AuthorizationRequest, provider: ProviderSession, now: number, options: { prompt?: Set<string>; consented?: boolean } = {}) {
   const db = idShardDb(c, provider.session.id)!;
   // acr_values: the first listed value this sign-in proved; none met (after a sign-in in this request) ends the request.
-  const acr = acrFor(acrOf(provider.session.amr, provider.session.acr), request.acrValues);
+  const acr = acrFor(provenAcr(provider.session.amr, provider.session.acr), request.acrValues);
   if (!acr) return redirectToClient(c, request, { error: 'unmet_authentication_requirements', error_description: 'The sign-in did not meet the requested acr_values.' });
   const scope = request.scopes.join(' ');
   const prompt = options.prompt ?? new Set<string>();
@@ -56,7 +56,7 @@ export async function afterSignIn(c: C, client: OidcClientRow, request: Authoriz
  * offered first), with prompt=none login_required. Null: the session is enough.
  */
 export async function stepUpNeeded(c: C, client: OidcClientRow, request: AuthorizationRequest, provider: ProviderSession, now: number, prompt: Set<string>) {
-  if (acrFor(acrOf(provider.session.amr, provider.session.acr), request.acrValues)) return null;
+  if (acrFor(provenAcr(provider.session.amr, provider.session.acr), request.acrValues)) return null;
   const ceiling = await accountCeiling(idShardDb(c, provider.session.id)!, provider.user.id);
   if (!canMeet(ceiling, request.acrValues)) {
     return redirectToClient(c, request, { error: 'unmet_authentication_requirements', error_description: 'This account cannot meet the requested acr_values.' });

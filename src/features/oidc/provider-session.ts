@@ -4,6 +4,7 @@ import type { Db } from '../../db/client';
 import { sessions, users, webauthnCredentials, type SessionRow, type UserRow } from '../../db/schema';
 import { sessionLive } from '../../core/sessions/store';
 import { tagMatches, tagOf } from './hmac';
+import type { Acr } from '../../tokens/access-token';
 
 /**
  * The provider session: the browser's signed-in state at the provider, a
@@ -74,7 +75,7 @@ export async function markDeviceBound(db: Db, sessionId: string, userId: string,
  * TOTP or a recovery code `aal2`; a session whose row records an `acr`
  * (a passwordless sign-in) is worth that.
  */
-export function acrOf(amr: string, stored: string | null = null): 'phrh' | 'phr' | 'aal2' {
+export function provenAcr(amr: string, stored: string | null = null): Acr {
   // A passwordless passkey sign-in records its acr on the session row itself.
   if (stored === 'phrh' || stored === 'phr') return stored;
   const methods = amr.split(' ');

@@ -1,5 +1,5 @@
 import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from '@oslojs/encoding';
-import type { Acr } from './acr';
+import type { Acr } from '../../tokens/access-token';
 import { TICKET_TTL_SECONDS, type Scope } from './config';
 import { tagMatches, tagOf } from './hmac';
 
