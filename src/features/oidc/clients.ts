@@ -2,6 +2,8 @@ import { eq } from 'drizzle-orm';
 import { encodeBase64urlNoPadding } from '@oslojs/encoding';
 import { randomBytes } from '../../crypto/random';
 import type { Db } from '../../db/client';
+import { batchPrebuilt, prebuilt } from '../../db/prebuilt';
+import { withReadRetry } from '../../db/read-retry';
 import { oidcClients, type OidcClientRow } from './tables';
 
 /**
@@ -65,9 +67,15 @@ export async function secretMatches(presented: string, storedHash: string | null
   return diff === 0 && storedHash !== null;
 }
 
+/** The registry row by id, built once per isolate (src/db/prebuilt.ts): it rides in a batch with a shard's read when the shard is the primary. */
+export const clientRead = prebuilt(['id'], (db, p) => db.select().from(oidcClients).where(eq(oidcClients.id, p.id)).limit(1));
+
+/** A client id longer than any we issue names no client, and costs no D1 read. */
+export const plausibleClientId = (clientId: string) => clientId.length <= 64;
+
 export async function findClient(db: Db, clientId: string): Promise<OidcClientRow | null> {
-  if (clientId.length > 64) return null;
-  const [row] = await db.select().from(oidcClients).where(eq(oidcClients.id, clientId)).limit(1);
+  if (!plausibleClientId(clientId)) return null;
+  const [[row]] = await withReadRetry(() => batchPrebuilt(db, [clientRead(db, { id: clientId })]));
   return row ?? null;
 }
 
