@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { encodeBase64urlNoPadding } from '@oslojs/encoding';
 import { randomBytes } from '../../crypto/random';
 import type { Db } from '../../db/client';
@@ -25,13 +25,15 @@ export async function codeHashOf(code: string): Promise<string> {
 /**
  * Writes the code only while the provider session is live and full when the
  * statement runs: a session ended a moment ago, or one that never proved a
- * second factor, yields no code (null).
+ * second factor, yields no code (null). `clientGuard`: the client still as
+ * the caller saw it (grant-flow.ts, `clientGuard`).
  */
 export async function issueCode(
   db: Db,
   request: AuthorizationRequest,
   grant: { userId: string; providerSessionId: string; scopes: Scope[]; offline: boolean; acr: string },
   now: number,
+  clientGuard: SQL = sql`1`,
 ): Promise<string | null> {
   const code = encodeBase64urlNoPadding(markShard(randomBytes(32), shardDigitOf(grant.providerSessionId)));
   const row = {
@@ -51,7 +53,7 @@ export async function issueCode(
     acr: grant.acr,
   };
   const providerLive = sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${grant.providerSessionId} AND ${sessions.authorized} = 1 AND ${sessions.authTime} IS NOT NULL AND ${sessions.revokedAt} IS NULL AND ${sessions.expiresAt} > ${now})`;
-  const result = await insertIf(db, oidcCodes, row, providerLive).run();
+  const result = await insertIf(db, oidcCodes, row, sql`${providerLive} AND ${clientGuard}`).run();
   return result.meta.changes === 1 ? code : null;
 }
 

@@ -7,15 +7,63 @@ import { consentForm } from './pages/enroll';
 import { signInForm } from './pages/sign-in';
 import { accountCeiling, acrFor, canMeet } from './acr';
 import { provenAcr, touchProviderSession, type ProviderSession } from './provider-session';
-import type { OidcClientRow } from './tables';
+import { oidcClients, type OidcClientRow } from './tables';
 import { makeTicket, type AuthorizationRequest } from './ticket';
-import { redirectToClient, render, stepContext } from './web';
+import { errorPage, NO_LONGER_REGISTERED, redirectToClient, render, stepContext } from './web';
+import { findClient, redirectUriRegistered, refOf, type ClientRef } from './clients';
+import { primaryDb } from '../../db/shards';
+import type { Db } from '../../db/client';
+import { SESSION_TOUCH_INTERVAL_SECONDS } from '../../settings/tunables';
+import { sql, type SQL } from 'drizzle-orm';
 
 type C = Context<AppEnv>;
 
-/** The sign-in page of a request (a fresh ticket: the request, signed). */
-export async function showSignIn(c: C, client: OidcClientRow, request: AuthorizationRequest, now: number, alert?: string) {
-  const step = await stepContext(c, client, await makeTicket(c.get('settings').oidcKey, request, now), request.redirectUri);
+/** A client as a registry row read in this request, or as a ticket's copy. */
+type AnyClient = OidcClientRow | ClientRef;
+const asRef = (client: AnyClient, redirectUri: string): ClientRef => ('redirectUris' in client ? refOf(client, redirectUri) : client);
+
+/**
+ * SQL: the registry row still says what `ref` says (the client exists, the
+ * same first-party flag, the redirect URI still registered). Only where the
+ * registry lives: the primary.
+ */
+function clientStill(ref: ClientRef): SQL {
+  return sql`EXISTS (SELECT 1 FROM ${oidcClients} WHERE ${oidcClients.id} = ${ref.id} AND ${oidcClients.firstParty} = ${ref.firstParty ? 1 : 0}
+    AND EXISTS (SELECT 1 FROM json_each(${oidcClients.redirectUris}) WHERE value = ${ref.registeredUri}))`;
+}
+
+/** The client as the registry has it now, if it still accepts the request's redirect URI. */
+async function freshRef(c: C, id: string, request: AuthorizationRequest): Promise<ClientRef | null> {
+  const row = await findClient(primaryDb(c.env), id);
+  return row && redirectUriRegistered(row, request.redirectUri) ? refOf(row, request.redirectUri) : null;
+}
+
+/**
+ * How a write that issues a code or records a consent checks a ticket's copy
+ * of the client: on the primary, inside that very statement (`clientStill`,
+ * no read of its own); on another shard, by reading the primary first. A copy
+ * that no longer holds yields the client as it is now (null: gone, or the
+ * redirect URI no longer registered).
+ */
+export async function clientGuard(c: C, db: Db, client: ClientRef, request: AuthorizationRequest): Promise<{ guard: SQL; client: ClientRef } | { changed: ClientRef | null }> {
+  if (client.verified) return { guard: sql`1`, client };
+  if (db === primaryDb(c.env)) return { guard: clientStill(client), client };
+  const fresh = await freshRef(c, client.id, request);
+  if (fresh && fresh.firstParty === client.firstParty && fresh.registeredUri === client.registeredUri) return { guard: sql`1`, client: fresh };
+  return { changed: fresh };
+}
+
+/** After a guarded write found nothing to write: did the ticket's copy of the client stop holding? Null: it still holds. */
+export async function clientChanged(c: C, client: ClientRef, request: AuthorizationRequest): Promise<{ changed: ClientRef | null } | null> {
+  if (client.verified) return null;
+  const fresh = await freshRef(c, client.id, request);
+  return fresh && fresh.firstParty === client.firstParty && fresh.registeredUri === client.registeredUri ? null : { changed: fresh };
+}
+
+/** The sign-in page of a request (a fresh ticket: the request and the client, signed). */
+export async function showSignIn(c: C, anyClient: AnyClient, request: AuthorizationRequest, now: number, alert?: string) {
+  const client = asRef(anyClient, request.redirectUri);
+  const step = await stepContext(c, client, await makeTicket(c.get('settings').oidcKey, request, client, now), request.redirectUri);
   return render(c, 'Sign in', signInForm(step, c.get('settings').oidcSignup), { alert });
 }
 
@@ -25,7 +73,8 @@ export async function showSignIn(c: C, client: OidcClientRow, request: Authoriza
  * code. The code is written only while the provider session is live and
  * full (issueCode's guard), so no path reaches a code without a second factor.
  */
-export async function afterSignIn(c: C, client: OidcClientRow, request: AuthorizationRequest, provider: ProviderSession, now: number, options: { prompt?: Set<string>; consented?: boolean } = {}) {
+export async function afterSignIn(c: C, anyClient: AnyClient, request: AuthorizationRequest, provider: ProviderSession, now: number, options: { prompt?: Set<string>; consented?: boolean } = {}): Promise<Response> {
+  const client = asRef(anyClient, request.redirectUri);
   const db = idShardDb(c, provider.session.id)!;
   // acr_values: the first listed value this sign-in proved; none met (after a sign-in in this request) ends the request.
   const acr = acrFor(provenAcr(provider.session.amr, provider.session.acr), request.acrValues);
@@ -35,17 +84,23 @@ export async function afterSignIn(c: C, client: OidcClientRow, request: Authoriz
   const needsConsent = !client.firstParty && !options.consented && (prompt.has('consent') || !(await hasConsent(db, provider.user.id, client.id, scope)));
   if (needsConsent) {
     if (prompt.has('none')) return redirectToClient(c, request, { error: 'consent_required', error_description: 'The person has not allowed this application yet.' });
-    const step = await stepContext(c, client, await makeTicket(c.get('settings').oidcKey, request, now), request.redirectUri);
+    const step = await stepContext(c, client, await makeTicket(c.get('settings').oidcKey, request, client, now), request.redirectUri);
     return render(c, 'Allow access?', consentForm(step, request.scopes));
   }
+  const checked = await clientGuard(c, db, client, request);
+  if ('changed' in checked) return checked.changed ? afterSignIn(c, checked.changed, request, provider, now, options) : errorPage(c, NO_LONGER_REGISTERED);
   const offline = client.firstParty || request.scopes.includes('offline_access');
-  const code = await issueCode(db, request, { userId: provider.user.id, providerSessionId: provider.session.id, scopes: request.scopes, offline, acr }, now);
+  const code = await issueCode(db, request, { userId: provider.user.id, providerSessionId: provider.session.id, scopes: request.scopes, offline, acr }, now, checked.guard);
   if (!code) {
+    // The copy of the client the ticket carried no longer holds: go on with the client as it is now.
+    const changed = await clientChanged(c, client, request);
+    if (changed) return changed.changed ? afterSignIn(c, changed.changed, request, provider, now, options) : errorPage(c, NO_LONGER_REGISTERED);
     // The session ended between the lookup and the insert: prompt=none still never shows a page.
     if (prompt.has('none')) return redirectToClient(c, request, { error: 'login_required', error_description: 'No one is signed in.' });
     return showSignIn(c, client, request, now, 'Your session ended. Sign in again.');
   }
-  await touchProviderSession(db, provider.session.id, now);
+  // The idle limit's touch, only when it would write (at most once a minute): the session was read in this request.
+  if (now - provider.session.lastUsedAt >= SESSION_TOUCH_INTERVAL_SECONDS) await touchProviderSession(db, provider.session.id, now);
   return redirectToClient(c, request, { code });
 }
 
@@ -55,7 +110,7 @@ export async function afterSignIn(c: C, client: OidcClientRow, request: Authoriz
  * (asking would not help); otherwise the person signs in again (the passkey
  * offered first), with prompt=none login_required. Null: the session is enough.
  */
-export async function stepUpNeeded(c: C, client: OidcClientRow, request: AuthorizationRequest, provider: ProviderSession, now: number, prompt: Set<string>) {
+export async function stepUpNeeded(c: C, client: AnyClient, request: AuthorizationRequest, provider: ProviderSession, now: number, prompt: Set<string>) {
   if (acrFor(provenAcr(provider.session.amr, provider.session.acr), request.acrValues)) return null;
   const ceiling = await accountCeiling(idShardDb(c, provider.session.id)!, provider.user.id);
   if (!canMeet(ceiling, request.acrValues)) {

@@ -1,6 +1,8 @@
 import type { Context } from 'hono';
 import { authenticate } from '../../core/sessions/lookup';
-import { login } from '../../core/login';
+import { login, type LoginResult } from '../../core/login';
+import type { AuthContext } from '../../core/sessions/lookup';
+import type { SessionRow } from '../../db/schema';
 import { startEnrollment, pendingEnrollment } from '../../core/second-factor/enroll';
 import { qrSvg, svgDataUrl } from '../../core/second-factor/qr';
 import { register } from '../../core/register';
@@ -64,9 +66,9 @@ async function enrollPage(c: C, step: StepContext, enrollment: { secret: string;
  * has any (the options made now, bound to this password-only session and to
  * `login`), and a recovery code always.
  */
-async function secondFactorPage(c: C, s: Pick<Step, 'step' | 'request'>, pending: { claims: TokenClaims; db: Db }, now: number, alert?: string) {
+async function secondFactorPage(c: C, s: Pick<Step, 'step' | 'request'>, pending: { claims: TokenClaims; db: Db }, now: number, alert?: string, known?: AuthContext) {
   const settings = c.get('settings');
-  const auth = await authenticate(pending.db, pending.claims, 'any', now, settings.sessionIdleSeconds);
+  const auth = known ?? (await authenticate(pending.db, pending.claims, 'any', now, settings.sessionIdleSeconds));
   const offer = auth.passkeyCount > 0 ? await assertionOptions(pending.db, settings, auth, now) : null;
   const passkey = offer ? { challengeId: offer.challengeId, optionsJson: JSON.stringify(offer.publicKey) } : null;
   // acr_values that a code cannot meet: the passkey alone is offered (the recovery code stays: the way back into an account).
@@ -94,11 +96,16 @@ async function pendingLogin(c: C, now: number) {
 }
 
 /** After the password: the second factor, or enrollment for an account that has none (mandatory MFA holds here too). */
-async function afterPassword(c: C, s: Step, result: { token: string; expiresIn: number; mfa: 'enroll' | 'verify'; methods: string[] }, now: number) {
+async function afterPassword(c: C, s: Step, result: LoginResult, now: number) {
   setLoginCookie(c, result.token, result.expiresIn);
   const claims = (await verifyToken(c.get('settings'), result.token, now))!;
   const db = idShardDb(c, claims.sid)!;
-  if (result.mfa === 'verify') return secondFactorPage(c, s, { claims, db }, now);
+  if (result.mfa === 'verify') {
+    // What the login just read and wrote, not read back: the JSON twin (/login) makes no read after its batch either.
+    const { user, passkeyCount, session } = result.opened;
+    const known: AuthContext = { claims, user, sessionId: session.id, authorized: false, recoveryCodesRemaining: 0, passkeyCount, authTime: null, session: { ...session, commitId: null } as SessionRow };
+    return secondFactorPage(c, s, { claims, db }, now, undefined, known);
+  }
   const auth = await authenticate(db, claims, 'any', now, c.get('settings').sessionIdleSeconds);
   return enrollPage(c, s.step, await startEnrollment(db, c.get('settings'), auth, now, clientInfo(c)));
 }
@@ -200,10 +207,10 @@ async function signUpPage(c: C) {
   const now = nowSeconds();
   if (!c.get('settings').oidcSignup) return errorPage(c, 'Sign-up is turned off here.');
   const ticket = c.req.query('ticket');
-  const request = ticket ? await readTicket(c.get('settings').oidcKey, ticket, now) : null;
-  const client = request ? await findClient(primaryDb(c.env), request.clientId) : null;
-  if (!ticket || !client) return errorPage(c, 'This sign-in request has expired or is not valid. Start again from the application.');
-  return render(c, 'Create an account', signUpForm(await stepContext(c, client, ticket, request!.redirectUri)));
+  const read = ticket ? await readTicket(c.get('settings').oidcKey, ticket, now) : null;
+  const client = read ? (read.client ?? (await findClient(primaryDb(c.env), read.request.clientId))) : null;
+  if (!ticket || !read || !client) return errorPage(c, 'This sign-in request has expired or is not valid. Start again from the application.');
+  return render(c, 'Create an account', signUpForm(await stepContext(c, client, ticket, read.request.redirectUri)));
 }
 
 async function signUpStep(c: C) {
