@@ -6,7 +6,7 @@ import { insertIf } from '../../db/guarded-insert';
 import { sessions } from '../../db/schema';
 import { markShard, shardDigitOf } from '../../db/shard-ids';
 import { CODE_TTL_SECONDS, type Scope } from './config';
-import { oidcCodes } from './tables';
+import { oidcCodes, type OidcCodeRow } from './tables';
 import type { AuthorizationRequest } from './ticket';
 
 /**
@@ -31,10 +31,31 @@ export async function codeHashOf(code: string): Promise<string> {
 export async function issueCode(
   db: Db,
   request: AuthorizationRequest,
-  grant: { userId: string; providerSessionId: string; scopes: Scope[]; offline: boolean; acr: string },
+  grant: CodeGrant,
   now: number,
   clientGuard: SQL = sql`1`,
 ): Promise<string | null> {
+  const { code, statement } = await codeInsert(db, request, grant, now, clientGuard);
+  const result = await statement.run();
+  return result.meta.changes === 1 ? code : null;
+}
+
+export interface CodeGrant {
+  userId: string;
+  providerSessionId: string;
+  scopes: Scope[];
+  offline: boolean;
+  acr: string;
+}
+
+/** issueCode's new code and its guarded INSERT, unexecuted (`guard` joins the provider session's). */
+export async function codeInsert(db: Db, request: AuthorizationRequest, grant: CodeGrant, now: number, guard: SQL) {
+  const { code, row } = await newCode(request, grant, now);
+  return { code, statement: codeRowInsert(db, row, guard) };
+}
+
+/** A new code and the row that stores it. */
+export async function newCode(request: AuthorizationRequest, grant: CodeGrant, now: number) {
   const code = encodeBase64urlNoPadding(markShard(randomBytes(32), shardDigitOf(grant.providerSessionId)));
   const row = {
     codeHash: await codeHashOf(code),
@@ -52,9 +73,14 @@ export async function issueCode(
     sessionId: null,
     acr: grant.acr,
   };
-  const providerLive = sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${grant.providerSessionId} AND ${sessions.authorized} = 1 AND ${sessions.authTime} IS NOT NULL AND ${sessions.revokedAt} IS NULL AND ${sessions.expiresAt} > ${now})`;
-  const result = await insertIf(db, oidcCodes, row, sql`${providerLive} AND ${clientGuard}`).run();
-  return result.meta.changes === 1 ? code : null;
+  return { code, row };
+}
+
+/** The code's INSERT, only while its provider session is live and full when the statement runs, and `guard` holds. */
+export function codeRowInsert(db: Db, row: OidcCodeRow, guard: SQL) {
+  const now = row.createdAt;
+  const providerLive = sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${row.providerSessionId} AND ${sessions.authorized} = 1 AND ${sessions.authTime} IS NOT NULL AND ${sessions.revokedAt} IS NULL AND ${sessions.expiresAt} > ${now})`;
+  return insertIf(db, oidcCodes, row, sql`${providerLive} AND ${guard}`);
 }
 
 export async function findCode(db: Db, code: string) {

@@ -1,8 +1,8 @@
 import type { Context } from 'hono';
 import type { AppEnv } from '../../http/app-env';
 import { idShardDb } from '../../http/middleware/shard';
-import { issueCode } from './codes';
-import { hasConsent } from './consents';
+import { codeRowInsert, issueCode, newCode } from './codes';
+import { consentExists, consentRead, hasConsent } from './consents';
 import { consentForm } from './pages/enroll';
 import { signInForm } from './pages/sign-in';
 import { accountCeiling, acrFor, canMeet } from './acr';
@@ -119,4 +119,43 @@ export async function stepUpNeeded(c: C, client: AnyClient, request: Authorizati
   if (prompt.has('none')) return redirectToClient(c, request, { error: 'login_required', error_description: 'A stronger sign-in is needed.' });
   // Only a sign-in from now on counts at the next steps.
   return showSignIn(c, client, { ...request, authAfter: now }, now, 'This application asks for a stronger sign-in: use your passkey.');
+}
+
+/**
+ * The code step's code, written in the batch that commits the second factor
+ * (core proveSecondFactor's `also`): the hosted step then costs the round
+ * trips of its JSON twin (/otp-verify), with no read of the session it just
+ * promoted. The INSERT is guarded by the promotion having landed, the
+ * provider session being live, the ticket's copy of the client still holding
+ * (on the primary; on another shard the registry is read while the proof
+ * runs, and a code is handed out only if the copy held) and, for a
+ * third-party client, a remembered consent; a read of that consent rides
+ * along, so a missing one shows the consent page at once. Null when this
+ * request cannot end this way (acr_values the proof cannot meet), and
+ * `answer` null when it did not: the caller then reads the provider session
+ * and goes on as after any sign-in.
+ */
+export async function codeWithProof(c: C, db: Db, client: ClientRef, request: AuthorizationRequest, provider: { userId: string; sessionId: string; amr: string }, now: number) {
+  const acr = acrFor(provenAcr(provider.amr, null), request.acrValues);
+  if (!acr) return null;
+  const onPrimary = db === primaryDb(c.env);
+  const scope = request.scopes.join(' ');
+  const offline = client.firstParty || request.scopes.includes('offline_access');
+  const { code, row } = await newCode(request, { userId: provider.userId, providerSessionId: provider.sessionId, scopes: request.scopes, offline, acr }, now);
+  const guard = sql`${client.verified || !onPrimary ? sql`1` : clientStill(client)} AND ${client.firstParty ? sql`1` : consentExists(provider.userId, client.id, scope)}`;
+  let stillHolds: Promise<boolean> | null = null;
+  return {
+    also: (won: SQL) => {
+      stillHolds = client.verified || onPrimary ? Promise.resolve(true) : clientChanged(c, client, request).then((changed) => changed === null, () => false);
+      return [codeRowInsert(db, row, sql`${won} AND ${guard}`), consentRead(db, provider.userId, client.id, scope)];
+    },
+    async answer(results: unknown[] | null): Promise<Response | null> {
+      if (!results || !(await stillHolds)) return null;
+      const [inserted, consents] = results as [D1Result, unknown[]];
+      if (inserted.meta.changes === 1) return redirectToClient(c, request, { code });
+      if (client.firstParty || consents.length > 0) return null;
+      const step = await stepContext(c, client, await makeTicket(c.get('settings').oidcKey, request, client, now), request.redirectUri);
+      return render(c, 'Allow access?', consentForm(step, request.scopes));
+    },
+  };
 }

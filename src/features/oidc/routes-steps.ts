@@ -6,7 +6,7 @@ import type { SessionRow } from '../../db/schema';
 import { startEnrollment, pendingEnrollment } from '../../core/second-factor/enroll';
 import { qrSvg, svgDataUrl } from '../../core/second-factor/qr';
 import { register } from '../../core/register';
-import { verifySecondFactor } from '../../core/second-factor/code';
+import { proveSecondFactor } from '../../core/second-factor/code';
 import { assertionOptions, verifyPasskey } from '../../core/second-factor/passkey';
 import type { Db } from '../../db/client';
 import type { TokenClaims } from '../../tokens/jwt';
@@ -20,7 +20,7 @@ import { credentialsSchema, otpCode, recoveryCodeInput, registrationSchema } fro
 import { nowSeconds } from '../../core/time';
 import { verifyToken } from '../../tokens/jwt';
 import { recordConsent } from './consents';
-import { afterSignIn, showSignIn } from './grant-flow';
+import { afterSignIn, codeWithProof, showSignIn } from './grant-flow';
 import { enrollForm, recoveryCodesForm } from './pages/enroll';
 import { secondFactorForms, signInForm, signUpForm, type StepContext } from './pages/sign-in';
 import { protocolRoute } from './route-doc';
@@ -81,6 +81,11 @@ async function secondFactorPage(c: C, s: Pick<Step, 'step' | 'request'>, pending
 async function finishSignIn(c: C, s: Step, pending: { claims: TokenClaims; db: Db }, now: number, recoveryCodes?: string[]) {
   await setProviderCookie(c, pending.claims.sid);
   if (recoveryCodes) return render(c, 'Save your recovery codes', recoveryCodesForm(s.step, recoveryCodes));
+  return continueSignIn(c, s, pending, now);
+}
+
+/** After the cookie: the provider session as stored, then consent or the code. */
+async function continueSignIn(c: C, s: Step, pending: { claims: TokenClaims; db: Db }, now: number) {
   const provider = await liveProviderSession(pending.db, pending.claims.sid, now, c.get('settings').sessionIdleSeconds);
   if (!provider) return showSignIn(c, s.client, s.request, now, 'Your session ended. Sign in again.');
   return afterSignIn(c, s.client, s.request, provider, now);
@@ -144,14 +149,20 @@ async function factorStep(c: C, kind: 'code' | 'recoveryCode' | 'enroll') {
   };
   const input = kind === 'recoveryCode' ? recoveryCodeInput.safeParse(s.form.get('recoveryCode') ?? '') : otpCode.safeParse(s.form.get('code') ?? '');
   if (!input.success) return again(kind === 'recoveryCode' ? 'Enter a recovery code such as ABCDE-FGHIJ.' : 'Enter the 6-digit code from your app.');
-  let verified;
+  // The code (or the consent page) comes out of the proof's own commit batch where it can (grant-flow.ts, codeWithProof).
+  const amr = kind === 'recoveryCode' ? 'pwd rec' : 'pwd otp';
+  const withCode = kind === 'enroll' ? null : await codeWithProof(c, db, s.client, s.request, { userId: claims.sub, sessionId: claims.sid, amr }, now);
+  let proven;
   try {
     const proof = kind === 'recoveryCode' ? { recoveryCode: input.data } : { code: input.data };
-    verified = await verifySecondFactor(db, c.get('settings'), claims, proof, now, { client: clientInfo(c) });
+    proven = await proveSecondFactor(db, c.get('settings'), claims, proof, now, { client: clientInfo(c), also: withCode?.also });
   } catch (error) {
     return again(reasonOf(error));
   }
-  return finishSignIn(c, s, pending, now, verified.recoveryCodes);
+  if (!withCode || proven.recoveryCodes) return finishSignIn(c, s, pending, now, proven.recoveryCodes);
+  // The cookie before the answer is made (a response made earlier would not carry it).
+  await setProviderCookie(c, claims.sid);
+  return (await withCode.answer(proven.also)) ?? continueSignIn(c, s, pending, now);
 }
 
 /** A passkey as the second factor, through the JSON API's own flow (verifyPasskey: its budget, counter and challenge rules). */
