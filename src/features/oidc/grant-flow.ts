@@ -3,11 +3,14 @@ import type { AppEnv } from '../../http/app-env';
 import { idShardDb } from '../../http/middleware/shard';
 import { codeRowInsert, issueCode, newCode } from './codes';
 import { consentExists, consentRead, hasConsent } from './consents';
+import { insertIf } from '../../db/guarded-insert';
+import { recordEvent, type EventSource } from '../../core/events';
+import { logEvent } from '../../core/log';
 import { consentForm } from './pages/enroll';
 import { signInForm } from './pages/sign-in';
 import { accountCeiling, acrFor, canMeet } from './acr';
 import { provenAcr, touchProviderSession, type ProviderSession } from './provider-session';
-import { oidcClients, type OidcClientRow } from './tables';
+import { oidcClients, oidcConsents, type OidcClientRow } from './tables';
 import { makeTicket, type AuthorizationRequest } from './ticket';
 import { errorPage, NO_LONGER_REGISTERED, redirectToClient, render, stepContext } from './web';
 import { findClient, redirectUriRegistered, refOf, type ClientRef } from './clients';
@@ -60,6 +63,12 @@ export async function clientChanged(c: C, client: ClientRef, request: Authorizat
   return fresh && fresh.firstParty === client.firstParty && fresh.registeredUri === client.registeredUri ? null : { changed: fresh };
 }
 
+/** An error back to the client, once a ticket's copy of it is known to still accept the redirect URI (else our error page). */
+export async function errorBack(c: C, client: ClientRef, request: AuthorizationRequest, fields: Record<string, string>): Promise<Response> {
+  const changed = await clientChanged(c, client, request);
+  return changed && !changed.changed ? errorPage(c, NO_LONGER_REGISTERED) : redirectToClient(c, request, fields);
+}
+
 /** The sign-in page of a request (a fresh ticket: the request and the client, signed). */
 export async function showSignIn(c: C, anyClient: AnyClient, request: AuthorizationRequest, now: number, alert?: string) {
   const client = asRef(anyClient, request.redirectUri);
@@ -78,7 +87,7 @@ export async function afterSignIn(c: C, anyClient: AnyClient, request: Authoriza
   const db = idShardDb(c, provider.session.id)!;
   // acr_values: the first listed value this sign-in proved; none met (after a sign-in in this request) ends the request.
   const acr = acrFor(provenAcr(provider.session.amr, provider.session.acr), request.acrValues);
-  if (!acr) return redirectToClient(c, request, { error: 'unmet_authentication_requirements', error_description: 'The sign-in did not meet the requested acr_values.' });
+  if (!acr) return errorBack(c, client, request, { error: 'unmet_authentication_requirements', error_description: 'The sign-in did not meet the requested acr_values.' });
   const scope = request.scopes.join(' ');
   const prompt = options.prompt ?? new Set<string>();
   const needsConsent = !client.firstParty && !options.consented && (prompt.has('consent') || !(await hasConsent(db, provider.user.id, client.id, scope)));
@@ -158,4 +167,33 @@ export async function codeWithProof(c: C, db: Db, client: ClientRef, request: Au
       return render(c, 'Allow access?', consentForm(step, request.scopes));
     },
   };
+}
+
+/**
+ * The consent step's "allow": the consent, its event and the code in one
+ * db.batch(). Its first statement records the consent while the ticket's copy
+ * of the client holds (`clientGuard`); the event and the code are written
+ * only if the consent is there (one given before counts too), the code only
+ * while the provider session is live. Null when no code was written: the
+ * caller goes on as after any sign-in (which tells why).
+ */
+export async function allowAndCode(c: C, client: ClientRef, request: AuthorizationRequest, provider: ProviderSession, now: number, source: EventSource): Promise<Response | null> {
+  const db = idShardDb(c, provider.session.id)!;
+  const checked = await clientGuard(c, db, client, request);
+  if ('changed' in checked) return checked.changed ? afterSignIn(c, checked.changed, request, provider, now) : errorPage(c, NO_LONGER_REGISTERED);
+  const userId = provider.user.id;
+  const scope = request.scopes.join(' ');
+  const acr = acrFor(provenAcr(provider.session.amr, provider.session.acr), request.acrValues);
+  const offline = client.firstParty || request.scopes.includes('offline_access');
+  const made = acr ? await newCode(request, { userId, providerSessionId: provider.session.id, scopes: request.scopes, offline, acr }, now) : null;
+  const consented = consentExists(userId, client.id, scope);
+  const [, , inserted] = await db.batch([
+    insertIf(db, oidcConsents, { userId, clientId: client.id, scope, createdAt: now }, sql`${checked.guard} AND NOT ${consented}`),
+    recordEvent(db, 'oidc_consent_granted', { ...source, reason: `client ${client.id}: ${scope}` }, now, sql`${checked.guard} AND ${consented}`),
+    ...(made ? [codeRowInsert(db, made.row, sql`${checked.guard} AND ${consented}`)] : []),
+  ]);
+  logEvent('oidc_consent', { userId, sessionId: provider.session.id, reason: 'granted' });
+  if (!made || (inserted as D1Result | undefined)?.meta.changes !== 1) return null;
+  if (now - provider.session.lastUsedAt >= SESSION_TOUCH_INTERVAL_SECONDS) await touchProviderSession(db, provider.session.id, now);
+  return redirectToClient(c, request, { code: made.code });
 }

@@ -20,13 +20,13 @@ import { credentialsSchema, otpCode, recoveryCodeInput, registrationSchema } fro
 import { nowSeconds } from '../../core/time';
 import { verifyToken } from '../../tokens/jwt';
 import { recordConsent } from './consents';
-import { afterSignIn, codeWithProof, showSignIn } from './grant-flow';
+import { afterSignIn, allowAndCode, codeWithProof, errorBack, showSignIn } from './grant-flow';
 import { enrollForm, recoveryCodesForm } from './pages/enroll';
 import { secondFactorForms, signInForm, signUpForm, type StepContext } from './pages/sign-in';
 import { protocolRoute } from './route-doc';
 import { liveProviderSession, markDeviceBound } from './provider-session';
 import { readTicket } from './ticket';
-import { errorPage, loginCookie, providerSessionOf, readStep, redirectToClient, render, setLoginCookie, setProviderCookie, stepContext, type Step } from './web';
+import { errorPage, loginCookie, providerSessionOf, readStep, render, setLoginCookie, setProviderCookie, stepContext, type Step } from './web';
 import { findClient } from './clients';
 import { primaryDb } from '../../db/shards';
 import { ipFloodFilterAs } from '../../http/middleware/rate-limit';
@@ -206,11 +206,10 @@ async function consentStep(c: C) {
   if (!provider) return showSignIn(c, s.client, s.request, now, 'Sign in to continue.');
   const decision = s.form.get('decision');
   if (decision !== 'allow' && decision !== 'deny') return afterSignIn(c, s.client, s.request, provider, now);
-  const db = idShardDb(c, provider.session.id)!;
   const source = { userId: provider.user.id, sessionId: provider.session.id, client: clientInfo(c) };
-  await recordConsent(db, source, s.client.id, s.request.scopes.join(' '), decision === 'allow', now);
-  if (decision === 'deny') return redirectToClient(c, s.request, { error: 'access_denied', error_description: 'The person declined.' });
-  return afterSignIn(c, s.client, s.request, provider, now, { consented: true });
+  if (decision === 'allow') return (await allowAndCode(c, s.client, s.request, provider, now, source)) ?? afterSignIn(c, s.client, s.request, provider, now, { consented: true });
+  await recordConsent(idShardDb(c, provider.session.id)!, source, s.client.id, s.request.scopes.join(' '), false, now);
+  return errorBack(c, s.client, s.request, { error: 'access_denied', error_description: 'The person declined.' });
 }
 
 /** Sign-up (OIDC_SIGNUP), with /register's rules, then the password step's path: enrollment. */
