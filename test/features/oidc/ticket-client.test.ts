@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PASSWORD, setNow, totpAt, useRealTime } from '../../helpers';
-import { enrolledOn, nameOnShard } from '../../shards/support';
+import { bindings, enrolledOn, nameOnShard } from '../../shards/support';
 import { admin, authorizePath, Browser, opEnv, pkce, registerClient, stepFields, T0, type Answer, type Client, type Enrolled } from './support';
 
 // Issue 19: the hosted steps read no registry row; the signed ticket carries
@@ -85,5 +85,61 @@ describe.each([0, 2])('a ticket’s copy of the client is checked before a code 
     const answer = await codeStepAfter(user, client, async () => {});
     expect(answer.status).toBe(303);
     expect(new URL(answer.location!).searchParams.get('code')).toBeTruthy();
+  });
+});
+
+/** A third-party client's sign-in up to the consent page, with the ticket of that page made before `change` runs. */
+async function consentAfter(user: Enrolled, client: Client, decision: 'allow' | 'deny', change: () => Promise<void>): Promise<Answer> {
+  clock += 30;
+  setNow(clock);
+  const { challenge } = await pkce();
+  const browser = new Browser(workerEnv);
+  const start = await browser.get(authorizePath(client.clientId, challenge));
+  const password = await browser.post('/authorize/password', { ...stepFields(start.text), username: user.username, password: PASSWORD });
+  const asking = await browser.post('/authorize/otp', { ...stepFields(password.text), code: await totpAt(user.secret, clock) });
+  expect(asking.text).toMatch(/name="decision" value="allow"/);
+  await change();
+  return browser.post('/authorize/consent', { ...stepFields(asking.text), decision });
+}
+
+describe.each([0, 2])('the consent step checks the ticket’s copy of the client (person on shard %i)', (shard) => {
+  // Attack: the client is deleted while its consent page is open; "allow"
+  // must not leave a consent row (nothing would ever clean it up: the
+  // deletion's pass over the shards has run) nor a code.
+  it('deleted client while the consent page is open: allow records nothing and gets no code', async () => {
+    const user = await personOn(shard);
+    const client = await registerClient(workerEnv, { name: 'Third party' });
+    const answer = await consentAfter(user, client, 'allow', async () => {
+      expect((await admin(workerEnv, `/admin/clients/${client.clientId}`, { method: 'DELETE' })).status).toBe(204);
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.location).toBeNull();
+    const db = bindings(SHARDS)[shard]!;
+    const count = async (table: string) => (await db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE user_id = ? AND client_id = ?`).bind(user.id, client.clientId).first<{ n: number }>())!.n;
+    expect(await count('oidc_consents')).toBe(0);
+    expect(await count('oidc_codes')).toBe(0);
+  });
+
+  // Attack: the redirect URI is removed while the consent page is open;
+  // "deny" sends the browser back with access_denied, which must not go to
+  // an address the client no longer owns (an open redirect).
+  it('redirect URI removed while the consent page is open: deny shows our error page, no redirect', async () => {
+    const user = await personOn(shard);
+    const client = await registerClient(workerEnv, { name: 'Third party' });
+    const answer = await consentAfter(user, client, 'deny', async () => {
+      expect((await admin(workerEnv, `/admin/clients/${client.clientId}`, { method: 'PATCH', json: { redirectUris: ['https://elsewhere.example/cb'] } })).status).toBe(200);
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.location).toBeNull();
+  });
+
+  it('an unchanged client: allow ends with the code, and the consent is remembered', async () => {
+    const user = await personOn(shard);
+    const client = await registerClient(workerEnv, { name: 'Third party' });
+    const answer = await consentAfter(user, client, 'allow', async () => {});
+    expect(answer.status).toBe(303);
+    expect(new URL(answer.location!).searchParams.get('code')).toBeTruthy();
+    const db = bindings(SHARDS)[shard]!;
+    expect((await db.prepare('SELECT COUNT(*) AS n FROM oidc_consents WHERE user_id = ? AND client_id = ?').bind(user.id, client.clientId).first<{ n: number }>())!.n).toBe(1);
   });
 });
