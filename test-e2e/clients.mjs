@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apacheApp, authjsApp, authlibApp, honoApp, PYTHON, readmeBlocks } from './clients/apps.mjs';
-import { Browser, textOf } from './clients/browser.mjs';
+import { Browser, formsOf, textOf } from './clients/browser.mjs';
 import { makePerson, signInOnHostedPages } from './clients/person.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -65,8 +65,8 @@ async function waitForHealth(child) {
 }
 
 /** The README's one-liner, `npm run client:create -- --name … --redirect-uri …`, against this server. */
-function createClient(adminToken, name, redirectUris) {
-  const args = [join(root, 'scripts/client-create.mjs'), '--url', base, '--name', name, ...redirectUris.flatMap((uri) => ['--redirect-uri', uri])];
+function createClient(adminToken, name, redirectUris, postLogoutRedirectUris = []) {
+  const args = [join(root, 'scripts/client-create.mjs'), '--url', base, '--name', name, ...redirectUris.flatMap((uri) => ['--redirect-uri', uri]), ...postLogoutRedirectUris.flatMap((uri) => ['--post-logout-redirect-uri', uri])];
   const run = spawnSync(process.execPath, args, { cwd: root, env: { ...env, ADMIN_TOKEN: adminToken }, encoding: 'utf8' });
   if (run.status !== 0) throw new Error(`client:create failed: ${run.stderr}`);
   return JSON.parse(run.stdout);
@@ -89,12 +89,12 @@ async function signIn(app, person, factor) {
   }
   const outcome = await app.outcome(browser);
   const callback = browser.visited.find((url) => /[?&](code|error)=/.test(url) && !url.startsWith(base));
-  return { ...outcome, trouble, landed, error: callback ? new URL(callback).searchParams.get('error') : null };
+  return { ...outcome, trouble, landed, browser, error: callback ? new URL(callback).searchParams.get('error') : null };
 }
 
 /** The person the app says is signed in: by `sub` (the user id) or, where the app keeps only the name, `preferred_username`. */
 const isPerson = (outcome, person) => (outcome.sub === undefined || outcome.sub === person.id) && (outcome.username === undefined || outcome.username === person.username) && (outcome.sub ?? outcome.username) !== undefined;
-const show = (outcome) => JSON.stringify({ ...outcome, landed: outcome.landed && `${outcome.landed.status} ${outcome.landed.url} ${textOf(outcome.landed.body).slice(0, 160)}` }).slice(0, 600);
+const show = (outcome) => JSON.stringify({ ...outcome, browser: undefined, landed: outcome.landed && `${outcome.landed.status} ${outcome.landed.url} ${textOf(outcome.landed.body).slice(0, 160)}` }).slice(0, 600);
 
 async function runLibrary(label, apps) {
   console.log(label);
@@ -102,6 +102,7 @@ async function runLibrary(label, apps) {
   const person = await makePerson(base);
   const plain = await signIn(apps.plain, person, 'otp');
   check(`${label}: password + TOTP signs the person in (acr aal2 where kept)`, plain.signedIn && isPerson(plain, person) && [undefined, 'aal2'].includes(plain.acr) && plain.error === null, show(plain));
+  if (apps.logout) await apps.logout(plain.browser);
   const strong = await makePerson(base, { passkey: true });
   const phr = await signIn(apps.phr, strong, 'passkey');
   check(`${label}: acr_values=phr, a passkey signs the person in with acr phr`, phr.signedIn && isPerson(phr, strong) && phr.acr === 'phr', show(phr));
@@ -112,7 +113,7 @@ async function runLibrary(label, apps) {
 async function main() {
   needs();
   const blocks = readmeBlocks();
-  for (const name of ['authjs', 'authjs-phr', 'apache', 'apache-phr', 'authlib', 'hono', 'hono-phr']) {
+  for (const name of ['authjs', 'authjs-phr', 'apache', 'apache-phr', 'apache-logout', 'authlib', 'hono', 'hono-phr']) {
     if (!blocks.has(name)) throw new Error(`README.md has no <!-- test:clients ${name} --> block`);
   }
   mkdirSync(outDir, { recursive: true });
@@ -154,10 +155,26 @@ async function main() {
       phr: await app(authjsApp, { name: 'authjs-phr', block: blocks.get('authjs-phr'), port: port(2), client: authjs }),
     });
 
-    const apache = createClient(adminToken, 'Apache', [local(3, '/protected/redirect_uri'), local(4, '/protected/redirect_uri')]);
+    // The README's sign-out: the client registered with --post-logout-redirect-uri, and the link to
+    // mod_auth_openidc's redirect URI with ?logout=; it sends the ID token to /end-session as
+    // id_token_hint, the provider session ends, and the browser comes back to the registered page.
+    const signOut = blocks.get('apache-logout').replaceAll('https://www.example.com', local(3, '')).replaceAll(encodeURIComponent('https://www.example.com'), encodeURIComponent(local(3, '')));
+    const afterLogout = /--post-logout-redirect-uri (\S+)/.exec(signOut)?.[1];
+    const logoutLink = /(\S+\/protected\/redirect_uri\?logout=\S+)/.exec(signOut)?.[1];
+    const apache = createClient(adminToken, 'Apache', [local(3, '/protected/redirect_uri'), local(4, '/protected/redirect_uri')], afterLogout ? [afterLogout] : []);
     const apachePlain = await app(apacheApp, { name: 'apache', blocks: { base: blocks.get('apache') }, port: port(3), client: apache });
     const apachePhr = await app(apacheApp, { name: 'apache-phr', blocks: { base: blocks.get('apache'), phr: blocks.get('apache-phr') }, port: port(4), client: apache });
-    await runLibrary('mod_auth_openidc (Apache)', { plain: apachePlain, phr: apachePhr });
+    const logout = async (browser) => {
+      const out = logoutLink ? await browser.navigate(logoutLink) : null;
+      const ended = browser.visited.some((url) => url.startsWith(`${base}/end-session?`) && new URL(url).searchParams.has('id_token_hint'));
+      const again = await browser.navigate(local(3, '/protected/'));
+      check(
+        "mod_auth_openidc (Apache): the README's sign-out link ends the provider session (/end-session with id_token_hint) and comes back",
+        Boolean(afterLogout) && ended && out?.url === afterLogout && formsOf(again.body).some((f) => f.action === '/authorize/password'),
+        `${afterLogout} ${logoutLink} -> ${out?.status} ${out?.url}; then ${again.url}`,
+      );
+    };
+    await runLibrary('mod_auth_openidc (Apache)', { plain: apachePlain, phr: apachePhr, logout });
 
     const authlib = createClient(adminToken, 'authlib', [local(5, '/cb'), local(6, '/cb')]);
     await runLibrary('authlib (Python)', {

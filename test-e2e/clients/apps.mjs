@@ -171,6 +171,7 @@ export async function apacheApp({ work, blocks, name, port, issuer, client }) {
   const dir = join(work, name);
   mkdirSync(join(dir, 'htdocs/protected'), { recursive: true });
   writeFileSync(join(dir, 'htdocs/protected/index.html'), '<p>protected</p>\n');
+  writeFileSync(join(dir, 'htdocs/index.html'), '<p>home</p>\n');
   let config = blocks.base;
   if (blocks.phr) config = config.replace(/<Location \/protected\/>[\s\S]*<\/Location>/, blocks.phr);
   config = config
