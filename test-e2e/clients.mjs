@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apacheApp, authjsApp, authlibApp, honoApp, PYTHON, readmeBlocks } from './clients/apps.mjs';
 import { Browser, formsOf, textOf } from './clients/browser.mjs';
-import { makePerson, signInOnHostedPages } from './clients/person.mjs';
+import { makePerson, newcomer, signInOnHostedPages } from './clients/person.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const wrangler = join(root, 'node_modules/wrangler/bin/wrangler.js');
@@ -161,6 +161,11 @@ async function main() {
     const signOut = blocks.get('apache-logout').replaceAll('https://www.example.com', local(3, '')).replaceAll(encodeURIComponent('https://www.example.com'), encodeURIComponent(local(3, '')));
     const afterLogout = /--post-logout-redirect-uri (\S+)/.exec(signOut)?.[1];
     const logoutLink = /(\S+\/protected\/redirect_uri\?logout=\S+)/.exec(signOut)?.[1];
+    // Someone new: signs up on the hosted pages from Auth.js, types the key into an authenticator, saves the recovery codes.
+    const fresh = newcomer(base);
+    const signedUp = await signIn(firstApp, fresh, 'otp');
+    check('Auth.js (@auth/core): a newcomer signs up, enrolls TOTP and sees the recovery codes on the hosted pages, and is signed in', signedUp.signedIn && signedUp.username === fresh.username && fresh.recoveryCodesSeen === 10, show(signedUp));
+
     const apache = createClient(adminToken, 'Apache', [local(3, '/protected/redirect_uri'), local(4, '/protected/redirect_uri')], afterLogout ? [afterLogout] : []);
     const apachePlain = await app(apacheApp, { name: 'apache', blocks: { base: blocks.get('apache') }, port: port(3), client: apache });
     const apachePhr = await app(apacheApp, { name: 'apache-phr', blocks: { base: blocks.get('apache'), phr: blocks.get('apache-phr') }, port: port(4), client: apache });

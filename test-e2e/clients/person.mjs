@@ -88,10 +88,15 @@ export async function makePerson(base, { passkey = false } = {}) {
   return person;
 }
 
+/** Someone without an account yet: signInOnHostedPages signs them up and enrolls TOTP on the hosted pages. */
+export function newcomer(base) {
+  return { base, username: `rp_${randomBytes(5).toString('hex')}`, password: 'correct horse battery staple', signUp: true, authenticator: null, userHandle: null };
+}
+
 /**
  * Walks the hosted pages from `page` (the provider's first page) until the
  * browser leaves the provider: password, the second factor (`factor`: 'otp'
- * or 'passkey'), consent. Returns the page the browser lands on.
+ * or 'passkey'), consent; for a newcomer, sign-up, enrollment and the recovery codes first. Returns the page the browser lands on.
  */
 export async function signInOnHostedPages(browser, page, person, factor = 'otp') {
   const provider = new URL(person.base).origin;
@@ -101,7 +106,21 @@ export async function signInOnHostedPages(browser, page, person, factor = 'otp')
     browser.offered.push(...forms.map((f) => f.action));
     const form = (action) => forms.find((f) => f.action === action);
     const post = (f, fields) => browser.navigate(new URL(f.action, page.url).href, { method: 'POST', form: { ...f.fields, ...fields } });
-    if (form('/authorize/password')) {
+    const signUpLink = /href="(\/authorize\/signup\?ticket=[^"]+)"/.exec(page.body)?.[1];
+    if (person.signUp && form('/authorize/password') && signUpLink) {
+      page = await browser.navigate(new URL(signUpLink.replace(/&amp;/g, '&'), page.url).href, { site: 'same-origin' });
+    } else if (person.signUp && form('/authorize/signup')) {
+      person.signUp = false;
+      page = await post(form('/authorize/signup'), { username: person.username, password: person.password });
+    } else if (form('/authorize/enroll')) {
+      // The key as text, as a person types it into an authenticator app.
+      person.secret = /<code aria-labelledby="secret-label">([A-Z2-7=]+)<\/code>/.exec(page.body)?.[1];
+      person.codeStep = 1;
+      page = await post(form('/authorize/enroll'), { code: totp(person.secret, Date.now() / 1000) });
+    } else if (form('/authorize/continue')) {
+      person.recoveryCodesSeen = [...page.body.matchAll(/<li><code>([^<]+)<\/code><\/li>/g)].length;
+      page = await post(form('/authorize/continue'), {});
+    } else if (form('/authorize/password')) {
       page = await post(form('/authorize/password'), { username: person.username, password: person.password });
     } else if (factor === 'otp' && form('/authorize/otp')) {
       const code = totp(person.secret, Date.now() / 1000 + 30 * person.codeStep);
