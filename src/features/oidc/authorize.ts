@@ -1,6 +1,8 @@
 import type { Db } from '../../db/client';
+import type { Settings } from '../../settings';
 import { findClient, redirectUriRegistered } from './clients';
-import { CODE_CHALLENGE, knownScopes, NONCE_MAX_CHARS, STATE_MAX_CHARS } from './config';
+import { CODE_CHALLENGE, knownScopes, LOGIN_HINT_MAX_CHARS, NONCE_MAX_CHARS, STATE_MAX_CHARS } from './config';
+import { verifyIdTokenHint } from './end-session';
 import { ACR_VALUES } from '../../tokens/access-token';
 import { isAcr } from './acr';
 import type { OidcClientRow } from './tables';
@@ -16,7 +18,7 @@ import type { AuthorizationRequest } from './ticket';
 export type Checked =
   | { kind: 'page'; reason: string }
   | { kind: 'redirect'; redirectUri: string; state: string | null; error: string; description: string }
-  | { kind: 'ok'; client: OidcClientRow; request: AuthorizationRequest; prompt: Set<string> };
+  | { kind: 'ok'; client: OidcClientRow; request: AuthorizationRequest; prompt: Set<string>; hintedSub?: string | null };
 
 /** Parameters from the query (GET) or the form (POST); one sent twice counts as malformed. */
 export type Params = Map<string, string | null>;
@@ -27,7 +29,7 @@ export function paramsOf(entries: Iterable<[string, string]>): Params {
   return params;
 }
 
-export async function checkAuthorizationRequest(primary: Db, params: Params, now: number): Promise<Checked> {
+export async function checkAuthorizationRequest(primary: Db, settings: Settings, params: Params, now: number): Promise<Checked> {
   const clientId = params.get('client_id');
   if (!clientId) return { kind: 'page', reason: 'The request names no client (client_id).' };
   const client = await findClient(primary, clientId);
@@ -67,11 +69,18 @@ export async function checkAuthorizationRequest(primary: Db, params: Params, now
   // max_age=0 is prompt=login; otherwise a session proven more than max_age seconds ago does not count.
   const forceLogin = prompt.has('login') || maxAge === 0;
   const authAfter = forceLogin ? now : maxAge !== null ? now - maxAge : null;
+  // OIDC Core §3.1.2.1: login_hint prefills the username (a hint only: the person may sign in as anyone); too long to be one, ignored.
+  const rawLoginHint = params.get('login_hint');
+  const loginHint = rawLoginHint && rawLoginHint.length <= LOGIN_HINT_MAX_CHARS ? rawLoginHint : undefined;
+  // id_token_hint names who the client expects: a live session of anyone else (or a hint we cannot verify) is no SSO.
+  const rawIdTokenHint = params.get('id_token_hint');
+  const hintedSub = rawIdTokenHint === undefined ? undefined : rawIdTokenHint ? ((await verifyIdTokenHint(primary, settings, rawIdTokenHint, now))?.sub ?? null) : null;
   return {
     kind: 'ok',
     client,
     prompt,
-    request: { clientId: client.id, redirectUri, scopes, state, nonce, codeChallenge, forceLogin, authAfter, acrValues },
+    hintedSub,
+    request: { clientId: client.id, redirectUri, scopes, state, nonce, codeChallenge, forceLogin, authAfter, acrValues, ...(loginHint ? { loginHint } : {}) },
   };
 }
 
