@@ -84,10 +84,17 @@ export async function checkAuthorizationRequest(primary: Db, settings: Settings,
   };
 }
 
-/** The redirect back to the client: `error` or `code`, with `state` and `iss` always (RFC 9207 §2). */
+/**
+ * The redirect back to the client: `error` or `code`, with `state` and `iss`
+ * always (RFC 9207 §2). A registered query is kept byte for byte (RFC 6749
+ * §3.1.2: it MUST be retained): the fields are appended to it, never
+ * re-serialized with it (URLSearchParams would rewrite `%20`, `~` or `flag`).
+ */
 export function redirectBack(redirectUri: string, issuer: string, fields: Record<string, string | null>): string {
   const url = new URL(redirectUri);
-  for (const [name, value] of Object.entries(fields)) if (value !== null) url.searchParams.append(name, value);
-  url.searchParams.set('iss', issuer);
+  const added = new URLSearchParams();
+  for (const [name, value] of Object.entries(fields)) if (value !== null && name !== 'iss') added.append(name, value);
+  added.append('iss', issuer);
+  url.search = url.search.length > 1 ? `${url.search.slice(1)}&${added}` : `${added}`;
   return url.href;
 }
