@@ -47,6 +47,8 @@ export async function checkAuthorizationRequest(primary: Db, settings: Settings,
   // OIDC Core §6: request objects are not supported, each with its own error.
   if (params.has('request')) return back('request_not_supported', 'Request objects are not supported.');
   if (params.has('request_uri')) return back('request_uri_not_supported', 'request_uri is not supported.');
+  // RFC 6749 §4.1.2.1: a missing parameter is a malformed request; another response type, one we do not support.
+  if (!params.get('response_type')) return back('invalid_request', 'response_type is required (code).');
   if (params.get('response_type') !== 'code') return back('unsupported_response_type', 'Only response_type=code is supported.');
   const responseMode = params.get('response_mode');
   if (responseMode !== undefined && responseMode !== 'query') return back('invalid_request', 'Only response_mode=query is supported.');

@@ -50,7 +50,13 @@ async function silently(browser: Browser, at: number, extra: Record<string, stri
 describe('Basic OP: the request', () => {
   it('oidcc-response-type-missing', async () => {
     const request = await authorization(client, { response_type: undefined });
-    expectAuthorizationError(await send(workerEnv, request.path), ['invalid_request', 'unsupported_response_type'], request.params.state);
+    const params = expectAuthorizationError(await send(workerEnv, request.path), ['invalid_request', 'unsupported_response_type'], request.params.state);
+    // RFC 6749 §4.1.2.1: a required parameter is missing (an empty one too); a response type we do not support is the other error.
+    expect(params.error).toBe('invalid_request');
+    const empty = await authorization(client, { response_type: '' });
+    expect(expectAuthorizationError(await send(workerEnv, empty.path), ['invalid_request'], empty.params.state).error).toBe('invalid_request');
+    const token = await authorization(client, { response_type: 'token' });
+    expect(expectAuthorizationError(await send(workerEnv, token.path), ['unsupported_response_type'], token.params.state).error).toBe('unsupported_response_type');
   });
 
   it('oidcc-ensure-request-without-nonce-succeeds-for-code-flow', async () => {
