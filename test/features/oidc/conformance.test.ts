@@ -259,6 +259,7 @@ describe('Config OP', () => {
     expect(new Set(jwks.keys.map((key) => key.kid)).size).toBe(jwks.keys.length);
     for (const key of jwks.keys) {
       expect(typeof key.kty).toBe('string');
+      expect(typeof key.kid).toBe('string');
       for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) expect(key).not.toHaveProperty(secret);
       if (key.kty === 'RSA') expect(atob(key.n!.replace(/-/g, '+').replace(/_/g, '/')).length * 8).toBeGreaterThanOrEqual(2048);
     }
