@@ -73,7 +73,7 @@ export async function errorBack(c: C, client: ClientRef, request: AuthorizationR
 export async function showSignIn(c: C, anyClient: AnyClient, request: AuthorizationRequest, now: number, alert?: string) {
   const client = asRef(anyClient, request.redirectUri);
   const step = await stepContext(c, client, await makeTicket(c.get('settings').oidcKey, request, client, now), request.redirectUri);
-  return render(c, 'Sign in', signInForm(step, c.get('settings').oidcSignup), { alert });
+  return render(c, 'Sign in', signInForm(step, c.get('settings').oidcSignup, request.loginHint), { alert });
 }
 
 /**
