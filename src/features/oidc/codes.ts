@@ -1,4 +1,4 @@
-import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { eq, sql, type SQL } from 'drizzle-orm';
 import { encodeBase64urlNoPadding } from '@oslojs/encoding';
 import { randomBytes } from '../../crypto/random';
 import type { Db } from '../../db/client';
@@ -86,15 +86,6 @@ export function codeRowInsert(db: Db, row: OidcCodeRow, guard: SQL) {
 export async function findCode(db: Db, code: string) {
   const [row] = await db.select().from(oidcCodes).where(eq(oidcCodes.codeHash, await codeHashOf(code))).limit(1);
   return row ?? null;
-}
-
-/** The compare-and-swap that spends a code: unused and unexpired when the statement runs, naming the session it opens. */
-export function spendCode(db: Db, codeHash: string, sessionId: string, now: number) {
-  return db
-    .update(oidcCodes)
-    .set({ usedAt: now, sessionId })
-    .where(and(eq(oidcCodes.codeHash, codeHash), sql`${oidcCodes.usedAt} IS NULL`, sql`${oidcCodes.expiresAt} > ${now}`))
-    .returning({ codeHash: oidcCodes.codeHash });
 }
 
 /**

@@ -1,25 +1,26 @@
 import { eq, sql } from 'drizzle-orm';
 import { encodeBase64urlNoPadding } from '@oslojs/encoding';
 import { recordEvent } from '../../core/events';
-import { insertSessionIf, type ClientInfo, type NewSession } from '../../core/sessions/store';
+import type { ClientInfo, NewSession } from '../../core/sessions/store';
 import type { Db } from '../../db/client';
 import { batchPrebuilt, prebuilt, prefixedColumns } from '../../db/prebuilt';
 import { withReadRetry } from '../../db/read-retry';
-import { insertIf } from '../../db/guarded-insert';
 import { sessions, users } from '../../db/schema';
 import { idOnShardOf } from '../../db/shard-ids';
 import { logEvent } from '../../core/log';
 import type { Settings } from '../../settings';
 import { CODE_VERIFIER } from './config';
-import { codeHashOf, findCode, spendCode } from './codes';
+import { codeHashOf, findCode } from './codes';
 import { clientRead, plausibleClientId } from './clients';
 import { verifyClient, type Credentials } from './client-auth';
 import { revokeClientSession } from './grants';
 import { isOAuthError, OAuthError } from './oauth-error';
 import { isAcr, satisfies } from './acr';
 import { provenAcr } from './provider-session';
-import { oidcCodes, oidcGrants, type OidcClientRow, type OidcCodeRow } from './tables';
+import { oidcCodes, type OidcClientRow, type OidcCodeRow } from './tables';
 import { issueTokens, type TokenSet } from './tokens';
+import { clientSessionInsert, codeSpend, exchangedEvent, grantInsert } from './exchange-statements';
+import { randomId } from '../../crypto/random';
 
 const encoder = new TextEncoder();
 const badGrant = () => new OAuthError('invalid_grant', 'The code is invalid, expired, already used, or was issued to another client or redirect URI.');
@@ -149,14 +150,11 @@ export async function exchangeCode(
   const proven = provenAcr(provider.amr, provider.acr);
   const acr = isAcr(row.acr) && satisfies(proven, row.acr) ? row.acr : proven;
   const grant = { providerSessionId: row.providerSessionId, scope: row.scope, acr, offline: row.offline };
-  const mine = sql`EXISTS (SELECT 1 FROM ${oidcCodes} WHERE ${oidcCodes.codeHash} = ${row.codeHash} AND ${oidcCodes.sessionId} = ${session.id})`;
-  const providerLive = sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${row.providerSessionId} AND ${sessions.revokedAt} IS NULL AND ${sessions.expiresAt} > ${now})`;
-  const opened = sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${session.id})`;
-  const [spent, inserted] = await db.batch([
-    spendCode(db, row.codeHash, session.id, now),
-    insertSessionIf(db, session, sql`${mine} AND ${providerLive}`),
-    insertIf(db, oidcGrants, { sessionId: session.id, clientId: client.id, userId: row.userId, createdAt: now, ...grant }, opened),
-    recordEvent(db, 'oidc_code_exchanged', { userId: row.userId, sessionId: session.id, client: clientInfo, reason: `client ${client.id}` }, now, opened),
+  const [spent, inserted] = await batchPrebuilt(db, [
+    codeSpend(db, { codeHash: row.codeHash, sid: session.id, now }),
+    clientSessionInsert(db, { ...session, authorized: 1, commitId: null, codeHash: row.codeHash, providerSessionId: row.providerSessionId, now }),
+    grantInsert(db, { sessionId: session.id, sid: session.id, clientId: client.id, userId: row.userId, createdAt: now, logoutSentAt: null, ...grant, offline: grant.offline ? 1 : 0 }),
+    exchangedEvent(db, { eventId: randomId(), userId: row.userId, now, sid: session.id, userAgent: clientInfo.userAgent, ip: clientInfo.ip, reason: `client ${client.id}` }),
   ]);
   if (spent.length !== 1) {
     // Another exchange spent it first (or it expired this instant): the same rule as a later reuse.
