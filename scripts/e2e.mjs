@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SCRIPTS = ['enrollment', 'passkeys', 'readme', 'oidc', 'passwordless'];
+const SCRIPTS = ['enrollment', 'passkeys', 'readme', 'oidc', 'passwordless', 'oidc-passkeys'];
 const jobs = Math.max(1, Number(process.env.E2E_JOBS ?? 3) || 3);
 
 function run(name) {
