@@ -83,7 +83,7 @@ export function totp(secret, unixSeconds) {
 }
 
 /** The JSON API: POST when `json` is given (or `method` says so), with a bearer token when given. */
-export async function api(base, path, { token, json, method } = {}) {
+export async function jsonApi(base, path, { token, json, method } = {}) {
   const response = await fetch(`${base}${path}`, {
     method: method ?? (json === undefined ? 'GET' : 'POST'),
     headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(json !== undefined ? { 'Content-Type': 'application/json' } : {}) },
@@ -165,8 +165,8 @@ async function startWrangler(work, name, { vars, admin }) {
  * Runs one browser test: wrangler dev, then headless Chromium (a persistent
  * profile in the temporary folder), then `journey({ context, page, server, work })`;
  * stops both and removes the folder whatever happens, prints the tally and sets
- * the exit code. Options: `vars(origin)`, `admin`, `viewport`, `browser: false`
- * (no Chromium), `chromiumArgs` (more flags).
+ * the exit code. Options: `vars(origin)`, `admin`, `contextOptions` (playwright's,
+ * such as `viewport`), `browser: false` (no Chromium), `chromiumArgs` (more flags).
  */
 export function runE2e(name, options, journey) {
   const main = async () => {
@@ -182,7 +182,8 @@ export function runE2e(name, options, journey) {
           executablePath,
           headless: true,
           args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync', ...(options.chromiumArgs ?? [])],
-          viewport: options.viewport ?? { width: 900, height: 1000 },
+          viewport: { width: 900, height: 1000 },
+          ...options.contextOptions,
         });
       }
       const page = context ? (context.pages()[0] ?? (await context.newPage())) : undefined;

@@ -28,7 +28,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
-import { api, check, freePort, outDir, runE2e, watchPage } from './lib.mjs';
+import { check, freePort, jsonApi, outDir, runE2e, watchPage } from './lib.mjs';
 
 const TIMEOUT = 60_000;
 const password = 'correct horse battery staple';
@@ -108,10 +108,10 @@ async function journey(context, page, server, rp, origin) {
   /** An account with a passkey as its only second factor (a first enrollment through the JSON API; the browser makes the credential). */
   async function userWithPasskey(prefix, synced) {
     const username = `${prefix}_${randomBytes(4).toString('hex')}`;
-    const registered = await api(server.api, '/register', { json: { username, password } });
-    const login = await api(server.api, '/login', { json: { username, password } });
+    const registered = await jsonApi(server.api, '/register', { json: { username, password } });
+    const login = await jsonApi(server.api, '/login', { json: { username, password } });
     if (registered.status !== 201 || login.status !== 200) throw new Error(`register/login: ${registered.status} ${login.status}`);
-    const options = await api(server.api, '/webauthn/register/options', { token: login.body.token, json: { name: synced ? 'Phone (synced)' : 'Security key' } });
+    const options = await jsonApi(server.api, '/webauthn/register/options', { token: login.body.token, json: { name: synced ? 'Phone (synced)' : 'Security key' } });
     if (options.status !== 200) throw new Error(`register options: ${options.status} ${JSON.stringify(options.body)}`);
     // A JSON document of the origin: a secure context for WebAuthn, with no username field and no autofill.
     if (page.url() !== `${origin}/health`) await page.goto(`${origin}/health`);
@@ -120,7 +120,7 @@ async function journey(context, page, server, rp, origin) {
       const credential = await navigator.credentials.create({ publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(publicKey) });
       return credential.toJSON();
     }, options.body.publicKey);
-    const verified = await api(server.api, '/webauthn/register/verify', { token: login.body.token, json: { challengeId: options.body.challengeId, response } });
+    const verified = await jsonApi(server.api, '/webauthn/register/verify', { token: login.body.token, json: { challengeId: options.body.challengeId, response } });
     if (verified.status !== 201) throw new Error(`register verify: ${verified.status} ${JSON.stringify(verified.body)}`);
     const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId: id });
     await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: id });
@@ -180,7 +180,7 @@ async function journey(context, page, server, rp, origin) {
     return { url, checks: { pkceCodeVerifier: verifier, expectedNonce: nonce, expectedState: state, idTokenExpected: true } };
   }
 
-  const created = await api(server.api, '/admin/clients', {
+  const created = await jsonApi(server.api, '/admin/clients', {
     token: server.adminToken,
     json: {
       name: 'Passkey app', type: 'confidential', firstParty: true,
