@@ -3,7 +3,7 @@
 // the checks' bookkeeping, TOTP as an authenticator app computes it, and the JSON API.
 // Each script calls `runE2e(name, options, journey)` once; it exits non-zero on any
 // failure and always stops what it started.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -132,8 +132,10 @@ async function stopGroup(child) {
  * opens it as http://localhost:PORT (`origin`: WebAuthn and the secure-context
  * rules want a name); node may use `api` (127.0.0.1). `vars(origin)` adds or
  * overrides variables; `admin` adds an ADMIN_TOKEN for the support API.
+ * Fills `server` as it goes (its `child` as soon as there is one, so a start
+ * that fails is still stopped).
  */
-async function startWrangler(work, name, { vars, admin }) {
+async function startWrangler(work, name, { vars, admin }, server) {
   const persist = join(work, 'state');
   const envFile = join(work, 'secrets.env');
   const secret = () => randomBytes(32).toString('hex');
@@ -142,9 +144,14 @@ async function startWrangler(work, name, { vars, admin }) {
   const port = await freePort();
   const inspectorPort = await freePort();
   const origin = `http://localhost:${port}`;
-  const server = { origin, api: `http://127.0.0.1:${port}`, port, adminToken, log: join(outDir, `wrangler-${name}.log`), child: null };
-  const migrate = spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { cwd: root, env, encoding: 'utf8' });
-  if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  Object.assign(server, { origin, api: `http://127.0.0.1:${port}`, port, adminToken, log: join(outDir, `wrangler-${name}.log`) });
+  // Not spawnSync: Chromium's start goes on meanwhile.
+  const migrate = spawn(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = [];
+  migrate.stdout.on('data', (chunk) => output.push(chunk));
+  migrate.stderr.on('data', (chunk) => output.push(chunk));
+  const status = await new Promise((resolve) => migrate.on('close', (code) => resolve(code)));
+  if (status !== 0) throw new Error(`migrations failed:\n${Buffer.concat(output).toString('utf8')}`);
   const allVars = { ENVIRONMENT: 'development', WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: origin, ...(vars ? vars(origin) : {}) };
   const logFd = openSync(server.log, 'w');
   server.child = spawn(
@@ -158,39 +165,41 @@ async function startWrangler(work, name, { vars, admin }) {
   );
   console.log(`wrangler dev on ${origin} (log: e2e-output/wrangler-${name}.log)`);
   await waitForHealth(server.api, server.child);
-  return server;
 }
 
 /**
- * Runs one browser test: wrangler dev, then headless Chromium (a persistent
- * profile in the temporary folder), then `journey({ context, page, server, work })`;
+ * Runs one browser test: wrangler dev and headless Chromium (a persistent
+ * profile in the temporary folder) started side by side, then
+ * `journey({ context, page, server, work })`;
  * stops both and removes the folder whatever happens, prints the tally and sets
  * the exit code. Options: `vars(origin)`, `admin`, `contextOptions` (playwright's,
- * such as `viewport`), `browser: false` (no Chromium), `chromiumArgs` (more flags).
+ * such as `viewport`).
  */
 export function runE2e(name, options, journey) {
   const main = async () => {
-    if (options.browser !== false && !existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: apt-get install -y chromium, or set CHROMIUM_PATH`);
+    if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: apt-get install -y chromium, or set CHROMIUM_PATH`);
     mkdirSync(outDir, { recursive: true });
     const work = mkdtempSync(join(tmpdir(), `edge-mfa-e2e-${name}-`));
-    let server;
+    const server = {};
     let context;
     try {
-      server = await startWrangler(work, name, options);
-      if (options.browser !== false) {
-        context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
-          executablePath,
-          headless: true,
-          args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync', ...(options.chromiumArgs ?? [])],
-          viewport: { width: 900, height: 1000 },
-          ...options.contextOptions,
-        });
-      }
-      const page = context ? (context.pages()[0] ?? (await context.newPage())) : undefined;
+      // Chromium starts while the migrations run and wrangler dev comes up.
+      const browser = chromium.launchPersistentContext(join(work, 'chromium-profile'), {
+        executablePath,
+        headless: true,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+        viewport: { width: 900, height: 1000 },
+        ...options.contextOptions,
+      });
+      const [started, launched] = await Promise.allSettled([startWrangler(work, name, options, server), browser]);
+      if (launched.status === 'fulfilled') context = launched.value;
+      if (started.status === 'rejected') throw started.reason;
+      if (launched.status === 'rejected') throw launched.reason;
+      const page = context.pages()[0] ?? (await context.newPage());
       await journey({ context, page, server, work });
     } finally {
       if (context) await context.close().catch(() => {});
-      await stopGroup(server?.child);
+      await stopGroup(server.child);
       rmSync(work, { recursive: true, force: true });
     }
   };

@@ -14,8 +14,9 @@
 // browser lands there with the state, the back-channel receiver gets one `logout_token`
 // that verifies through the JWKS (iss, aud, typ logout+jwt, events, sid = the ID token's,
 // no nonce), the refresh token is dead and `prompt=none` finds no session. Sam's passkey
-// is synced (BE=1, BS=1): "phrh phr" gets `phr`, and then `phrh` alone is
-// unmet_authentication_requirements (his account cannot prove more).
+// is synced (BE=1, BS=1): "phrh phr" gets `phr`; then `phrh` alone is
+// unmet_authentication_requirements (his account cannot prove more), at once with his live
+// session, and after the password and passkey in a fresh browser.
 //
 // Passkey autofill: a page's conditional request may complete by itself with a virtual
 // authenticator holding a resident credential. So no authenticator holds a credential
@@ -93,6 +94,9 @@ await runE2e('oidc-passkeys', { admin: true, vars: (origin) => ({ ISSUER_URL: or
 
 async function journey(context, page, server, rp, origin) {
   const problems = watchPage(page, [origin, rp.base]);
+  // A loaded machine (two cores, other tests beside): wait long for what must happen.
+  page.setDefaultTimeout(TIMEOUT);
+  page.setDefaultNavigationTimeout(TIMEOUT);
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable', { enableUI: false });
   const authenticator = async (synced) =>
@@ -147,6 +151,8 @@ async function journey(context, page, server, rp, origin) {
     await page.getByRole('button', { name: 'Continue' }).click();
     const passkeyButton = page.locator('button[name="passkey"]');
     await passkeyButton.waitFor({ timeout: TIMEOUT });
+    // The page's script (after the form) must hold the submit, or the form would go without an assertion.
+    await page.waitForLoadState('domcontentloaded');
     const id = await authenticator(user.synced);
     await cdp.send('WebAuthn.addCredential', { authenticatorId: id, credential: user.credential });
     try {
@@ -249,6 +255,14 @@ async function journey(context, page, server, rp, origin) {
   const unmet = await oidc.authorizationCodeGrant(config, unmetUrl, third.checks).then(() => null, (error) => error);
   check('phrh alone: openid-client gets unmet_authentication_requirements (state and iss checked), with no page shown',
     unmet?.error === 'unmet_authentication_requirements' && pagesShown === 0, `${unmet} ${unmetUrl.search} pages: ${pagesShown}`);
+
+  // Another browser (no provider session): the sign-in happens, proves phr, and still cannot give phrh.
+  await context.clearCookies();
+  const fourth = await request(config, { acr_values: 'phrh' });
+  const freshUrl = await signIn(sam, fourth.url);
+  const fresh = await oidc.authorizationCodeGrant(config, freshUrl, fourth.checks).then(() => null, (error) => error);
+  check('phrh alone in a fresh browser: after the password and the synced passkey, unmet_authentication_requirements and no code',
+    fresh?.error === 'unmet_authentication_requirements' && !freshUrl.searchParams.has('code'), `${fresh} ${freshUrl.search}`);
 
   check('exactly one logout token in all (Sam’s session is live)', rp.logoutTokens.length === 1, String(rp.logoutTokens.length));
   check('no console error, no request to another origin', problems.length === 0, problems.join('; '));
