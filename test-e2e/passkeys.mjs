@@ -32,6 +32,13 @@ async function runJourney(context, origin, api) {
     shot += 1;
     await page.screenshot({ path: join(outDir, `passkeys-${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
   };
+  // The page's passkey autofill (a conditional request on the username field) is answered by a
+  // virtual authenticator by itself (automaticPresenceSimulation): after a log out it could sign
+  // the authenticator's owner in before the username is typed. This journey is about the passkey
+  // as a second factor (passwordless.mjs tests autofill), so the page is told autofill is unavailable.
+  await context.addInitScript(() => {
+    if (typeof PublicKeyCredential === 'function') PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+  });
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable', { enableUI: false });
   const authenticatorOptions = { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true };
