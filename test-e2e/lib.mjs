@@ -5,7 +5,7 @@
 // failure and always stops what it started.
 import { spawn } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,10 @@ export const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_
 
 let passed = 0;
 let failed = 0;
+const startedAt = Date.now();
+/** Seconds since this script started, for the tally (where a slow run spent its time). */
+const elapsed = () => `${((Date.now() - startedAt) / 1000).toFixed(1)} s`;
+let readyAfter = '';
 /** One named expectation: printed, counted, and a failure ends the journey. */
 export function check(name, ok, detail = '') {
   if (ok) {
@@ -128,6 +132,26 @@ async function stopGroup(child) {
 }
 
 /**
+ * Applies the migrations to a new local D1 under `persist` (wrangler's own
+ * command: a few seconds of CPU). Spawned, not spawnSync: Chromium's start goes on meanwhile.
+ */
+export async function applyMigrations(persist) {
+  const migrate = spawn(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = [];
+  migrate.stdout.on('data', (chunk) => output.push(chunk));
+  migrate.stderr.on('data', (chunk) => output.push(chunk));
+  const status = await new Promise((resolve) => migrate.on('close', (code) => resolve(code)));
+  if (status !== 0) throw new Error(`migrations failed:\n${Buffer.concat(output).toString('utf8')}`);
+}
+
+/** A migrated local D1: a copy of E2E_D1_TEMPLATE (migrated once by scripts/e2e.mjs for all its scripts), else migrated here. */
+async function freshD1(persist) {
+  const template = process.env.E2E_D1_TEMPLATE;
+  if (template) cpSync(template, persist, { recursive: true });
+  else await applyMigrations(persist);
+}
+
+/**
  * `wrangler dev` on 127.0.0.1 with fresh D1 (migrated) and secrets. The browser
  * opens it as http://localhost:PORT (`origin`: WebAuthn and the secure-context
  * rules want a name); node may use `api` (127.0.0.1). `vars(origin)` adds or
@@ -145,13 +169,7 @@ async function startWrangler(work, name, { vars, admin }, server) {
   const inspectorPort = await freePort();
   const origin = `http://localhost:${port}`;
   Object.assign(server, { origin, api: `http://127.0.0.1:${port}`, port, adminToken, log: join(outDir, `wrangler-${name}.log`) });
-  // Not spawnSync: Chromium's start goes on meanwhile.
-  const migrate = spawn(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output = [];
-  migrate.stdout.on('data', (chunk) => output.push(chunk));
-  migrate.stderr.on('data', (chunk) => output.push(chunk));
-  const status = await new Promise((resolve) => migrate.on('close', (code) => resolve(code)));
-  if (status !== 0) throw new Error(`migrations failed:\n${Buffer.concat(output).toString('utf8')}`);
+  await freshD1(persist);
   const allVars = { ENVIRONMENT: 'development', WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: origin, ...(vars ? vars(origin) : {}) };
   const logFd = openSync(server.log, 'w');
   server.child = spawn(
@@ -195,6 +213,7 @@ export function runE2e(name, options, journey) {
       if (launched.status === 'fulfilled') context = launched.value;
       if (started.status === 'rejected') throw started.reason;
       if (launched.status === 'rejected') throw launched.reason;
+      readyAfter = elapsed();
       const page = context.pages()[0] ?? (await context.newPage());
       await journey({ context, page, server, work });
     } finally {
@@ -209,7 +228,7 @@ export function runE2e(name, options, journey) {
       if (failed === 0) failed = 1;
     })
     .finally(() => {
-      console.log(`e2e ${name}: ${passed} passed, ${failed} failed`);
+      console.log(`e2e ${name}: ${passed} passed, ${failed} failed (${elapsed()}; server and browser ready after ${readyAfter || '-'})`);
       process.exitCode = failed === 0 ? 0 : 1;
     });
 }
