@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { check, outDir, root, runE2e, totp } from './lib.mjs';
+import { check, outDir, root, runE2e, totp, watchPage } from './lib.mjs';
 
 const docsDir = join(root, 'docs/screenshots');
 const updateDocs = process.argv.includes('--update-docs');
@@ -45,17 +45,8 @@ async function signInElsewhere(base, username, password, proof) {
 
 async function runJourney(context, base) {
   const page = context.pages()[0] ?? (await context.newPage());
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    // The browser logs every expected 4xx as "Failed to load resource"; anything else (a CSP refusal, a script error) counts.
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console error: ${message.text()}`);
-  });
   // Only this origin may be contacted: no CDN, no external asset.
-  page.on('request', (request) => {
-    const url = request.url();
-    if (!url.startsWith(base) && !url.startsWith('data:')) problems.push(`request to another origin: ${url}`);
-  });
+  const problems = watchPage(page, [base]);
   let shot = 0;
   const screenshot = async (name, docName) => {
     shot += 1;

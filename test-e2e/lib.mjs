@@ -234,8 +234,9 @@ export function runE2e(name, options, journey) {
 }
 
 /**
- * Collects what must never happen on a page: a page error, a console error, a
- * request to an origin not listed. `problems` is checked at the end.
+ * Collects what must never happen on a page: a page error, a console error (the
+ * browser's "Failed to load resource" for an expected 4xx aside: a CSP refusal or
+ * a script error counts), a request to an origin not listed. Checked at the end.
  */
 export function watchPage(page, allowedPrefixes) {
   const problems = [];

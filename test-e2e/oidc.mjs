@@ -16,7 +16,7 @@ import { createServer } from 'node:http';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as oidc from 'openid-client';
-import { check, freePort, jsonApi, outDir, runE2e, totp } from './lib.mjs';
+import { check, freePort, jsonApi, outDir, runE2e, totp, watchPage } from './lib.mjs';
 
 /** The provider (wrangler dev, opened as http://localhost:PORT) and the relying parties' callbacks. */
 let base;
@@ -51,15 +51,7 @@ async function authorizeInBrowser(page, url, signIn) {
 
 async function runJourney(context, adminToken) {
   const page = context.pages()[0] ?? (await context.newPage());
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console error: ${message.text()}`);
-  });
-  page.on('request', (request) => {
-    const url = request.url();
-    if (!url.startsWith(base) && !url.startsWith(RP) && !url.startsWith('data:')) problems.push(`request to another origin: ${url}`);
-  });
+  const problems = watchPage(page, [base, RP]);
 
   const user = await enrolledUser();
   const register = async (name, redirect) => {

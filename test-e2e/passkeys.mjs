@@ -13,20 +13,12 @@
 // Alice removes her passkey. Exits non-zero on any failure.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { check, jsonApi, outDir, runE2e, totp } from './lib.mjs';
+import { check, jsonApi, outDir, runE2e, totp, watchPage } from './lib.mjs';
 
 async function runJourney(context, origin, api) {
   const page = context.pages()[0] ?? (await context.newPage());
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console error: ${message.text()}`);
-  });
-  page.on('request', (request) => {
-    const url = request.url();
-    // The last step opens the same server at 127.0.0.1 on purpose (the IP-address warning).
-    if (!url.startsWith(origin) && !url.startsWith(api) && !url.startsWith('data:')) problems.push(`request to another origin: ${url}`);
-  });
+  // The last step opens the same server at 127.0.0.1 on purpose (the IP-address warning).
+  const problems = watchPage(page, [origin, api]);
   let shot = 0;
   const screenshot = async (name) => {
     shot += 1;

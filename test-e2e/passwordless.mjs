@@ -11,19 +11,11 @@
 // anyway is refused (401). Exits non-zero on any failure.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { check, jsonApi, outDir, runE2e } from './lib.mjs';
+import { check, jsonApi, outDir, runE2e, watchPage } from './lib.mjs';
 
 async function runJourney(context, origin, api) {
   const page = context.pages()[0] ?? (await context.newPage());
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console error: ${message.text()}`);
-  });
-  page.on('request', (request) => {
-    const url = request.url();
-    if (!url.startsWith(origin) && !url.startsWith('data:')) problems.push(`request to another origin: ${url}`);
-  });
+  const problems = watchPage(page, [origin]);
   const signinVerifies = [];
   page.on('response', (res) => {
     if (res.url().endsWith('/webauthn/signin/verify')) signinVerifies.push(res.status());
