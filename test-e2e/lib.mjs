@@ -225,6 +225,8 @@ export function runE2e(name, options, journey) {
   return main()
     .catch((error) => {
       console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+      // openid-client's errors carry the OAuth error (RFC 6749 §4.1.2.1, §5.2).
+      if (typeof error?.error === 'string') console.error(`OAuth error: ${error.error}${error.error_description ? ` (${error.error_description})` : ''}`);
       if (failed === 0) failed = 1;
     })
     .finally(() => {

@@ -224,7 +224,7 @@ async function journey(context, page, server, rp, origin) {
   check('the logout token was POSTed as a form (application/x-www-form-urlencoded)', contentType.startsWith('application/x-www-form-urlencoded'), contentType);
   const jwks = createRemoteJWKSet(new URL(metadata.jwks_uri));
   const { payload, protectedHeader } = await jwtVerify(logoutToken, jwks, { issuer: origin, audience: client.clientId, typ: 'logout+jwt', maxTokenAge: '5m' });
-  check('the logout token verifies through the JWKS (signature, iss, aud, typ logout+jwt)', protectedHeader.typ === 'logout+jwt' && decodeProtectedHeader(logoutToken).kid !== undefined);
+  check('the logout token verifies through the JWKS (signature, iss, aud, typ logout+jwt; a kid)', protectedHeader.typ === 'logout+jwt' && decodeProtectedHeader(logoutToken).kid !== undefined);
   check('it carries the back-channel event, iat and jti, and no nonce',
     typeof payload.events?.[BACKCHANNEL_EVENT] === 'object' && typeof payload.iat === 'number' && typeof payload.jti === 'string' && !('nonce' in payload), JSON.stringify(payload));
   check('its sid is the ID token’s, its sub Dana’s', payload.sid === claims.sid && payload.sub === claims.sub, `${payload.sid} vs ${claims.sid}`);
