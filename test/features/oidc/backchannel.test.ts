@@ -51,7 +51,7 @@ async function signedIn(target: Client = client) {
   const browser = new Browser(workerEnv);
   const done = await signIn(browser, user, authorizePath(target.clientId, challenge), T0 + 30);
   const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(done.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(target));
-  return { user, browser, idToken: tokens.json.id_token as string };
+  return { user, browser, idToken: tokens.json.id_token as string, refreshToken: tokens.json.refresh_token as string };
 }
 
 async function verifyLogoutToken(token: string, at = T0 + 40) {
@@ -237,6 +237,34 @@ describe('back-channel delivery: claim, then confirm; the hourly sweep', () => {
     await hourlyCron(T0 + 30 + 3600 + 1);
     expect(postsFor(user.id)).toHaveLength(1);
     expect((await verifyLogoutToken(postsFor(user.id)[0]!.token, T0 + 3700)).payload).toMatchObject({ sub: user.id, sid: sidOf(idToken) });
+  });
+});
+
+describe('back-channel logout after a revocation at /revoke or of a reused code', () => {
+  it('a client that revokes its own refresh token (RFC 7009) is not sent a logout token for it', async () => {
+    // Failure story: the sweep finds every ended client session, so a client that revoked its
+    // refresh token itself (dropping offline access, the person still signed in there) got a
+    // logout token for the sid an hour later and signed the person out.
+    const { user, refreshToken } = await signedIn();
+    interceptPosts();
+    setNow(T0 + 40);
+    const revoked = await send(workerEnv, '/revoke', { method: 'POST', body: new URLSearchParams({ token: refreshToken }), headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: basic(client) } });
+    expect(revoked.status).toBe(200);
+    expect((await tokenRequest(workerEnv, { grant_type: 'refresh_token', refresh_token: refreshToken }, basic(client))).json.error).toBe('invalid_grant');
+    await hourlyCron(T0 + 3600);
+    expect(postsFor(user.id)).toHaveLength(0);
+  });
+
+  it('a code presented twice revokes the first exchange’s session, and the hourly sweep tells the client', async () => {
+    const user = await enrolled(workerEnv, T0, uniqueName('bcl-code'));
+    const done = await signIn(new Browser(workerEnv), user, authorizePath(client.clientId, challenge), T0 + 30);
+    const exchange = { grant_type: 'authorization_code', code: codeOf(done.location), redirect_uri: REDIRECT, code_verifier: verifier };
+    expect((await tokenRequest(workerEnv, exchange, basic(client))).status).toBe(200);
+    interceptPosts();
+    setNow(T0 + 40);
+    expect((await tokenRequest(workerEnv, exchange, basic(client))).json.error).toBe('invalid_grant');
+    await hourlyCron(T0 + 3600);
+    expect(postsFor(user.id)).toHaveLength(1);
   });
 });
 
