@@ -19,8 +19,8 @@ export interface Variables {
   sessionsEndedFor: string;
   /**
    * Set app-wide by the provider's back-channel hook: a route about to delete
-   * an account calls it after its checks and before its batch, while the
-   * rows that say which clients to tell still exist. Unset: nothing to do.
+   * an account calls it before its batch, while the rows that say which
+   * clients to tell still exist. Unset: nothing to do.
    */
   beforeAccountDeletion: ((userId: string) => Promise<void>) | undefined;
 }
