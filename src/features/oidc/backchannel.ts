@@ -55,9 +55,9 @@ export function scheduleBackchannelLogout(c: Context<AppEnv>, userId: string): v
  *
  * Account deletion takes the client sessions' rows with it (they cascade from
  * the sessions), so no later query can find them: a route that deletes an
- * account calls `beforeAccountDeletion` (set here) after its checks and
- * before its batch; the rows owed a logout are read then and, once the
- * deletion succeeded, delivered from memory.
+ * account calls `beforeAccountDeletion` (set here) before its batch; the
+ * rows owed a logout are read then and, once the deletion succeeded,
+ * delivered from memory.
  */
 const SESSION_ENDING_POSTS = new Set(['/logout', '/password', '/disable-otp', '/otp-verify', '/webauthn/register/verify']);
 
