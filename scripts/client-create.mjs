@@ -7,7 +7,8 @@
 //
 // Flags: --name NAME (required), --redirect-uri URI (required, repeatable),
 // --public (no secret; PKCE only), --first-party (no consent screen),
-// --alg RS256|EdDSA, --url http://localhost:8787 (or --port N).
+// --alg RS256|EdDSA, --post-logout-redirect-uri URI (repeatable: where
+// /end-session may send the browser back), --url http://localhost:8787 (or --port N).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -16,6 +17,7 @@ const { values } = parseArgs({
   options: {
     name: { type: 'string' },
     'redirect-uri': { type: 'string', multiple: true },
+    'post-logout-redirect-uri': { type: 'string', multiple: true },
     public: { type: 'boolean', default: false },
     'first-party': { type: 'boolean', default: false },
     alg: { type: 'string', default: 'RS256' },
@@ -27,7 +29,7 @@ const fail = (message) => {
   console.error(`client:create: ${message}`);
   process.exit(1);
 };
-if (!values.name || !values['redirect-uri']?.length) fail('usage: npm run client:create -- --name demo --redirect-uri http://localhost:3000/cb [--public] [--first-party] [--alg EdDSA]');
+if (!values.name || !values['redirect-uri']?.length) fail('usage: npm run client:create -- --name demo --redirect-uri http://localhost:3000/cb [--public] [--first-party] [--alg EdDSA] [--post-logout-redirect-uri URI]');
 
 const base = values.url ?? `http://localhost:${values.port}`;
 let adminToken = process.env.ADMIN_TOKEN;
@@ -52,6 +54,7 @@ try {
       type: values.public ? 'public' : 'confidential',
       firstParty: values['first-party'],
       idTokenSignedResponseAlg: values.alg,
+      ...(values['post-logout-redirect-uri']?.length ? { postLogoutRedirectUris: values['post-logout-redirect-uri'] } : {}),
     }),
   });
 } catch (error) {
@@ -61,5 +64,5 @@ const body = await response.json().catch(() => ({}));
 if (response.status === 404) fail(`${base} has no provider: ISSUER_URL is unset (npm run dev sets it)`);
 if (response.status !== 201) fail(`${response.status} ${JSON.stringify(body)}`);
 const discovery = await fetch(`${base}/.well-known/openid-configuration`).then((r) => r.json());
-console.log(JSON.stringify({ issuer: discovery.issuer, clientId: body.clientId, ...(body.clientSecret ? { clientSecret: body.clientSecret } : {}), redirectUris: body.redirectUris, type: body.type }, null, 2));
+console.log(JSON.stringify({ issuer: discovery.issuer, clientId: body.clientId, ...(body.clientSecret ? { clientSecret: body.clientSecret } : {}), redirectUris: body.redirectUris, ...(body.postLogoutRedirectUris?.length ? { postLogoutRedirectUris: body.postLogoutRedirectUris } : {}), type: body.type }, null, 2));
 if (body.clientSecret) console.error('The client secret is shown only this once; store it now.');

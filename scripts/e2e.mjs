@@ -4,12 +4,24 @@
 // side keeps `.ci/run` within its budget on two cores. Each script's output is
 // printed whole when it ends, so the logs never interleave; the exit code is
 // non-zero if any script failed. E2E_JOBS sets how many run at once (default 3).
+// `node scripts/e2e.mjs readme` runs only the named scripts; `--skip readme` all but
+// those (.ci/run starts the README walkthrough, which mostly waits for TOTP steps,
+// beside `npm test` and the others after it).
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const SCRIPTS = ['enrollment', 'passkeys', 'readme', 'oidc', 'passwordless'];
+const ALL = ['enrollment', 'passkeys', 'readme', 'oidc', 'passwordless'];
+const args = process.argv.slice(2);
+const skipped = args.flatMap((arg, i) => (args[i - 1] === '--skip' ? [arg] : []));
+const named = args.filter((arg, i) => arg !== '--skip' && args[i - 1] !== '--skip');
+const unknown = [...skipped, ...named].filter((name) => !ALL.includes(name));
+if (unknown.length) {
+  console.error(`unknown browser test: ${unknown.join(', ')} (known: ${ALL.join(', ')})`);
+  process.exit(2);
+}
+const SCRIPTS = (named.length ? named : ALL).filter((name) => !skipped.includes(name));
 const jobs = Math.max(1, Number(process.env.E2E_JOBS ?? 3) || 3);
 
 function run(name) {

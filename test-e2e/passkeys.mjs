@@ -180,7 +180,24 @@ async function runJourney(context, origin, api) {
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable', { enableUI: false });
   const authenticatorOptions = { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true };
-  const addAuthenticator = async () => (await cdp.send('WebAuthn.addVirtualAuthenticator', { options: authenticatorOptions })).authenticatorId;
+  const authenticators = new Set();
+  const addAuthenticator = async () => {
+    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: authenticatorOptions });
+    authenticators.add(authenticatorId);
+    return authenticatorId;
+  };
+  const removeAuthenticator = async (authenticatorId) => {
+    await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId });
+    authenticators.delete(authenticatorId);
+  };
+  // On the account step the username field's passkey autofill (a conditional request)
+  // waits, and a virtual authenticator that presents itself answers it at once: its
+  // passkey's owner would be signed in while the test types a password. From logging out
+  // to the end of the password step, the authenticators stay silent (the password step
+  // ends that request); a person would simply not pick the suggestion.
+  const presence = async (enabled) => {
+    for (const authenticatorId of authenticators) await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled });
+  };
   const password = 'correct horse battery staple';
   const bob = `bob_${randomBytes(4).toString('hex')}`;
   const alice = `alice_${randomBytes(4).toString('hex')}`;
@@ -190,8 +207,11 @@ async function runJourney(context, origin, api) {
     await page.fill('#register-username', username);
     await page.fill('#register-password', password);
     await page.press('#register-password', 'Enter');
+    await page.locator('#step-enroll').waitFor({ state: 'visible' });
+    await presence(true);
   };
   const logOut = async () => {
+    await presence(false);
     await page.click('#logout');
     await page.locator('#login-form .form-status').filter({ hasText: 'You are logged out.' }).waitFor();
   };
@@ -214,6 +234,7 @@ async function runJourney(context, origin, api) {
     await page.fill('#password', password);
     await page.press('#password', 'Enter');
     await page.locator('#step-code').waitFor({ state: 'visible' });
+    await presence(true);
   };
 
   console.log('the page at a localhost origin');
@@ -252,7 +273,7 @@ async function runJourney(context, origin, api) {
   await logOut();
   const { credentials: bobCredentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId: bobAuthenticator });
   check('the virtual authenticator holds Bob’s resident credential for rp localhost', bobCredentials.length === 1 && bobCredentials[0].rpId === 'localhost' && bobCredentials[0].isResidentCredential);
-  await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: bobAuthenticator });
+  await removeAuthenticator(bobAuthenticator);
 
   console.log('Alice: TOTP, then a passkey in the account view');
   const aliceAuthenticator = await addAuthenticator();
@@ -284,10 +305,11 @@ async function runJourney(context, origin, api) {
   await logOut();
 
   console.log('an authenticator with only another account’s credential is refused');
-  await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: aliceAuthenticator });
+  await removeAuthenticator(aliceAuthenticator);
+  // Bob's credential is added once Alice's password step has ended the autofill's request.
+  await logIn(alice);
   const strangerAuthenticator = await addAuthenticator();
   await cdp.send('WebAuthn.addCredential', { authenticatorId: strangerAuthenticator, credential: bobCredentials[0] });
-  await logIn(alice);
   await page.click('#passkey-form button');
   await page.locator('#passkey-form .form-error').filter({ hasText: 'No passkey was used' }).waitFor();
   check('the browser finds no passkey of Alice’s: the page says so beside the button and stays at the second step', await page.locator('#step-code').isVisible());
@@ -304,7 +326,7 @@ async function runJourney(context, origin, api) {
   check('the browser signed with Bob’s discoverable credential', stolen.id !== undefined && stolen.response.userHandle !== undefined);
   const refused = await post(api, '/webauthn/login/verify', login.body.token, { challengeId: options.body.challengeId, response: stolen });
   check('the server refuses another account’s credential (401)', refused.status === 401, JSON.stringify(refused.body));
-  await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: strangerAuthenticator });
+  await removeAuthenticator(strangerAuthenticator);
 
   console.log('remove the passkey');
   await page.fill('#code', totp(secret, Date.now() / 1000 + 30));

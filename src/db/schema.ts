@@ -217,8 +217,8 @@ export type SecurityEventRow = typeof securityEvents.$inferSelect;
 
 /**
  * Passkeys (WebAuthn L3 §7.1 step 28): one row per registered credential. The id is
- * the credential id, base64url, and the primary key, so it is unique across every
- * user (§7.1 step 27): a second registration of it fails the insert.
+ * the credential id, base64url, and the primary key: unique per shard (§7.1 step 27),
+ * so a credential is always looked up with its owner, never by its id alone.
  */
 export const webauthnCredentials = sqliteTable(
   'webauthn_credentials',

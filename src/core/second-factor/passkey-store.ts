@@ -78,7 +78,7 @@ export function insertCredentialIf(db: Db, row: WebAuthnCredentialRow, guard: SQ
   return insertIf(db, webauthnCredentials, row, guard);
 }
 
-/** The credential id is nobody's yet (L3 §7.1 step 27: unique across all users). */
+/** The credential id is nobody's yet (L3 §7.1 step 27; this shard is all the statement sees). */
 export function credentialIdFree(id: string): SQL {
   return sql`NOT EXISTS (SELECT 1 FROM ${webauthnCredentials} WHERE ${webauthnCredentials.id} = ${id})`;
 }

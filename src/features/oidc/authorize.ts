@@ -1,6 +1,8 @@
 import type { Db } from '../../db/client';
+import type { Settings } from '../../settings';
 import { findClient, redirectUriRegistered } from './clients';
-import { CODE_CHALLENGE, knownScopes, NONCE_MAX_CHARS, STATE_MAX_CHARS } from './config';
+import { CODE_CHALLENGE, knownScopes, LOGIN_HINT_MAX_CHARS, NONCE_MAX_CHARS, STATE_MAX_CHARS } from './config';
+import { verifyIdTokenHint } from './end-session';
 import { ACR_VALUES } from '../../tokens/access-token';
 import { isAcr } from './acr';
 import type { OidcClientRow } from './tables';
@@ -16,7 +18,7 @@ import type { AuthorizationRequest } from './ticket';
 export type Checked =
   | { kind: 'page'; reason: string }
   | { kind: 'redirect'; redirectUri: string; state: string | null; error: string; description: string }
-  | { kind: 'ok'; client: OidcClientRow; request: AuthorizationRequest; prompt: Set<string> };
+  | { kind: 'ok'; client: OidcClientRow; request: AuthorizationRequest; prompt: Set<string>; hintedSub?: string | null };
 
 /** Parameters from the query (GET) or the form (POST); one sent twice counts as malformed. */
 export type Params = Map<string, string | null>;
@@ -27,7 +29,7 @@ export function paramsOf(entries: Iterable<[string, string]>): Params {
   return params;
 }
 
-export async function checkAuthorizationRequest(primary: Db, params: Params, now: number): Promise<Checked> {
+export async function checkAuthorizationRequest(primary: Db, settings: Settings, params: Params, now: number): Promise<Checked> {
   const clientId = params.get('client_id');
   if (!clientId) return { kind: 'page', reason: 'The request names no client (client_id).' };
   const client = await findClient(primary, clientId);
@@ -45,6 +47,8 @@ export async function checkAuthorizationRequest(primary: Db, params: Params, now
   // OIDC Core §6: request objects are not supported, each with its own error.
   if (params.has('request')) return back('request_not_supported', 'Request objects are not supported.');
   if (params.has('request_uri')) return back('request_uri_not_supported', 'request_uri is not supported.');
+  // RFC 6749 §4.1.2.1: a missing parameter is a malformed request; another response type, one we do not support.
+  if (!params.get('response_type')) return back('invalid_request', 'response_type is required (code).');
   if (params.get('response_type') !== 'code') return back('unsupported_response_type', 'Only response_type=code is supported.');
   const responseMode = params.get('response_mode');
   if (responseMode !== undefined && responseMode !== 'query') return back('invalid_request', 'Only response_mode=query is supported.');
@@ -67,18 +71,32 @@ export async function checkAuthorizationRequest(primary: Db, params: Params, now
   // max_age=0 is prompt=login; otherwise a session proven more than max_age seconds ago does not count.
   const forceLogin = prompt.has('login') || maxAge === 0;
   const authAfter = forceLogin ? now : maxAge !== null ? now - maxAge : null;
+  // OIDC Core §3.1.2.1: login_hint prefills the username (a hint only: the person may sign in as anyone); too long to be one, ignored.
+  const rawLoginHint = params.get('login_hint');
+  const loginHint = rawLoginHint && rawLoginHint.length <= LOGIN_HINT_MAX_CHARS ? rawLoginHint : undefined;
+  // id_token_hint names who the client expects: a live session of anyone else (or a hint we cannot verify) is no SSO.
+  const rawIdTokenHint = params.get('id_token_hint');
+  const hintedSub = rawIdTokenHint === undefined ? undefined : rawIdTokenHint ? ((await verifyIdTokenHint(primary, settings, rawIdTokenHint, now))?.sub ?? null) : null;
   return {
     kind: 'ok',
     client,
     prompt,
-    request: { clientId: client.id, redirectUri, scopes, state, nonce, codeChallenge, forceLogin, authAfter, acrValues },
+    hintedSub,
+    request: { clientId: client.id, redirectUri, scopes, state, nonce, codeChallenge, forceLogin, authAfter, acrValues, ...(loginHint ? { loginHint } : {}) },
   };
 }
 
-/** The redirect back to the client: `error` or `code`, with `state` and `iss` always (RFC 9207 §2). */
+/**
+ * The redirect back to the client: `error` or `code`, with `state` and `iss`
+ * always (RFC 9207 §2). A registered query is kept byte for byte (RFC 6749
+ * §3.1.2: it MUST be retained): the fields are appended to it, never
+ * re-serialized with it (URLSearchParams would rewrite `%20`, `~` or `flag`).
+ */
 export function redirectBack(redirectUri: string, issuer: string, fields: Record<string, string | null>): string {
   const url = new URL(redirectUri);
-  for (const [name, value] of Object.entries(fields)) if (value !== null) url.searchParams.append(name, value);
-  url.searchParams.set('iss', issuer);
+  const added = new URLSearchParams();
+  for (const [name, value] of Object.entries(fields)) if (value !== null && name !== 'iss') added.append(name, value);
+  added.append('iss', issuer);
+  url.search = url.search.length > 1 ? `${url.search.slice(1)}&${added}` : `${added}`;
   return url.href;
 }

@@ -30,6 +30,8 @@ export const LOGIN_COOKIE = '__Host-edge-mfa-login';
 /** Bounds on what a client sends, so nothing unbounded is stored or echoed. */
 export const STATE_MAX_CHARS = 1024;
 export const NONCE_MAX_CHARS = 512;
+/** A login_hint longer than a username can be (the sign-in field's maxlength) prefills nothing. */
+export const LOGIN_HINT_MAX_CHARS = 64;
 /** RFC 7636 §4.2: a S256 challenge is the base64url of 32 bytes. */
 export const CODE_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */

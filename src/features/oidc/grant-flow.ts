@@ -16,7 +16,7 @@ type C = Context<AppEnv>;
 /** The sign-in page of a request (a fresh ticket: the request, signed). */
 export async function showSignIn(c: C, client: OidcClientRow, request: AuthorizationRequest, now: number, alert?: string) {
   const step = await stepContext(c, client, await makeTicket(c.get('settings').oidcKey, request, now), request.redirectUri);
-  return render(c, 'Sign in', signInForm(step, c.get('settings').oidcSignup), { alert });
+  return render(c, 'Sign in', signInForm(step, c.get('settings').oidcSignup, request.loginHint), { alert });
 }
 
 /**

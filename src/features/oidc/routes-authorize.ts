@@ -19,17 +19,20 @@ const html = { 'text/html': { schema: { type: 'string' as const } } };
  */
 async function authorize(c: Context<AppEnv>): Promise<Response> {
   const now = nowSeconds();
-  const checked = await checkAuthorizationRequest(primaryDb(c.env), await formParams(c), now);
+  const checked = await checkAuthorizationRequest(primaryDb(c.env), c.get('settings'), await formParams(c), now);
   if (checked.kind === 'page') return errorPage(c, checked.reason);
   if (checked.kind === 'redirect') {
     return c.redirect(redirectBack(checked.redirectUri, issuerOf(c), { error: checked.error, error_description: checked.description, state: checked.state }), 303);
   }
-  const { client, request, prompt } = checked;
+  const { client, request, prompt, hintedSub } = checked;
   flowCookie(c);
-  const provider = request.forceLogin ? null : await providerSessionOf(c, now, request);
+  const live = request.forceLogin ? null : await providerSessionOf(c, now, request);
+  // OIDC Core §3.1.2.2: with an id_token_hint, only that person's session signs in silently (prompt=none: login_required otherwise).
+  const provider = live && (hintedSub === undefined || hintedSub === live.user.id) ? live : null;
   if (provider) return (await stepUpNeeded(c, client, request, provider, now, prompt)) ?? afterSignIn(c, client, request, provider, now, { prompt });
   if (prompt.has('none')) {
-    return c.redirect(redirectBack(request.redirectUri, issuerOf(c), { error: 'login_required', error_description: 'No one is signed in.', state: request.state }), 303);
+    const description = live && !provider ? 'The person the id_token_hint names is not signed in.' : 'No one is signed in.';
+    return c.redirect(redirectBack(request.redirectUri, issuerOf(c), { error: 'login_required', error_description: description, state: request.state }), 303);
   }
   return showSignIn(c, client, request, now);
 }

@@ -48,8 +48,13 @@ const userinfoRoutes = (['get', 'post'] as const).map((method) =>
     path: '/userinfo',
     operationId: `${method}Userinfo`,
     summary: 'OpenID Connect UserInfo',
-    description: 'An access token from /token, while its session is live: `{ sub, preferred_username? }` (`profile` scope). Errors per RFC 6750 §3.',
-    responses: { 200: { description: 'The claims.', content: json }, 401: { description: 'RFC 6750 `invalid_token`, with `WWW-Authenticate: Bearer`.', content: json } },
+    description:
+      'An access token from /token, while its session is live, in `Authorization: Bearer` (GET or POST) or as the form field `access_token` (POST), one way only: `{ sub, preferred_username? }` (`profile` scope). Errors per RFC 6750 §3.',
+    responses: {
+      200: { description: 'The claims.', content: json },
+      400: { description: 'RFC 6750 `invalid_request` (malformed, or the token sent two ways), with `WWW-Authenticate: Bearer error=...`.', content: json },
+      401: { description: 'No token (`WWW-Authenticate: Bearer`), or RFC 6750 `invalid_token`.', content: json },
+    },
   }) as const,
 );
 
@@ -101,29 +106,44 @@ async function token(c: Context<AppEnv>): Promise<Response> {
   return c.json(result, 200, NO_STORE);
 }
 
-const BEARER = /^bearer +([A-Za-z0-9_\-.]+)$/i;
+/** RFC 6750 §2.1: `Bearer` and a b64token. */
+const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
-/** RFC 6750 §3: no token, no error code; a bad one, `invalid_token`. */
+/**
+ * RFC 6750 §2.1 (the header, GET or POST) and §2.2 (a form body's
+ * `access_token`, POST only); one method per request. §3: no token, a bare
+ * `Bearer` challenge; a malformed request or two methods, 400
+ * `invalid_request`; a bad token, 401 `invalid_token`. The query form (§2.3)
+ * is not accepted: URLs end up in logs.
+ */
 async function userinfo(c: Context<AppEnv>): Promise<Response> {
   const now = nowSeconds();
   const settings = c.get('settings');
-  let presented = BEARER.exec(c.req.header('Authorization') ?? '')?.[1];
-  if (!presented && c.req.method === 'POST' && (c.req.header('Content-Type') ?? '').startsWith('application/x-www-form-urlencoded')) {
-    const form = await readForm(c);
-    if (!isOAuthError(form)) presented = form.get('access_token');
-  }
-  const challenge = (error?: string) =>
-    c.json(error ? { error, error_description: 'The access token is invalid, expired or revoked.' } : { error: 'invalid_request', error_description: 'An access token is required.' }, error ? 401 : 401, {
-      'WWW-Authenticate': error ? `Bearer error="${error}", error_description="The access token is invalid, expired or revoked."` : 'Bearer',
+  const challenge = (status: 400 | 401, error?: 'invalid_request' | 'invalid_token', description?: string) =>
+    c.json(error ? { error, error_description: description } : { error: 'invalid_request', error_description: 'An access token is required.' }, status, {
+      'WWW-Authenticate': error ? `Bearer error="${error}", error_description="${description}"` : 'Bearer',
       ...NO_STORE,
     });
-  if (!presented) return challenge();
+  const header = c.req.header('Authorization');
+  const isBearer = header !== undefined && /^\s*bearer\b/i.test(header);
+  const fromHeader = isBearer ? BEARER.exec(header.trim())?.[1] : undefined;
+  if (isBearer && !fromHeader) return challenge(400, 'invalid_request', 'The Authorization header is malformed.');
+  let fromBody: string | undefined;
+  if (c.req.method === 'POST' && (c.req.header('Content-Type') ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+    const form = await readForm(c);
+    // A fixed description: the header must never echo what the client sent (a repeated name may hold anything).
+    if (isOAuthError(form)) return challenge(400, 'invalid_request', 'The request body is malformed or repeats a parameter.');
+    fromBody = form.get('access_token');
+  }
+  if (fromHeader !== undefined && fromBody !== undefined) return challenge(400, 'invalid_request', 'Send the access token one way only.');
+  const presented = fromHeader ?? fromBody;
+  if (!presented) return challenge(401);
   const claims = await verifyProviderAccessToken(primaryDb(c.env), settings, presented, now);
   const db = claims ? idShardDb(c, claims.sid) : null;
   const live = claims && db ? await liveGrant(db, claims.sid, claims.clientId, now, settings.sessionIdleSeconds) : null;
   if (!claims || !live || live.user.id !== claims.sub) {
     logEvent('oidc_token_refused', { reason: 'userinfo' });
-    return challenge('invalid_token');
+    return challenge(401, 'invalid_token', 'The access token is invalid, expired or revoked.');
   }
   const scopes = claims.scope.split(' ');
   return c.json({ sub: live.user.id, ...(scopes.includes('profile') ? { preferred_username: live.user.username } : {}) }, 200, NO_STORE);

@@ -23,6 +23,8 @@ export interface AuthorizationRequest {
   authAfter: number | null;
   /** `acr_values`: the supported ones, in the client's order of preference (empty: none asked). */
   acrValues?: Acr[];
+  /** `login_hint`: the username the sign-in page starts with. */
+  loginHint?: string;
 }
 
 interface TicketBody extends AuthorizationRequest {

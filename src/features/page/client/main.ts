@@ -113,12 +113,16 @@ ui.registerForm.addEventListener('submit', (event) => {
   event.preventDefault();
   const credentials = { username: ui.registerUsername.value, password: ui.registerPassword.value };
   const fieldFor = (code: string): HTMLElement => (code === 'username_taken' || code === 'validation_failed' ? ui.registerUsername : ui.registerPassword);
+  // As with the password: a new account was chosen over the passkey autofill.
+  stopPasskeyAutofill();
   void run(ui.registerForm, fieldFor, async () => {
     setToken(null);
     const user = await api<Registered>('POST', '/register', credentials);
     ui.username.value = user.username;
     ui.registerUsername.value = '';
     return logIn(credentials);
+  }).then(() => {
+    if (!hasToken()) void startPasskeyAutofill();
   });
 });
 
