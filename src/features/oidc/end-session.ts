@@ -9,7 +9,7 @@ import type { ClientInfo } from '../../core/sessions/store';
 import type { Settings } from '../../settings';
 import { rsaJwksOf, RSA_ALG } from '../../tokens/rsa-signing-keys';
 import { SIGNING_ALG } from '../../tokens/signing-key-crypto';
-import { publishedKeys, verificationKey } from '../../tokens/signing-keys';
+import { publishedRowMatching, verificationKey } from '../../tokens/signing-keys';
 import { STATE_MAX_CHARS, TICKET_TTL_SECONDS } from './config';
 import { tagMatches, tagOf } from './hmac';
 import type { OidcClientRow } from './tables';
@@ -25,6 +25,23 @@ export interface HintClaims {
   clientId: string;
   /** The provider session it was issued from. */
   sid: string | null;
+}
+
+/**
+ * The hint's claims, read WITHOUT checking its signature: only to name a
+ * client (as `client_id` may) for a browser with no provider session to end,
+ * so an anonymous request never costs a signing-key read. Null: not a JWT.
+ */
+export function unverifiedHint(token: string): HintClaims | null {
+  if (token.length > 8192) return null;
+  try {
+    const payload = decodeJwt(token);
+    const aud = Array.isArray(payload.aud) ? (payload.aud.length === 1 ? payload.aud[0] : undefined) : payload.aud;
+    if (typeof payload.sub !== 'string' || typeof aud !== 'string') return null;
+    return { sub: payload.sub, clientId: aud, sid: typeof payload.sid === 'string' ? payload.sid : null };
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -47,7 +64,9 @@ export async function verifyIdTokenHint(db: Db, settings: Settings, token: strin
   let key: CryptoKey | Uint8Array | null = null;
   if (header.alg === SIGNING_ALG) key = await verificationKey(signingKeysDb(db), header.kid, now);
   else if (header.alg === RSA_ALG) {
-    const jwk = rsaJwksOf(await publishedKeys(signingKeysDb(db), now)).find((candidate) => candidate.kid === header.kid);
+    const kid = header.kid;
+    const row = await publishedRowMatching(signingKeysDb(db), now, (candidate) => candidate.rsaKid === kid);
+    const jwk = row ? rsaJwksOf([row])[0] : undefined;
     key = jwk ? ((await importJWK(jwk, RSA_ALG)) as CryptoKey) : null;
   }
   if (!key) return null;
