@@ -1,4 +1,3 @@
-import { decodeProtectedHeader } from 'jose';
 import type { Db } from '../../db/client';
 import type { Settings } from '../../settings';
 import { findClient, redirectUriRegistered } from './clients';
@@ -81,7 +80,7 @@ export async function checkAuthorizationRequest(primary: Db, settings: Settings,
   const loginHint = rawLoginHint && rawLoginHint.length <= LOGIN_HINT_MAX_CHARS ? rawLoginHint : undefined;
   // id_token_hint names who the client expects: a live session of anyone else (or a hint we cannot verify) is no SSO.
   const rawIdTokenHint = params.get('id_token_hint');
-  const hintedSub = rawIdTokenHint === undefined ? undefined : rawIdTokenHint ? await hintedSubOf(primary, settings, rawIdTokenHint, now) : null;
+  const hintedSub = rawIdTokenHint === undefined ? undefined : rawIdTokenHint ? ((await verifyIdTokenHint(primary, settings, rawIdTokenHint, now))?.sub ?? null) : null;
   return {
     kind: 'ok',
     client,
@@ -89,24 +88,6 @@ export async function checkAuthorizationRequest(primary: Db, settings: Settings,
     hintedSub,
     request: { clientId: client.id, redirectUri, scopes, state, nonce, codeChallenge, forceLogin, authAfter, acrValues, ...(loginHint ? { loginHint } : {}) },
   };
-}
-
-/**
- * The person an id_token_hint names, if it is an ID token of ours (`typ: JWT`,
- * as tokens.ts signs them). Our access tokens (`at+jwt`) and logout tokens
- * (`logout+jwt`) carry the same `iss` and `sub` under the same keys, and
- * travel where ID tokens do not (resource servers, back-channel receivers):
- * neither is an ID token (OIDC Core §3.1.2.1), so neither names anyone here.
- */
-async function hintedSubOf(primary: Db, settings: Settings, hint: string, now: number): Promise<string | null> {
-  let typ: unknown;
-  try {
-    typ = decodeProtectedHeader(hint).typ;
-  } catch {
-    return null;
-  }
-  if (typ !== 'JWT') return null;
-  return (await verifyIdTokenHint(primary, settings, hint, now))?.sub ?? null;
 }
 
 /**
