@@ -943,7 +943,7 @@ export interface Operations {
     };
     auth: 'none';
   };
-  /** The applications holding this person’s consent or a refresh token (the full token: password and second factor) */
+  /** The applications holding this person’s consent or tokens (the full token: password and second factor) */
   "GET /me/grants": {
     input: Record<string, never>;
     success: {

@@ -8,11 +8,14 @@
 // those (.ci/run starts the README walkthrough, which mostly waits for TOTP steps,
 // beside `npm test` and the others after it).
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { applyMigrations } from '../test-e2e/lib.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const ALL = ['enrollment', 'passkeys', 'readme', 'oidc', 'passwordless'];
+const ALL = ['enrollment', 'passkeys', 'readme', 'oidc', 'passwordless', 'oidc-passkeys'];
 const args = process.argv.slice(2);
 const skipped = args.flatMap((arg, i) => (args[i - 1] === '--skip' ? [arg] : []));
 const named = args.filter((arg, i) => arg !== '--skip' && args[i - 1] !== '--skip');
@@ -24,10 +27,28 @@ if (unknown.length) {
 const SCRIPTS = (named.length ? named : ALL).filter((name) => !skipped.includes(name));
 const jobs = Math.max(1, Number(process.env.E2E_JOBS ?? 3) || 3);
 
+// The migrations are applied once, to a local D1 that each script copies (test-e2e/lib.mjs).
+const template = mkdtempSync(join(tmpdir(), 'edge-mfa-e2e-d1-'));
+if (SCRIPTS.some((name) => name !== 'readme')) await applyMigrations(template);
+const env = { ...process.env, E2E_D1_TEMPLATE: template };
+
+// E2E_PORTS=A-B: each script its own slice of the range, so two scripts starting at once never pick the same port.
+const range = /^(\d+)-(\d+)$/.exec(process.env.E2E_PORTS ?? '');
+const slice = range ? Math.floor((Number(range[2]) - Number(range[1]) + 1) / SCRIPTS.length) : 0;
+if (range && slice < 3) {
+  console.error(`E2E_PORTS ${process.env.E2E_PORTS}: at least 3 ports per script are needed (${SCRIPTS.length} scripts)`);
+  process.exit(2);
+}
+function portsOf(name) {
+  if (!range) return {};
+  const first = Number(range[1]) + SCRIPTS.indexOf(name) * slice;
+  return { E2E_PORTS: `${first}-${first + slice - 1}` };
+}
+
 function run(name) {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [join(root, 'test-e2e', `${name}.mjs`)], { cwd: root, env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(root, 'test-e2e', `${name}.mjs`)], { cwd: root, env: { ...env, ...portsOf(name) }, stdio: ['ignore', 'pipe', 'pipe'] });
     const output = [];
     child.stdout.on('data', (chunk) => output.push(chunk));
     child.stderr.on('data', (chunk) => output.push(chunk));
@@ -47,6 +68,7 @@ await Promise.all(
     for (let name = queue.shift(); name; name = queue.shift()) results.set(name, await run(name));
   }),
 );
+rmSync(template, { recursive: true, force: true });
 const failed = SCRIPTS.filter((name) => !results.get(name));
 console.log(`\nbrowser: ${SCRIPTS.length - failed.length} passed, ${failed.length} failed${failed.length ? ` (${failed.join(', ')})` : ''}`);
 process.exit(failed.length ? 1 : 0);

@@ -13,76 +13,16 @@
 // docs/screenshots/ for the README. Exits non-zero on any failure.
 //
 // Needs Debian's chromium (apt-get install -y chromium) or CHROMIUM_PATH.
-import { spawn, spawnSync } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, openSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { check, outDir, root, runE2e, totp, watchPage } from './lib.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const wrangler = join(root, 'node_modules/wrangler/bin/wrangler.js');
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const outDir = join(root, 'e2e-output');
 const docsDir = join(root, 'docs/screenshots');
 const updateDocs = process.argv.includes('--update-docs');
 /** The shortest access-token life the API allows; the page renews at 80% of it. */
 const ACCESS_TOKEN_TTL_SECONDS = 60;
-// Nothing may call out: no wrangler metrics, no fetch of Request.cf data.
-const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' };
 
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail = '') {
-  if (ok) {
-    passed += 1;
-    console.log(`  ✓ ${name}`);
-  } else {
-    failed += 1;
-    console.log(`  ✗ ${name}${detail ? `: ${detail}` : ''}`);
-    throw new Error(`check failed: ${name}`);
-  }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-// RFC 4648 base32 and RFC 6238 TOTP (SHA-1, 6 digits, 30 s), as an authenticator app computes them.
-function base32Decode(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let value = 0;
-  const out = [];
-  for (const char of text.replace(/[\s=]/g, '').toUpperCase()) {
-    const index = alphabet.indexOf(char);
-    if (index < 0) throw new Error('secret is not base32');
-    value = (value << 5) | index;
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-function totp(secret, unixSeconds) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
-  const mac = createHmac('sha1', base32Decode(secret)).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0x0f;
-  const number = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
-  return String(number).padStart(6, '0');
-}
 /** A well-formed code that is none of the codes accepted now (one step either side). */
 function wrongCode(secret) {
   const now = Date.now() / 1000;
@@ -103,103 +43,10 @@ async function signInElsewhere(base, username, password, proof) {
   return { status: verify.status, token: body.token, refreshToken: body.refreshToken };
 }
 
-async function waitForHealth(base, child, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
-    try {
-      const response = await fetch(`${base}/health`);
-      if (response.status === 200) return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error('wrangler dev did not answer /health in time');
-}
-
-async function main() {
-  if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: apt-get install -y chromium, or set CHROMIUM_PATH`);
-  mkdirSync(outDir, { recursive: true });
-  const work = mkdtempSync(join(tmpdir(), 'edge-mfa-e2e-'));
-  const persist = join(work, 'state');
-  const envFile = join(work, 'secrets.env');
-  const secret = () => randomBytes(32).toString('hex');
-  writeFileSync(envFile, `JWT_SECRET=${secret()}\nTOTP_ENCRYPTION_KEY=${secret()}\n`, { mode: 0o600 });
-  // E2E_PORT (and the next port for the inspector) when only some ports may be used; else any free ones.
-  const [port, inspectorPort] = process.env.E2E_PORT ? [Number(process.env.E2E_PORT), Number(process.env.E2E_PORT) + 1] : [await freePort(), await freePort()];
-  // The page is opened at localhost, as `npm run dev` says (at 127.0.0.1 it warns that passkeys need
-  // a domain name; passkeys.mjs checks that); wrangler listens on 127.0.0.1, which localhost reaches.
-  const base = `http://localhost:${port}`;
-  const log = join(outDir, 'wrangler.log');
-  let child;
-  let context;
-  try {
-    const migrate = spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], {
-      cwd: root,
-      env,
-      encoding: 'utf8',
-    });
-    if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
-
-    const logFd = openSync(log, 'w');
-    child = spawn(
-      process.execPath,
-      [wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', persist, '--env-file', envFile, '--show-interactive-dev-session=false', '--live-reload=false', '--var', `ACCESS_TOKEN_TTL_SECONDS:${ACCESS_TOKEN_TTL_SECONDS}`, '--var', 'ENVIRONMENT:development'],
-      { cwd: root, env, stdio: ['ignore', logFd, logFd], detached: true },
-    );
-    console.log(`wrangler dev on ${base} (log: e2e-output/wrangler.log)`);
-    await waitForHealth(base, child);
-
-    context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
-      executablePath,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 900, height: 1000 },
-      deviceScaleFactor: 1,
-    });
-    await runJourney(context, base);
-  } finally {
-    if (context) await context.close().catch(() => {});
-    if (child && child.exitCode === null) {
-      // wrangler runs workerd as its child: end the whole group that we started.
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // Already gone.
-      }
-      await new Promise((resolve) => {
-        const timer = setTimeout(() => {
-          try {
-            process.kill(-child.pid, 'SIGKILL');
-          } catch {
-            // Already gone.
-          }
-          resolve();
-        }, 5000);
-        child.on('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    rmSync(work, { recursive: true, force: true });
-  }
-}
-
 async function runJourney(context, base) {
   const page = context.pages()[0] ?? (await context.newPage());
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    // The browser logs every expected 4xx as "Failed to load resource"; anything else (a CSP refusal, a script error) counts.
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console error: ${message.text()}`);
-  });
   // Only this origin may be contacted: no CDN, no external asset.
-  page.on('request', (request) => {
-    const url = request.url();
-    if (!url.startsWith(base) && !url.startsWith('data:')) problems.push(`request to another origin: ${url}`);
-  });
+  const problems = watchPage(page, [base]);
   let shot = 0;
   const screenshot = async (name, docName) => {
     shot += 1;
@@ -506,12 +353,10 @@ async function runJourney(context, base) {
   check('no page errors, CSP violations or requests to other origins', problems.length === 0, problems.join('; '));
 }
 
-main()
-  .catch((error) => {
-    console.error(error instanceof Error ? error.message : error);
-    if (failed === 0) failed = 1;
-  })
-  .finally(() => {
-    console.log(`e2e: ${passed} passed, ${failed} failed`);
-    process.exitCode = failed === 0 ? 0 : 1;
-  });
+await runE2e(
+  'enrollment',
+  { vars: () => ({ ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TOKEN_TTL_SECONDS) }), contextOptions: { deviceScaleFactor: 1 } },
+  // The page is opened at localhost, as `npm run dev` says (at 127.0.0.1 it warns that passkeys need
+  // a domain name; passkeys.mjs checks that); wrangler listens on 127.0.0.1, which localhost reaches.
+  ({ context, server }) => runJourney(context, server.origin),
+);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run test:e2e` (part): "Sign in with edge-mfa" in a real headless
 // Chromium, driven by an outside OpenID client (panva's openid-client) against
-// `wrangler dev` on http://localhost:8931 (localhost, not an IP: WebAuthn and
+// `wrangler dev` on http://localhost:PORT (localhost, not an IP: WebAuthn and
 // the browser's secure-context rules want a name). A TOTP user (made through
 // the JSON API) signs in through the hosted pages: discovery, the
 // authorization URL with PKCE, password, the code from an authenticator
@@ -11,78 +11,17 @@
 // code with no page at all (SSO), and the same `sid`. Exits non-zero on any failure.
 //
 // Needs Debian's chromium (apt-get install -y chromium) or CHROMIUM_PATH.
-import { spawn, spawnSync } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as oidc from 'openid-client';
-import { chromium } from 'playwright-core';
+import { check, freePort, jsonApi, outDir, runE2e, totp, watchPage } from './lib.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const wrangler = join(root, 'node_modules/wrangler/bin/wrangler.js');
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const outDir = join(root, 'e2e-output');
-const PORT = Number(process.env.OIDC_E2E_PORT ?? 8931);
-const base = `http://localhost:${PORT}`;
-const RP = 'http://localhost:3999';
-const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' };
-
-let passed = 0;
-function check(name, ok, detail = '') {
-  if (!ok) {
-    console.log(`  ✗ ${name}${detail ? `: ${detail}` : ''}`);
-    throw new Error(`check failed: ${name}`);
-  }
-  passed += 1;
-  console.log(`  ✓ ${name}`);
-}
-
-// RFC 6238 TOTP (SHA-1, 6 digits, 30 s) over an RFC 4648 base32 secret, as an authenticator app computes it.
-function totp(secret, unixSeconds) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let value = 0;
-  const key = [];
-  for (const char of secret.replace(/=/g, '')) {
-    value = (value << 5) | alphabet.indexOf(char);
-    bits += 5;
-    if (bits >= 8) {
-      key.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
-  const mac = createHmac('sha1', Buffer.from(key)).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0x0f;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
-
-async function waitForHealth(child, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`${base}/health`)).status === 200) return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error('wrangler dev did not answer /health in time');
-}
-
-async function api(path, { token, json, method } = {}) {
-  const response = await fetch(`${base}${path}`, {
-    method: method ?? (json === undefined ? 'GET' : 'POST'),
-    headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(json !== undefined ? { 'Content-Type': 'application/json' } : {}) },
-    body: json === undefined ? undefined : JSON.stringify(json),
-  });
-  return { status: response.status, body: await response.json().catch(() => ({})) };
-}
+/** The provider (wrangler dev, opened as http://localhost:PORT) and the relying parties' callbacks. */
+let base;
+let RP;
+const api = (path, options) => jsonApi(base, path, options);
 
 /** A user with TOTP, made through the JSON API; the enrollment spends the code of this 30 s step. */
 async function enrolledUser() {
@@ -112,15 +51,7 @@ async function authorizeInBrowser(page, url, signIn) {
 
 async function runJourney(context, adminToken) {
   const page = context.pages()[0] ?? (await context.newPage());
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console error: ${message.text()}`);
-  });
-  page.on('request', (request) => {
-    const url = request.url();
-    if (!url.startsWith(base) && !url.startsWith(RP) && !url.startsWith('data:')) problems.push(`request to another origin: ${url}`);
-  });
+  const problems = watchPage(page, [base, RP]);
 
   const user = await enrolledUser();
   const register = async (name, redirect) => {
@@ -192,73 +123,16 @@ async function runJourney(context, adminToken) {
   check('both ID tokens name the same provider session (sid)', tokens2.claims().sid === claims.sid);
   check('no console error, no request to another origin', problems.length === 0, problems.join('; '));
 }
-
-async function main() {
-  if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: apt-get install -y chromium, or set CHROMIUM_PATH`);
-  mkdirSync(outDir, { recursive: true });
-  const work = mkdtempSync(join(tmpdir(), 'edge-mfa-oidc-e2e-'));
-  const persist = join(work, 'state');
-  const envFile = join(work, 'secrets.env');
-  const secret = () => randomBytes(32).toString('hex');
-  const adminToken = secret();
-  writeFileSync(envFile, `JWT_SECRET=${secret()}\nTOTP_ENCRYPTION_KEY=${secret()}\nADMIN_TOKEN=${adminToken}\n`, { mode: 0o600 });
-  let child;
-  let context;
+await runE2e('oidc', { admin: true, vars: (origin) => ({ ISSUER_URL: origin }) }, async ({ context, server }) => {
+  base = server.origin;
   // The relying parties' callbacks: a page that only says it was reached (openid-client reads the URL).
   const rp = createServer((_request, response) => response.writeHead(200, { 'Content-Type': 'text/plain' }).end('callback reached'));
-  await new Promise((resolve) => rp.listen(3999, 'localhost', resolve));
+  const port = await freePort();
+  await new Promise((resolve, reject) => rp.once('error', reject).listen(port, '127.0.0.1', resolve));
+  RP = `http://localhost:${port}`;
   try {
-    const migrate = spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { cwd: root, env, encoding: 'utf8' });
-    if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
-    const logFd = openSync(join(outDir, 'wrangler-oidc.log'), 'w');
-    child = spawn(
-      process.execPath,
-      [wrangler, 'dev', '--ip', 'localhost', '--port', String(PORT), '--inspector-port', String(PORT + 1), '--persist-to', persist, '--env-file', envFile, '--show-interactive-dev-session=false', '--live-reload=false',
-        '--var', `ISSUER_URL:${base}`, '--var', 'ENVIRONMENT:development', '--var', 'WEBAUTHN_RP_ID:localhost', '--var', `WEBAUTHN_ORIGINS:${base}`],
-      { cwd: root, env, stdio: ['ignore', logFd, logFd], detached: true },
-    );
-    console.log(`wrangler dev on ${base} (log: e2e-output/wrangler-oidc.log)`);
-    await waitForHealth(child);
-    context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
-      executablePath,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 900, height: 1000 },
-    });
-    await runJourney(context, adminToken);
+    await runJourney(context, server.adminToken);
   } finally {
-    if (context) await context.close().catch(() => {});
-    rp.close();
-    if (child && child.exitCode === null) {
-      // wrangler runs workerd as its child: end the whole group that we started.
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // Already gone.
-      }
-      await new Promise((resolve) => {
-        const timer = setTimeout(() => {
-          try {
-            process.kill(-child.pid, 'SIGKILL');
-          } catch {
-            // Already gone.
-          }
-          resolve();
-        }, 5000);
-        child.on('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    rmSync(work, { recursive: true, force: true });
+    await new Promise((resolve) => rp.close(() => resolve()));
   }
-}
-
-main().then(
-  () => console.log(`oidc e2e: ${passed} checks passed`),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+});

@@ -9,179 +9,13 @@
 // no error shown. Dave's authenticator stops verifying him (isUserVerified: false): the
 // browser offers nothing for a sign-in that requires UV, and an assertion without UV sent
 // anyway is refused (401). Exits non-zero on any failure.
-import { spawn, spawnSync } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-const wrangler = join(root, 'node_modules/wrangler/bin/wrangler.js');
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const outDir = join(root, 'e2e-output');
-const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' };
-
-let passed = 0;
-let failed = 0;
-function check(name, ok, detail = '') {
-  if (ok) {
-    passed += 1;
-    console.log(`  ✓ ${name}`);
-    return;
-  }
-  failed += 1;
-  console.log(`  ✗ ${name}${detail ? `: ${detail}` : ''}`);
-  throw new Error(`check failed: ${name}`);
-}
-
-/** `E2E_PORTS=8961-8969`: ports from that range only (a shared machine); else any free port. */
-const portRange = /^(\d+)-(\d+)$/.exec(process.env.E2E_PORTS ?? '');
-let nextPort = portRange ? Number(portRange[1]) : 0;
-function listenOn(port) {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      const { port: bound } = server.address();
-      server.close(() => resolve(bound));
-    });
-  });
-}
-async function freePort() {
-  if (!portRange) return listenOn(0);
-  for (; nextPort <= Number(portRange[2]); nextPort++) {
-    try {
-      return await listenOn(nextPort++);
-    } catch {
-      // in use
-    }
-  }
-  throw new Error(`E2E_PORTS ${process.env.E2E_PORTS}: no free port`);
-}
-
-function base32Decode(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let value = 0;
-  const out = [];
-  for (const char of text.replace(/[\s=]/g, '').toUpperCase()) {
-    value = (value << 5) | alphabet.indexOf(char);
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-/** RFC 6238 (SHA-1, 6 digits, 30 s), as an authenticator app computes it. */
-function totp(secret, unixSeconds) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
-  const mac = createHmac('sha1', base32Decode(secret)).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0x0f;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
-
-async function waitForHealth(base, child, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`${base}/health`)).status === 200) return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  throw new Error('wrangler dev did not answer /health in time');
-}
-
-async function main() {
-  if (!existsSync(executablePath)) throw new Error(`no Chromium at ${executablePath}: apt-get install -y chromium, or set CHROMIUM_PATH`);
-  mkdirSync(outDir, { recursive: true });
-  const work = mkdtempSync(join(tmpdir(), 'edge-mfa-e2e-passwordless-'));
-  const persist = join(work, 'state');
-  const envFile = join(work, 'secrets.env');
-  const secret = () => randomBytes(32).toString('hex');
-  writeFileSync(envFile, `JWT_SECRET=${secret()}\nTOTP_ENCRYPTION_KEY=${secret()}\n`, { mode: 0o600 });
-  const [port, inspectorPort] = [await freePort(), await freePort()];
-  // The browser's origin; node's own calls go to the same server over 127.0.0.1.
-  const origin = `http://localhost:${port}`;
-  const api = `http://127.0.0.1:${port}`;
-  const log = join(outDir, 'wrangler-passwordless.log');
-  let child;
-  let context;
-  try {
-    const migrate = spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persist], { cwd: root, env, encoding: 'utf8' });
-    if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
-    const logFd = openSync(log, 'w');
-    child = spawn(
-      process.execPath,
-      [
-        wrangler, 'dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(inspectorPort), '--persist-to', persist, '--env-file', envFile,
-        '--var', 'ENVIRONMENT:development', '--var', 'WEBAUTHN_RP_ID:localhost', '--var', `WEBAUTHN_ORIGINS:${origin}`,
-        '--show-interactive-dev-session=false', '--live-reload=false',
-      ],
-      { cwd: root, env, stdio: ['ignore', logFd, logFd], detached: true },
-    );
-    console.log(`wrangler dev on ${origin} (log: e2e-output/wrangler-passwordless.log)`);
-    await waitForHealth(api, child);
-    context = await chromium.launchPersistentContext(join(work, 'chromium-profile'), {
-      executablePath,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 900, height: 1200 },
-    });
-    await runJourney(context, origin, api);
-  } finally {
-    if (context) await context.close().catch(() => {});
-    if (child && child.exitCode === null) {
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // Already gone.
-      }
-      await new Promise((resolve) => {
-        const timer = setTimeout(() => {
-          try {
-            process.kill(-child.pid, 'SIGKILL');
-          } catch {
-            // Already gone.
-          }
-          resolve();
-        }, 5000);
-        child.on('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    rmSync(work, { recursive: true, force: true });
-  }
-}
-
-async function post(api, path, token, body) {
-  const headers = { 'Content-Type': 'application/json' };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const response = await fetch(`${api}${path}`, { method: 'POST', headers, body: JSON.stringify(body ?? {}) });
-  return { status: response.status, body: await response.json().catch(() => null) };
-}
+import { check, jsonApi, outDir, runE2e, watchPage } from './lib.mjs';
 
 async function runJourney(context, origin, api) {
   const page = context.pages()[0] ?? (await context.newPage());
-  const problems = [];
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console error: ${message.text()}`);
-  });
-  page.on('request', (request) => {
-    const url = request.url();
-    if (!url.startsWith(origin) && !url.startsWith('data:')) problems.push(`request to another origin: ${url}`);
-  });
+  const problems = watchPage(page, [origin]);
   const signinVerifies = [];
   page.on('response', (res) => {
     if (res.url().endsWith('/webauthn/signin/verify')) signinVerifies.push(res.status());
@@ -286,25 +120,17 @@ async function runJourney(context, origin, api) {
   check('the page stays at the account step and says why', await page.locator('#step-account').isVisible());
   check('no passwordless sign-in was granted', signinVerifies.filter((status) => status === 200).length === granted, JSON.stringify(signinVerifies));
   await screenshot('dave-refused');
-  const options = await post(api, '/webauthn/signin/options');
+  const options = await jsonApi(api, '/webauthn/signin/options', { json: {} });
   const unverified = await page.evaluate(async (publicKey) => {
     const request = PublicKeyCredential.parseRequestOptionsFromJSON({ ...publicKey, userVerification: 'discouraged' });
     return (await navigator.credentials.get({ publicKey: request })).toJSON();
   }, options.body.publicKey);
   check('the authenticator signed without verifying Dave (UV = 0)', (Buffer.from(unverified.response.authenticatorData, 'base64url')[32] & 0x04) === 0);
-  const refused = await post(api, '/webauthn/signin/verify', null, { challengeId: options.body.challengeId, response: unverified });
+  const refused = await jsonApi(api, '/webauthn/signin/verify', { json: { challengeId: options.body.challengeId, response: unverified } });
   check('the server refuses a passwordless sign-in without UV: 401 invalid_credentials', refused.status === 401 && refused.body?.error === 'invalid_credentials', JSON.stringify(refused.body));
   await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: daveAuthenticator });
 
   check('no page errors, CSP violations or requests to other origins', problems.length === 0, problems.join('; '));
 }
 
-main()
-  .catch((error) => {
-    console.error(error instanceof Error ? error.message : error);
-    if (failed === 0) failed = 1;
-  })
-  .finally(() => {
-    console.log(`e2e passwordless: ${passed} passed, ${failed} failed`);
-    process.exitCode = failed === 0 ? 0 : 1;
-  });
+await runE2e('passwordless', { contextOptions: { viewport: { width: 900, height: 1200 } } }, ({ context, server }) => runJourney(context, server.origin, server.api));

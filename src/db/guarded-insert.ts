@@ -2,7 +2,7 @@ import { getTableColumns, sql, type SQL } from 'drizzle-orm';
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type { Db } from './client';
 
-/** The row by field name (drizzle's insert type): a value, or a bound or computed SQL expression. A column left out is NULL. */
+/** The row by field name (drizzle's insert type): a value, or a bound or computed SQL expression. A column left out is its declared (constant) default, else NULL. */
 export type GuardedRow<T extends SQLiteTable> = { [K in keyof T['$inferInsert']]: T['$inferInsert'][K] | SQL };
 
 /**
@@ -14,8 +14,9 @@ export type GuardedRow<T extends SQLiteTable> = { [K in keyof T['$inferInsert']]
  * values can never shift against the columns.
  */
 export function insertIf<T extends SQLiteTable>(db: Db, table: T, row: GuardedRow<T>, guard: SQL) {
-  const values = Object.keys(getTableColumns(table)).map((key) => {
-    const value = (row as Record<string, unknown>)[key];
+  const values = Object.entries(getTableColumns(table)).map(([key, column]) => {
+    // A column left out takes its declared default (as a plain INSERT would), else NULL.
+    const value = (row as Record<string, unknown>)[key] ?? (column.default as unknown);
     return typeof value === 'boolean' ? (value ? 1 : 0) : (value ?? null);
   });
   return db.insert(table).select(sql`SELECT ${sql.join(values.map((value) => sql`${value}`), sql`, `)} WHERE ${guard}`);

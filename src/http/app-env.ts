@@ -17,6 +17,12 @@ export interface Variables {
    * end (the provider's back-channel logout) know whose ended.
    */
   sessionsEndedFor: string;
+  /**
+   * Set app-wide by the provider's back-channel hook: a route about to delete
+   * an account calls it before its batch, while the rows that say which
+   * clients to tell still exist. Unset: nothing to do.
+   */
+  beforeAccountDeletion: ((userId: string) => Promise<void>) | undefined;
 }
 
 export interface AppEnv {

@@ -1,5 +1,6 @@
 import { chunksPerStepFor } from '../settings/retention';
 import { runCleanup } from './run';
+import { sweepBackchannel } from './backchannel';
 import { CLEANUP_STEPS } from './steps';
 import { allShardDbs, primaryDb } from '../db/shards';
 import { logError } from '../core/log';
@@ -8,15 +9,17 @@ import { rotateSigningKeys } from '../tokens/signing-keys';
 import { getSettings } from '../settings';
 
 /**
- * wrangler.toml's hourly trigger: the cleanup alone. Every other trigger (the
- * daily one, a manual run) also rotates the signing keys.
+ * wrangler.toml's hourly trigger: the provider's back-channel sweep and the
+ * cleanup. Every other trigger (the daily one, a manual run) also rotates the
+ * signing keys.
  */
 export const CLEANUP_ONLY_CRON = '47 * * * *';
 
 /**
  * The Cron Triggers (wrangler.toml `[triggers]`): daily, rotates the signing
  * keys, then deletes what can no longer matter (src/scheduled/steps.ts), in
- * bounded chunks; hourly, the cleanup alone. Idempotent and safe to overlap with another run or with
+ * bounded chunks; hourly, the cleanup alone. Both first send the back-channel
+ * logouts still owed (src/scheduled/backchannel.ts). Idempotent and safe to overlap with another run or with
  * requests (every write is guarded), so a retried or doubled run changes
  * nothing. The time is the trigger's scheduled time, not the wall clock, so a
  * run that starts late still acts for the moment it was meant for. The keys
@@ -39,7 +42,14 @@ export async function scheduled(controller: ScheduledController, env: Env, _ctx:
       failure = error;
     }
   }
-  // A failed rotation does not stop the cleanup, nor one failed step the others.
+  try {
+    const swept = await sweepBackchannel(env, nowSeconds);
+    if (swept) console.log(JSON.stringify({ level: 'info', event: 'backchannel_swept', ...swept }));
+  } catch (error) {
+    logError('scheduled backchannel', error);
+    failure ??= error;
+  }
+  // A failed rotation (or sweep) does not stop the cleanup, nor one failed step the others.
   const shards = allShardDbs(env);
   const chunksPerStep = chunksPerStepFor(shards.length, CLEANUP_STEPS.length);
   const runs = await Promise.all(shards.map((db) => runCleanup(db, nowSeconds, { chunksPerStep })));

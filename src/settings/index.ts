@@ -11,7 +11,7 @@ import { shardCount } from '../db/shards';
 import type { ScryptParams } from '../crypto/password';
 import { booleanVar, boundedSecondsVar, ConfigError, displayNameVar, issuerUrlVar, originListVar, scryptParamsVar } from './env-vars';
 import { deriveSigningKeyWrapKey } from '../tokens/signing-key-crypto';
-import { webauthnSettingsFromEnv, type WebAuthnSettings } from './webauthn';
+import { markedLocal, webauthnSettingsFromEnv, type WebAuthnSettings } from './webauthn';
 
 export { ConfigError } from './env-vars';
 
@@ -52,6 +52,8 @@ export interface Settings {
   oidcKey: CryptoKey;
   /** SCRYPT_PARAMS: the cost of new password hashes, of the unknown-user dummy, and what a re-hash upgrades to. */
   passwordHashCost: ScryptParams;
+  /** ENVIRONMENT = "development": a local run (npm run dev, the browser tests); e.g. a back-channel logout URI may then be http://localhost. */
+  development: boolean;
 }
 
 function requireSecret(env: Env, name: 'JWT_SECRET' | 'TOTP_ENCRYPTION_KEY'): string {
@@ -93,6 +95,7 @@ async function load(env: Env): Promise<Settings> {
   const issuerUrl = issuerUrlVar(env, 'ISSUER_URL');
   const oidcSignup = booleanVar(env, 'OIDC_SIGNUP', true);
   const passwordHashCost = scryptParamsVar(env);
+  const development = markedLocal(env as unknown as Record<string, unknown>);
   // SHARD_COUNT and every D1 binding it names, checked here so a missing one fails the first request.
   shardCount(env);
   const [jwtKey, totpKey, recoveryKey, signingKeyWrapKey, refreshKey, oidcKey, cursorKey, signinChallengeKey] = await Promise.all([
@@ -126,6 +129,7 @@ async function load(env: Env): Promise<Settings> {
     oidcSignup,
     oidcKey,
     passwordHashCost,
+    development,
   };
 }
 

@@ -45,7 +45,7 @@ function isLocalhost(rpId: string): boolean {
 }
 
 /** ENVIRONMENT: "development" marks a local run; unset or "production" is a deployment; anything else is a typo. */
-function markedLocal(vars: Record<string, unknown>): boolean {
+export function markedLocal(vars: Record<string, unknown>): boolean {
   const value = vars.ENVIRONMENT;
   if (value === undefined || value === 'production') return false;
   if (value === 'development') return true;

@@ -150,6 +150,22 @@ export async function verificationKey(db: Db, kid: string, now: number): Promise
 }
 
 /**
+ * The published row `match` picks (by its Ed25519 or its RSA kid), from the
+ * isolate's cache: a kid nobody published costs no D1 read beyond the one
+ * refresh per UNKNOWN_KID_REFRESH_SECONDS that verificationKey also allows.
+ * For public endpoints that verify tokens sent by anyone (an ID token hint).
+ */
+export async function publishedRowMatching(db: Db, now: number, match: (row: SigningKeyRow) => boolean): Promise<SigningKeyRow | null> {
+  let row = (await rowsAt(db, now)).find(match);
+  const keyring = keyringOf(db);
+  if (!row && Math.abs(now - keyring.forcedAtSeconds) >= UNKNOWN_KID_REFRESH_SECONDS) {
+    keyring.forcedAtSeconds = now;
+    row = (await rowsAt(db, now, true)).find(match);
+  }
+  return row && isPublishedAt(row, now) ? row : null;
+}
+
+/**
  * The published keys at `now`, oldest first (a stable order, so the JWKS and
  * its ETag are stable). Read from D1 each time (and the cache refreshed with
  * it): an emergency revoke leaves the JWKS at once (API.md), and consumers

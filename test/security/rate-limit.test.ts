@@ -74,6 +74,23 @@ describe('IP flood filter on /register and /login', () => {
     expect(await snapshot()).toBe(before);
   });
 
+  it("covers the provider's /end-session, GET and POST, in its own bucket", async () => {
+    // Attack (issue 20): /end-session is public and anonymous, and each request with an
+    // id_token_hint could read the signing keys; a script could drive that at any rate. It is
+    // now behind the same per-IP filter as the other public routes, refused before any work.
+    const before = await snapshot();
+    const { binding, keys } = fakeLimiter(() => false);
+    const post = await send('/end-session', binding, { 'CF-Connecting-IP': '203.0.113.10' }, undefined, { ISSUER_URL: 'https://mfa.test' });
+    expect(post.status).toBe(429);
+    expect(post.headers.get('Retry-After')).toBe('60');
+    const ctx = createExecutionContext();
+    const get = await app.fetch(new Request('https://mfa.test/end-session?id_token_hint=x.y.z', { headers: { 'CF-Connecting-IP': '203.0.113.10' } }), { ...env, ISSUER_URL: 'https://mfa.test', AUTH_RATE_LIMITER: binding }, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(get.status).toBe(429);
+    expect(keys).toEqual(['/end-session:203.0.113.10', '/end-session:203.0.113.10']);
+    expect(await snapshot()).toBe(before);
+  });
+
   it('guards only the unauthenticated password routes', async () => {
     const { binding, keys } = fakeLimiter(() => false);
     const ctx = createExecutionContext();

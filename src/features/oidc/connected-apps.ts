@@ -1,15 +1,19 @@
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { sessions } from '../../db/schema';
 import { recordEvent } from '../../core/events';
 import type { ClientInfo } from '../../core/sessions/store';
+import type { Settings } from '../../settings';
 import { SCOPES } from './config';
 import { clientSessionLive } from './grants';
 import { oidcClients, oidcCodes, oidcConsents, oidcGrants } from './tables';
 
 /**
  * Connected apps (API.md, "Logout and revocation"): the clients holding a
- * person's consent or a live refresh token, and their revocation.
+ * person's consent or any token of a live client session (a refresh token,
+ * or an access token not yet expired: a client without a refresh token, or
+ * a first-party one that never asked for consent, holds tokens too), and
+ * their revocation.
  */
 export interface ConnectedApp {
   clientId: string;
@@ -20,14 +24,18 @@ export interface ConnectedApp {
   lastUsedAt: number | null;
 }
 
-export async function connectedApps(db: Db, primary: Db, userId: string, now: number, idleSeconds: number): Promise<ConnectedApp[]> {
+export type Lifetimes = Pick<Settings, 'sessionIdleSeconds' | 'accessTokenTtlSeconds'>;
+
+export async function connectedApps(db: Db, primary: Db, userId: string, now: number, lifetimes: Lifetimes): Promise<ConnectedApp[]> {
+  // A live client session's refresh token (offline), or its last access token (issued at rotated_at, tokens.ts) before its expiry.
+  const holdsTokens = or(eq(oidcGrants.offline, true), gt(sessions.rotatedAt, now - lifetimes.accessTokenTtlSeconds));
   const [consents, grants] = await Promise.all([
     db.select().from(oidcConsents).where(eq(oidcConsents.userId, userId)),
     db
       .select({ clientId: oidcGrants.clientId, scope: oidcGrants.scope, createdAt: oidcGrants.createdAt, lastUsedAt: sessions.lastUsedAt })
       .from(oidcGrants)
       .innerJoin(sessions, eq(sessions.id, oidcGrants.sessionId))
-      .where(and(eq(oidcGrants.userId, userId), eq(oidcGrants.offline, true), clientSessionLive(sql`${oidcGrants.sessionId}`, now, now - idleSeconds))),
+      .where(and(eq(oidcGrants.userId, userId), holdsTokens, clientSessionLive(sql`${oidcGrants.sessionId}`, now, now - lifetimes.sessionIdleSeconds))),
   ]);
   const apps = new Map<string, { scopes: Set<string>; createdAt: number; lastUsedAt: number | null }>();
   const entry = (clientId: string, createdAt: number) => {
@@ -55,10 +63,11 @@ export async function connectedApps(db: Db, primary: Db, userId: string, now: nu
 /**
  * Revokes a client's access: its remembered consents, its unspent codes, and
  * every client session it holds (refresh and access tokens), in one batch.
- * False when it held nothing of this person's (404).
+ * False when it held nothing of this person's (404). The client hears of it
+ * by back-channel logout (backchannel.ts: after any DELETE of a signed-in person).
  */
-export async function revokeConnectedApp(db: Db, primary: Db, userId: string, clientId: string, now: number, idleSeconds: number, client: ClientInfo): Promise<boolean> {
-  const held = (await connectedApps(db, primary, userId, now, idleSeconds)).some((app) => app.clientId === clientId);
+export async function revokeConnectedApp(db: Db, primary: Db, userId: string, clientId: string, now: number, lifetimes: Lifetimes, client: ClientInfo): Promise<boolean> {
+  const held = (await connectedApps(db, primary, userId, now, lifetimes)).some((app) => app.clientId === clientId);
   if (!held) return false;
   const clientSessions = db.select({ id: oidcGrants.sessionId }).from(oidcGrants).where(and(eq(oidcGrants.userId, userId), eq(oidcGrants.clientId, clientId)));
   await db.batch([

@@ -9,7 +9,7 @@ import type { ClientInfo } from '../../core/sessions/store';
 import type { Settings } from '../../settings';
 import { rsaJwksOf, RSA_ALG } from '../../tokens/rsa-signing-keys';
 import { SIGNING_ALG } from '../../tokens/signing-key-crypto';
-import { publishedKeys, verificationKey } from '../../tokens/signing-keys';
+import { publishedRowMatching, verificationKey } from '../../tokens/signing-keys';
 import { STATE_MAX_CHARS, TICKET_TTL_SECONDS } from './config';
 import { tagMatches, tagOf } from './hmac';
 import type { OidcClientRow } from './tables';
@@ -28,9 +28,31 @@ export interface HintClaims {
 }
 
 /**
+ * The hint's claims, read WITHOUT checking its signature: only to name a
+ * client (as `client_id` may) for a browser with no provider session to end,
+ * so an anonymous request never costs a signing-key read. Null: not a JWT.
+ */
+export function unverifiedHint(token: string): HintClaims | null {
+  if (token.length > 8192) return null;
+  try {
+    const payload = decodeJwt(token);
+    const aud = Array.isArray(payload.aud) ? (payload.aud.length === 1 ? payload.aud[0] : undefined) : payload.aud;
+    if (typeof payload.sub !== 'string' || typeof aud !== 'string') return null;
+    return { sub: payload.sub, clientId: aud, sid: typeof payload.sid === 'string' ? payload.sid : null };
+  } catch {
+    return null;
+  }
+}
+
+/**
  * An ID token we signed (RS256 or EdDSA, a published kid, our `iss`), whose
  * `aud` is one client. Expired is fine (RP-Initiated Logout §2: the hint may
  * have expired): the signature and claims are checked as of its own `iat`.
+ * Only `typ: JWT`, as tokens.ts signs ID tokens: our access tokens (`at+jwt`)
+ * and logout tokens (`logout+jwt`) carry the same `iss`, `sub` and `sid` under
+ * the same keys and travel where ID tokens do not (resource servers,
+ * back-channel receivers and their logs); neither is an ID token, so neither
+ * is a hint, here or at /authorize.
  */
 export async function verifyIdTokenHint(db: Db, settings: Settings, token: string, now: number): Promise<HintClaims | null> {
   if (token.length > 8192) return null;
@@ -42,12 +64,15 @@ export async function verifyIdTokenHint(db: Db, settings: Settings, token: strin
   } catch {
     return null;
   }
+  if (header.typ !== 'JWT') return null;
   if (typeof header.kid !== 'string' || header.kid.length > 100 || 'jwk' in header || 'jku' in header || 'x5u' in header || 'x5c' in header) return null;
   if (typeof payload.iat !== 'number' || payload.iat > now + 60) return null;
   let key: CryptoKey | Uint8Array | null = null;
   if (header.alg === SIGNING_ALG) key = await verificationKey(signingKeysDb(db), header.kid, now);
   else if (header.alg === RSA_ALG) {
-    const jwk = rsaJwksOf(await publishedKeys(signingKeysDb(db), now)).find((candidate) => candidate.kid === header.kid);
+    const kid = header.kid;
+    const row = await publishedRowMatching(signingKeysDb(db), now, (candidate) => candidate.rsaKid === kid);
+    const jwk = row ? rsaJwksOf([row])[0] : undefined;
     key = jwk ? ((await importJWK(jwk, RSA_ALG)) as CryptoKey) : null;
   }
   if (!key) return null;

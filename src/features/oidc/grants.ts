@@ -1,4 +1,4 @@
-import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { and, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { sessions, users } from '../../db/schema';
 import { recordEvent } from '../../core/events';
@@ -30,13 +30,22 @@ export async function liveGrant(db: Db, sessionId: string, clientId: string, now
   return row ?? null;
 }
 
-/** Revokes a client session of `clientId` (RFC 7009; a reused code): its refresh token and its access tokens here. */
-export async function revokeClientSession(db: Db, sessionId: string, clientId: string, now: number, client?: ClientInfo): Promise<boolean> {
+/**
+ * Revokes a client session of `clientId` (RFC 7009; a reused code): its
+ * refresh token and its access tokens here. `byTheClient` (RFC 7009: the
+ * client asked) also records its back-channel logout as done: the client
+ * knows, and a logout token for a revocation it made itself could sign the
+ * person out of it. A reused code is not the client's doing: the hourly
+ * sweep tells it (backchannel-store.ts).
+ */
+export async function revokeClientSession(db: Db, sessionId: string, clientId: string, now: number, client?: ClientInfo, byTheClient = false): Promise<boolean> {
   const [grant] = await db.select().from(oidcGrants).where(and(eq(oidcGrants.sessionId, sessionId), eq(oidcGrants.clientId, clientId))).limit(1);
   if (!grant) return false;
+  const revokedNow = sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${sessionId} AND ${sessions.revokedAt} = ${now})`;
   const [revoked] = await db.batch([
     db.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.id, sessionId), sql`${sessions.revokedAt} IS NULL`)).returning({ id: sessions.id }),
-    recordEvent(db, 'oidc_token_revoked', { userId: grant.userId, sessionId, client, reason: `client ${clientId}` }, now, sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${sessionId} AND ${sessions.revokedAt} = ${now})`),
+    recordEvent(db, 'oidc_token_revoked', { userId: grant.userId, sessionId, client, reason: `client ${clientId}` }, now, revokedNow),
+    ...(byTheClient ? [db.update(oidcGrants).set({ logoutSentAt: now }).where(and(eq(oidcGrants.sessionId, sessionId), isNull(oidcGrants.logoutSentAt), revokedNow))] : []),
   ]);
   return revoked.length === 1;
 }

@@ -5,16 +5,23 @@ import { nowSeconds } from '../../core/time';
 import { findClient, viewOf } from './clients';
 import { requireProvider } from './config';
 import { createClient, deleteClient, listClients, patchClient, rotateClientSecret } from './registry';
-import { clientCreateBody, clientCreatedResponse, clientIdParams, clientListResponse, clientPatchBody, clientResponse, clientSecretResponse } from './schemas';
+import { backchannelUriProblem, clientCreateBody, clientCreatedResponse, clientIdParams, clientListResponse, clientPatchBody, clientResponse, clientSecretResponse } from './schemas';
 
 const common = { tag: 'oidc' as const, token: 'admin' as const, before: [requireProvider] };
+
+/** The back-channel URI's rule that depends on the deployment: a loopback host only in a local run (schemas.ts). */
+function checkBackchannelUri(uri: string | null | undefined, development: boolean): void {
+  const problem = uri ? backchannelUriProblem(uri, development) : null;
+  if (problem) throw new ApiError('validation_failed', { issues: [{ path: 'backchannelLogoutUri', message: problem }] });
+}
 
 const createRoute = declareRoute({
   ...common,
   method: 'post',
   path: '/admin/clients',
   summary: 'Register an OpenID client',
-  description: 'A confidential client’s secret is in this answer only; it is stored hashed. `idTokenSignedResponseAlg` defaults to `RS256`.',
+  description:
+    'A confidential client’s secret is in this answer only; it is stored hashed. `idTokenSignedResponseAlg` defaults to `RS256`. `backchannelLogoutUri` is https on a DNS name (no IP address, userinfo or fragment); a loopback host only when ENVIRONMENT is "development".',
   body: clientCreateBody,
   success: { status: 201, description: 'The client (and its secret, this once).', schema: clientCreatedResponse },
   errors: [],
@@ -77,7 +84,11 @@ const deleteRoute = declareRoute({
 
 /** The client registry behind ADMIN_TOKEN (API.md, "Issuer and clients"), on the primary. */
 export const clientRoutes = routeGroup()
-  .openapi(createRoute, async (c) => c.json(await createClient(primaryDb(c.env), c.req.valid('json'), nowSeconds()), 201))
+  .openapi(createRoute, async (c) => {
+    const input = c.req.valid('json');
+    checkBackchannelUri(input.backchannelLogoutUri, c.get('settings').development);
+    return c.json(await createClient(primaryDb(c.env), input, nowSeconds()), 201);
+  })
   .openapi(listRoute, async (c) => c.json({ clients: await listClients(primaryDb(c.env)) }, 200))
   .openapi(getRoute, async (c) => {
     const row = await findClient(primaryDb(c.env), c.req.valid('param').id);
@@ -85,7 +96,9 @@ export const clientRoutes = routeGroup()
     return c.json(viewOf(row), 200);
   })
   .openapi(patchRoute, async (c) => {
-    const view = await patchClient(primaryDb(c.env), c.req.valid('param').id, c.req.valid('json'), nowSeconds());
+    const input = c.req.valid('json');
+    checkBackchannelUri(input.backchannelLogoutUri, c.get('settings').development);
+    const view = await patchClient(primaryDb(c.env), c.req.valid('param').id, input, nowSeconds());
     if (!view) throw new ApiError('not_found');
     return c.json(view, 200);
   })

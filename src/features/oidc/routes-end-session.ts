@@ -3,6 +3,8 @@ import { deleteCookie, getCookie } from 'hono/cookie';
 import { html } from 'hono/html';
 import type { AppEnv } from '../../http/app-env';
 import { clientInfo } from '../../http/middleware/client-info';
+import { ipFloodFilter } from '../../http/middleware/rate-limit';
+import { ERROR_SCHEMA_REF } from '../../http/openapi/components';
 import { idShardDb } from '../../http/middleware/shard';
 import { routeGroup } from '../../http/openapi/declare';
 import { logEvent } from '../../core/log';
@@ -11,7 +13,7 @@ import { primaryDb } from '../../db/shards';
 import { scheduleBackchannelLogout } from './backchannel';
 import { findClient } from './clients';
 import { FLOW_COOKIE, PROVIDER_COOKIE } from './config';
-import { endProviderSession, makeLogoutTicket, postLogoutUriRegistered, readLogoutTicket, returnAddress, verifyIdTokenHint } from './end-session';
+import { endProviderSession, makeLogoutTicket, postLogoutUriRegistered, readLogoutTicket, returnAddress, unverifiedHint, verifyIdTokenHint } from './end-session';
 import { hidden } from './pages/layout';
 import type { ProviderSession } from './provider-session';
 import { protocolRoute } from './route-doc';
@@ -46,7 +48,12 @@ async function endSession(c: C): Promise<Response> {
   for (const [name, value] of params) if (value === null) return errorPage(c, `The sign-out request repeats ${name.slice(0, 40)}.`);
   const settings = c.get('settings');
   const rawHint = params.get('id_token_hint');
-  const hint = rawHint ? await verifyIdTokenHint(primaryDb(c.env), settings, rawHint, now) : null;
+  // Only a browser with a live provider session has anything to end, and for it the hint's
+  // signature decides whether to ask first. Without one the hint only names the client, as
+  // client_id may (a return address is still followed only when registered for it), so an
+  // anonymous request never reads a signing key.
+  const session = await providerSessionOf(c, now);
+  const hint = rawHint ? (session ? await verifyIdTokenHint(primaryDb(c.env), settings, rawHint, now) : unverifiedHint(rawHint)) : null;
   const clientId = params.get('client_id');
   if (hint && clientId && hint.clientId !== clientId) return errorPage(c, 'The sign-out request names two different applications.');
   const client = hint || clientId ? await findClient(primaryDb(c.env), (hint?.clientId ?? clientId)!) : null;
@@ -54,7 +61,6 @@ async function endSession(c: C): Promise<Response> {
   if (uri && !(client && postLogoutUriRegistered(client, uri))) logEvent('oidc_end_session', { reason: 'unregistered_post_logout_redirect_uri' });
   const target = uri && client && postLogoutUriRegistered(client, uri) ? uri : null;
   const state = params.get('state') ?? null;
-  const session = await providerSessionOf(c, now);
   if (!session || (hint && hint.sid === session.session.id && hint.sub === session.user.id)) return signOut(c, session, target, state, now);
   const ticket = await makeLogoutTicket(settings.oidcKey, { uri: target, state }, now);
   const csrf = await csrfTokenOf(settings.oidcKey, flowCookie(c), ticket);
@@ -92,14 +98,21 @@ for (const method of ['get', 'post'] as const) {
       operationId: `${method}EndSession`,
       summary: 'OpenID Connect RP-initiated logout',
       description:
-        '`id_token_hint` (an ID token we issued; expired is accepted), `post_logout_redirect_uri` (followed only when registered for the client), `state` (echoed), `client_id`. Ends this browser’s provider session and every client session hanging off it. Without a valid hint for this browser session, a page asks to confirm (a POST with `ticket`, `csrf` and `confirm`).',
+        '`id_token_hint` (an ID token we issued; expired is accepted), `post_logout_redirect_uri` (followed only when registered for the client), `state` (echoed), `client_id`. Ends this browser’s provider session and every client session hanging off it. Without a valid hint for this browser session, a page asks to confirm (a POST with `ticket`, `csrf` and `confirm`). Behind the per-IP flood filter.',
       responses: {
         200: { description: 'The confirmation or signed-out page.', content: html200 },
         303: { description: 'Back to the registered post-logout redirect URI, with `state`.' },
         400: { description: 'A malformed request.', content: html200 },
         403: { description: 'A confirmation from another site, or a bad CSRF token.', content: html200 },
+        429: {
+          description: '`too_many_requests`: the per-IP flood filter (as `/login`), before any work.',
+          headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer', minimum: 1 } } },
+          content: { 'application/json': { schema: { $ref: ERROR_SCHEMA_REF } } },
+        },
       },
     },
     endSession,
+    // Public and anonymous: a flood is refused before it reads a cookie, a client or a key.
+    [ipFloodFilter],
   );
 }

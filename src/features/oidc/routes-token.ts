@@ -172,7 +172,7 @@ async function revoke(c: Context<AppEnv>): Promise<Response> {
   const sessionId =
     (await readRefreshToken(settings.oidcKey, presented))?.sessionId ?? (await verifyProviderAccessToken(primaryDb(c.env), settings, presented, now))?.sid ?? null;
   const db = sessionId ? idShardDb(c, sessionId) : null;
-  if (sessionId && db && (await revokeClientSession(db, sessionId, authenticated.client.id, now, clientInfo(c)))) {
+  if (sessionId && db && (await revokeClientSession(db, sessionId, authenticated.client.id, now, clientInfo(c), true))) {
     logEvent('oidc_token_revoked', { sessionId });
   }
   return c.body(null, 200, NO_STORE);

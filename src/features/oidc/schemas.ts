@@ -24,26 +24,79 @@ const redirectUri = z
   .max(2000)
   .refine(isRedirectUri, 'must be an absolute https URI (http only on localhost, 127.0.0.1 or [::1]) in canonical form, without userinfo or fragment');
 const uriList = z.array(redirectUri).max(20);
+
+/**
+ * The parameters /authorize appends to a redirect URI's registered query
+ * (authorize.ts, redirectBack). A registered query naming one would send it
+ * twice, the registered value first (RFC 6749 §3.1: never more than once).
+ */
+const RESPONSE_PARAMS = new Set(['code', 'state', 'iss', 'error', 'error_description', 'error_uri']);
+function namesNoResponseParam(value: string): boolean {
+  // Runs after a failed isRedirectUri too (a refinement does not stop the next): an unparsable URI is that one's failure.
+  try {
+    return ![...new URL(value).searchParams.keys()].some((key) => RESPONSE_PARAMS.has(key));
+  } catch {
+    return true;
+  }
+}
+const clientRedirectUri = redirectUri.refine(namesNoResponseParam, 'must not name code, state, iss, error, error_description or error_uri in its query (the response adds them)');
+const redirectUriList = z.array(clientRedirectUri).max(20);
+
+/**
+ * Where the provider itself POSTs (back-channel logout): a request from our
+ * side, so stricter than a redirect URI a browser follows. https on a DNS
+ * name: no IP literal, no userinfo, no fragment, canonical form. A loopback
+ * host (localhost, 127.0.0.1, [::1], http or https) only in a local run
+ * (ENVIRONMENT = "development"); the schema accepts that form and
+ * backchannelUriProblem refuses it elsewhere, where the settings are known.
+ */
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+function loopbackHost(hostname: string): boolean {
+  return LOOPBACK.includes(hostname) || hostname.endsWith('.localhost');
+}
+
+export function backchannelUriProblem(value: string, development: boolean): string | null {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'must be an absolute URI';
+  }
+  if (url.href !== value || url.username || url.password || url.hash || value.includes('#')) return 'must be in canonical form, without userinfo or fragment';
+  if (loopbackHost(url.hostname)) {
+    if (!development) return 'names a loopback host, allowed only in a local run (ENVIRONMENT = "development")';
+    return url.protocol === 'https:' || url.protocol === 'http:' ? null : 'must be https (or http on a loopback host in a local run)';
+  }
+  if (url.protocol !== 'https:') return 'must be https';
+  if (IPV4.test(url.hostname) || url.hostname.startsWith('[')) return 'must name a host, not an IP address';
+  return null;
+}
+
+const backchannelUri = z
+  .string()
+  .max(2000)
+  .refine((value) => backchannelUriProblem(value, true) === null, 'must be an https URI on a DNS name (no IP address), in canonical form, without userinfo or fragment; http://localhost only in a local run');
 const name = z.string().trim().min(1).max(100);
 const alg = z.enum(['RS256', 'EdDSA']);
 
 export const clientCreateBody = z.object({
   name,
-  redirectUris: uriList.min(1),
+  redirectUris: redirectUriList.min(1),
   postLogoutRedirectUris: uriList.optional(),
   type: z.enum(['confidential', 'public']),
   firstParty: z.boolean().optional(),
   idTokenSignedResponseAlg: alg.optional(),
-  backchannelLogoutUri: redirectUri.nullable().optional(),
+  backchannelLogoutUri: backchannelUri.nullable().optional(),
 });
 
 export const clientPatchBody = z.object({
   name: name.optional(),
-  redirectUris: uriList.min(1).optional(),
+  redirectUris: redirectUriList.min(1).optional(),
   postLogoutRedirectUris: uriList.optional(),
   firstParty: z.boolean().optional(),
   idTokenSignedResponseAlg: alg.optional(),
-  backchannelLogoutUri: redirectUri.nullable().optional(),
+  backchannelLogoutUri: backchannelUri.nullable().optional(),
 });
 
 export const clientIdParams = z.object({ id: z.string().min(1).max(64) });

@@ -96,8 +96,15 @@ export const oidcGrants = sqliteTable(
     acr: text('acr').notNull(),
     offline: integer('offline', { mode: 'boolean' }).notNull(),
     createdAt: integer('created_at').notNull(),
-    /** When back-channel logout for this ended client session was claimed (once: src/features/oidc/backchannel.ts). */
+    /**
+     * Back-channel logout for this client session once it ended (src/features/oidc/backchannel.ts):
+     * set when the client confirmed it (or has no back-channel URI): never sent again.
+     */
     logoutSentAt: integer('logout_sent_at'),
+    /** When a delivery claimed it: a lease; a claim older than the lease (an evicted isolate) may be claimed again. Null: unclaimed. */
+    logoutClaimedAt: integer('logout_claimed_at'),
+    /** Delivery rounds started (claims); none after the last one failed. */
+    logoutAttempts: integer('logout_attempts').notNull().default(0),
   },
   (t) => [index('oidc_grants_provider_idx').on(t.providerSessionId), index('oidc_grants_client_idx').on(t.clientId), index('oidc_grants_user_idx').on(t.userId)],
 );

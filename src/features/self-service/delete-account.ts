@@ -15,11 +15,22 @@ import type { ClientInfo } from '../../core/sessions/store';
  * statement deletes the user row only while the presented session is live;
  * the rest deletes what belongs to it only if that row is gone. Its sessions
  * go with it, so its tokens are refused at once, and the username (its unique
- * key) is free again.
+ * key) is free again. `beforeDeletion` runs with the password check and
+ * before the batch (the provider reads which clients to tell: their rows go
+ * with it).
  */
-export async function deleteAccount(db: Db, cost: ScryptParams, auth: AuthContext, password: string, client: ClientInfo, now: number): Promise<void> {
+export async function deleteAccount(
+  db: Db,
+  cost: ScryptParams,
+  auth: AuthContext,
+  password: string,
+  client: ClientInfo,
+  now: number,
+  beforeDeletion?: () => Promise<void>,
+): Promise<void> {
   const { user } = auth;
-  await checkCurrentPassword(db, cost, user, password, { sessionId: auth.sessionId, client, reason: 'delete_wrong_password' }, now);
+  // The hook's read runs beside the password check (scrypt), so it adds no wait; a refused deletion only wasted it.
+  await Promise.all([checkCurrentPassword(db, cost, user, password, { sessionId: auth.sessionId, client, reason: 'delete_wrong_password' }, now), beforeDeletion?.()]);
   const [deleted] = await db.batch([
     db
       .delete(users)

@@ -61,7 +61,8 @@ export const selfService = routeGroup()
   })
   .openapi(deleteMeRoute, async (c) => {
     const { password } = c.req.valid('json');
-    await deleteAccount(callerDb(c), c.get('settings').passwordHashCost, c.get('auth'), password, clientInfo(c), nowSeconds());
+    const auth = c.get('auth');
+    await deleteAccount(callerDb(c), c.get('settings').passwordHashCost, auth, password, clientInfo(c), nowSeconds(), async () => c.get('beforeAccountDeletion')?.(auth.user.id));
     return c.body(null, 204);
   })
   .openapi(securityEventsRoute, async (c) => {

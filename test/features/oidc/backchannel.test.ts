@@ -1,6 +1,13 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { eq } from 'drizzle-orm';
 import { decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
-import { setNow, uniqueName, useRealTime } from '../../helpers';
+import { getDb } from '../../../src/db/client';
+import { sessions } from '../../../src/db/schema';
+import { claimEnded } from '../../../src/features/oidc/backchannel-store';
+import { oidcGrants } from '../../../src/features/oidc/tables';
+import { scheduled } from '../../../src/scheduled';
+import { decodeJwtPayload, PASSWORD, setNow, uniqueName, useRealTime } from '../../helpers';
 import { admin, authorizePath, basic, Browser, codeOf, enrolled, ISSUER, opEnv, pkce, REDIRECT, registerClient, send, signIn, T0, tokenRequest, type Client } from './support';
 
 /** API.md, "Logout and revocation": Back-Channel Logout 1.0 when a session a client holds tokens for ends. */
@@ -44,16 +51,31 @@ async function signedIn(target: Client = client) {
   const browser = new Browser(workerEnv);
   const done = await signIn(browser, user, authorizePath(target.clientId, challenge), T0 + 30);
   const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(done.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(target));
-  return { user, browser, idToken: tokens.json.id_token as string };
+  return { user, browser, idToken: tokens.json.id_token as string, refreshToken: tokens.json.refresh_token as string };
 }
 
-async function verifyLogoutToken(token: string) {
+async function verifyLogoutToken(token: string, at = T0 + 40) {
   const jwks = (await send(workerEnv, '/.well-known/jwks.json')).json.keys as { kid: string }[];
   const header = decodeProtectedHeader(token);
   const key = await importJWK(jwks.find((k) => k.kid === header.kid)!, header.alg);
-  const { payload, protectedHeader } = await jwtVerify(token, key, { issuer: ISSUER, audience: client.clientId, typ: 'logout+jwt', currentDate: new Date((T0 + 40) * 1000) });
+  const { payload, protectedHeader } = await jwtVerify(token, key, { issuer: ISSUER, audience: client.clientId, typ: 'logout+jwt', currentDate: new Date(at * 1000) });
   return { payload, protectedHeader };
 }
+
+const sidOf = (idToken: string) => decodeJwtPayload(idToken).sid as string;
+
+/** The logout tokens POSTed for `userId` (the sweep serves the whole shard, so other tests' sessions may be in it). */
+const postsFor = (userId: string) => posts.filter((p) => decodeJwtPayload(p.token).sub === userId);
+
+/** The hourly Cron Trigger at `at` (the sweep runs before the cleanup). */
+async function hourlyCron(at: number) {
+  setNow(at);
+  const ctx = createExecutionContext();
+  await scheduled(createScheduledController({ scheduledTime: new Date(at * 1000), cron: '47 * * * *' }), workerEnv, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+const grantRows = (userId: string) => getDb(workerEnv.DB).select().from(oidcGrants).where(eq(oidcGrants.userId, userId));
 
 describe('back-channel logout', () => {
   it('DELETE /sessions/:id of the provider session POSTs one logout token (typ logout+jwt, sid, sub, events, no nonce) to the client, once', async () => {
@@ -140,5 +162,130 @@ describe('back-channel logout when a support reset link is redeemed', () => {
     expect(protectedHeader.typ).toBe('logout+jwt');
     expect(payload.sub).toBe(user.id);
     expect(payload).not.toHaveProperty('nonce');
+  });
+});
+
+describe('back-channel delivery: claim, then confirm; the hourly sweep', () => {
+  it('an isolate evicted after claiming a logout loses nothing: once the lease lapses, the hourly sweep delivers it, once', async () => {
+    // Failure story: /logout ends the session and its delivery claims the rows in ctx.waitUntil,
+    // then the isolate is evicted before the POST. The delivery used to mark the rows as sent
+    // when it claimed them, so nothing ever told the client and the person stayed signed in
+    // there. Now a claim is only a lease: the rows are confirmed after the client answered.
+    const { user, idToken } = await signedIn();
+    interceptPosts();
+    setNow(T0 + 40);
+    const db = getDb(workerEnv.DB);
+    await db.update(sessions).set({ revokedAt: T0 + 40 }).where(eq(sessions.id, sidOf(idToken)));
+    // The evicted delivery: it claimed, and never came back.
+    expect(await claimEnded(db, eq(oidcGrants.userId, user.id), T0 + 40, 3600)).toHaveLength(1);
+    await hourlyCron(T0 + 100); // within the lease: the claim may still be in flight
+    expect(postsFor(user.id)).toHaveLength(0);
+    await hourlyCron(T0 + 3600);
+    expect(postsFor(user.id)).toHaveLength(1);
+    const { payload } = await verifyLogoutToken(postsFor(user.id)[0]!.token, T0 + 3600);
+    expect(payload).toMatchObject({ sub: user.id, sid: sidOf(idToken), iat: T0 + 3600 });
+    expect((await grantRows(user.id))[0]).toMatchObject({ logoutSentAt: T0 + 3600, logoutAttempts: 2 });
+    await hourlyCron(T0 + 7200);
+    expect(postsFor(user.id)).toHaveLength(1);
+  });
+
+  it('a client that was down is retried by later sweeps, three rounds of three attempts at most, each attempt logged without the token', async () => {
+    // Failure story: the client's receiver is down when the person signs out; the three
+    // attempts of the request's round fail. The rows are handed back (unmarked), so the next
+    // sweeps try again, and after the third failed round the delivery gives up for good.
+    const { user, browser, idToken } = await signedIn();
+    interceptPosts(Array(12).fill(503));
+    const logs = vi.spyOn(console, 'log');
+    setNow(T0 + 40);
+    await browser.get(`/end-session?${new URLSearchParams({ id_token_hint: idToken })}`);
+    expect(postsFor(user.id)).toHaveLength(3);
+    expect((await grantRows(user.id))[0]).toMatchObject({ logoutSentAt: null, logoutClaimedAt: null, logoutAttempts: 1 });
+    await hourlyCron(T0 + 3600);
+    expect(postsFor(user.id)).toHaveLength(6);
+    await hourlyCron(T0 + 7200);
+    expect(postsFor(user.id)).toHaveLength(9);
+    await hourlyCron(T0 + 10800);
+    expect(postsFor(user.id)).toHaveLength(9);
+    const lines = logs.mock.calls.map((args) => String(args[0])).filter((line) => line.includes('oidc_backchannel_logout') && line.includes(user.id));
+    expect(lines).toHaveLength(9);
+    expect(lines[2]).toContain('attempt 3 failed, status 503, left for the next sweep');
+    expect(lines[8]).toContain('attempt 3 failed, status 503, given up');
+    for (const line of logs.mock.calls.map((args) => String(args[0]))) for (const { token } of posts) expect(line).not.toContain(token);
+  });
+
+  it('a client that comes back is served by the next sweep, and confirmed', async () => {
+    const { user, browser, idToken } = await signedIn();
+    interceptPosts([503, 503, 503]);
+    setNow(T0 + 40);
+    await browser.get(`/end-session?${new URLSearchParams({ id_token_hint: idToken })}`);
+    expect(postsFor(user.id)).toHaveLength(3);
+    await hourlyCron(T0 + 3600);
+    expect(postsFor(user.id)).toHaveLength(4);
+    expect((await grantRows(user.id))[0]).toMatchObject({ logoutSentAt: T0 + 3600, logoutAttempts: 2 });
+    await hourlyCron(T0 + 7200);
+    expect(postsFor(user.id)).toHaveLength(4);
+  });
+
+  it('a session that expires (idle past its limit) is told by the hourly sweep; a live one is not', async () => {
+    // Failure story: nobody signs out; the client session simply idles out. No request ends it,
+    // so no request notified the client, which kept the person signed in on a session the
+    // provider no longer honours.
+    const { user, idToken } = await signedIn();
+    interceptPosts();
+    await hourlyCron(T0 + 60);
+    expect(postsFor(user.id)).toHaveLength(0);
+    await hourlyCron(T0 + 30 + 3600 + 1);
+    expect(postsFor(user.id)).toHaveLength(1);
+    expect((await verifyLogoutToken(postsFor(user.id)[0]!.token, T0 + 3700)).payload).toMatchObject({ sub: user.id, sid: sidOf(idToken) });
+  });
+});
+
+describe('back-channel logout after a revocation at /revoke or of a reused code', () => {
+  it('a client that revokes its own refresh token (RFC 7009) is not sent a logout token for it', async () => {
+    // Failure story: the sweep finds every ended client session, so a client that revoked its
+    // refresh token itself (dropping offline access, the person still signed in there) got a
+    // logout token for the sid an hour later and signed the person out.
+    const { user, refreshToken } = await signedIn();
+    interceptPosts();
+    setNow(T0 + 40);
+    const revoked = await send(workerEnv, '/revoke', { method: 'POST', body: new URLSearchParams({ token: refreshToken }), headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: basic(client) } });
+    expect(revoked.status).toBe(200);
+    expect((await tokenRequest(workerEnv, { grant_type: 'refresh_token', refresh_token: refreshToken }, basic(client))).json.error).toBe('invalid_grant');
+    await hourlyCron(T0 + 3600);
+    expect(postsFor(user.id)).toHaveLength(0);
+  });
+
+  it('a code presented twice revokes the first exchange’s session, and the hourly sweep tells the client', async () => {
+    const user = await enrolled(workerEnv, T0, uniqueName('bcl-code'));
+    const done = await signIn(new Browser(workerEnv), user, authorizePath(client.clientId, challenge), T0 + 30);
+    const exchange = { grant_type: 'authorization_code', code: codeOf(done.location), redirect_uri: REDIRECT, code_verifier: verifier };
+    expect((await tokenRequest(workerEnv, exchange, basic(client))).status).toBe(200);
+    interceptPosts();
+    setNow(T0 + 40);
+    expect((await tokenRequest(workerEnv, exchange, basic(client))).json.error).toBe('invalid_grant');
+    await hourlyCron(T0 + 3600);
+    expect(postsFor(user.id)).toHaveLength(1);
+  });
+});
+
+describe('back-channel logout when the account is deleted', () => {
+  it('DELETE /me tells the client holding the account’s tokens, although the rows naming it are deleted with the account', async () => {
+    // Attack story: the owner of a compromised account deletes it, expecting the attacker's
+    // sessions everywhere to end. The deletion cascaded the client-session rows away
+    // before any delivery looked for them, so the apps were never told and the attacker's
+    // session at the app lived on. The rows owed a logout are now read before the deletion
+    // batch and delivered from memory after it succeeded.
+    const { user, idToken } = await signedIn();
+    interceptPosts();
+    setNow(T0 + 40);
+    const refused = await send(workerEnv, '/me', { method: 'DELETE', headers: { Authorization: `Bearer ${user.fullToken}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ password: 'not the password at all' }) });
+    expect(refused.status).toBe(401);
+    expect(posts).toHaveLength(0);
+    const deleted = await send(workerEnv, '/me', { method: 'DELETE', headers: { Authorization: `Bearer ${user.fullToken}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ password: PASSWORD }) });
+    expect(deleted.status, deleted.text).toBe(204);
+    expect(await grantRows(user.id)).toEqual([]);
+    expect(posts).toHaveLength(1);
+    const { payload } = await verifyLogoutToken(posts[0]!.token);
+    expect(payload).toMatchObject({ sub: user.id, sid: sidOf(idToken), aud: client.clientId });
   });
 });

@@ -1,10 +1,13 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { setNow, uniqueName, useRealTime } from '../../helpers';
 import { authorizePath, basic, Browser, codeOf, enrolled, opEnv, pkce, REDIRECT, registerClient, send, signIn, stepFields, T0, tokenRequest, type Client } from './support';
 
 /** API.md, "Logout and revocation": RP-Initiated Logout 1.0 at /end-session. */
 
-afterEach(useRealTime);
+afterEach(() => {
+  vi.restoreAllMocks();
+  useRealTime();
+});
 
 const workerEnv = opEnv();
 const AFTER = 'https://rp.example/signed-out';
@@ -113,5 +116,32 @@ describe('/end-session', () => {
     const bare = await send(workerEnv, endPath({ id_token_hint: first.idToken, post_logout_redirect_uri: AFTER, state: 'z' }));
     expect(bare.location).toBe(`${AFTER}?state=z`);
     expect(await refreshWorks(first.refreshToken)).toBe(true);
+  });
+
+  it('a browser without a provider session reads no signing key, whatever hint it sends; the hint only names the client, as client_id does', async () => {
+    // Attack story: /end-session is anonymous, and every hint was verified before anything else:
+    // an RS256 hint (the default) re-read the signing keys from the primary database each time,
+    // so a script sending hints (real, forged, or naming a new kid each time) made the primary
+    // work at its rate. A browser with no provider session has nothing to end; its hint now only
+    // names the client, which client_id may do anyway: the return address must still be
+    // registered for that client.
+    const { idToken } = await signedIn();
+    setNow(T0 + 40);
+    const prepared: string[] = [];
+    const prepare = workerEnv.DB.prepare.bind(workerEnv.DB);
+    vi.spyOn(workerEnv.DB, 'prepare').mockImplementation((query: string) => {
+      prepared.push(query);
+      return prepare(query);
+    });
+    const [, body] = idToken.split('.');
+    const unknownKid = btoa(JSON.stringify({ alg: 'RS256', kid: `never-published-${crypto.randomUUID()}` })).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+    for (const hint of [idToken, `${unknownKid}.${body}.AAAA`]) {
+      const bare = await send(workerEnv, endPath({ id_token_hint: hint, post_logout_redirect_uri: AFTER, state: 'z' }));
+      expect(bare.location).toBe(`${AFTER}?state=z`);
+      const elsewhere = await send(workerEnv, endPath({ id_token_hint: hint, post_logout_redirect_uri: 'https://evil.example/' }));
+      expect(elsewhere.location).toBeNull();
+    }
+    expect(prepared.length).toBeGreaterThan(0); // the spy sees the app's queries (the client's lookup)
+    expect(prepared.filter((query) => query.includes('signing_keys'))).toEqual([]);
   });
 });

@@ -1,15 +1,20 @@
 import { env } from 'cloudflare:test';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { call, loginUser, setNow, uniqueName, useRealTime } from '../../helpers';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { call, decodeJwtPayload, loginUser, setNow, uniqueName, useRealTime } from '../../helpers';
 import { authorizePath, basic, Browser, codeOf, enrolled, opEnv, pkce, REDIRECT, registerClient, send, signIn, stepFields, T0, tokenRequest, type Client } from './support';
 
 /** API.md, "Logout and revocation": GET /me/grants and DELETE /me/grants/:clientId. */
 
-afterEach(useRealTime);
+afterEach(() => {
+  vi.restoreAllMocks();
+  useRealTime();
+});
 
 const workerEnv = opEnv();
 let firstParty: Client;
 let thirdParty: Client;
+let noRefresh: Client;
+const BCL = 'https://news.example/backchannel';
 let challenge: string;
 let verifier: string;
 
@@ -17,6 +22,7 @@ beforeAll(async () => {
   setNow(T0);
   firstParty = await registerClient(workerEnv, { firstParty: true, name: 'Mail' });
   thirdParty = await registerClient(workerEnv, { name: 'Calendar' });
+  noRefresh = await registerClient(workerEnv, { name: 'News', backchannelLogoutUri: BCL });
   ({ challenge, verifier } = await pkce());
   useRealTime();
 });
@@ -80,5 +86,60 @@ describe('connected apps', () => {
     expect(text).toMatch(/["']\/me\/grants["']/);
     expect(text).toMatch(/["']\/me\/grants\/["']/);
     expect(text).toContain('Disconnect');
+  });
+
+  it('lists every client holding a live token, not only a consent or a refresh token; DELETE revokes it and the client is told by back-channel logout', async () => {
+    // Attack story: the list was built from the rows that usually go with tokens (a consent, a
+    // refresh token), not from the tokens. An app holding only a live access token, with no
+    // consent row behind it (here removed by hand, as a consent's retention or a support
+    // clean-up would), was missing, so the person could not disconnect it (404) while the
+    // token still worked, and the app was never told to sign them out.
+    const user = await enrolled(workerEnv, T0, uniqueName('grants-at'));
+    const browser = new Browser(workerEnv);
+    await signIn(browser, user, authorizePath(firstParty.clientId, challenge), T0 + 30);
+    setNow(T0 + 40);
+    const consent = await browser.get(authorizePath(noRefresh.clientId, challenge, { scope: 'openid' }));
+    const news = await exchange(noRefresh, (await browser.post('/authorize/consent', { ...stepFields(consent.text), decision: 'allow' })).location);
+    expect(news.refresh_token).toBeUndefined();
+    const listedOf = async () => ((await send(workerEnv, '/me/grants', bearer(user.fullToken))).json.grants as { clientId: string; lastUsedAt: number | null }[]).filter((g) => g.clientId === noRefresh.clientId);
+    setNow(T0 + 50);
+    // Its tokens were used at the exchange, not "a consent alone".
+    expect(await listedOf()).toEqual([{ clientId: noRefresh.clientId, name: 'News', scopes: ['openid'], createdAt: T0 + 40, lastUsedAt: T0 + 40 }]);
+    await env.DB.prepare('DELETE FROM oidc_consents WHERE user_id = ? AND client_id = ?').bind(user.id, noRefresh.clientId).run();
+    expect(await listedOf()).toHaveLength(1);
+    const posts: string[] = [];
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+      posts.push(`${input instanceof Request ? input.url : String(input)} ${new URLSearchParams(String(init?.body)).get('logout_token')}`);
+      return new Response(null, { status: 200 });
+    });
+    const revoked = await send(workerEnv, `/me/grants/${noRefresh.clientId}`, { method: 'DELETE', ...bearer(user.fullToken) });
+    expect(revoked.status).toBe(204);
+    expect((await send(workerEnv, '/userinfo', bearer(news.access_token))).status).toBe(401);
+    expect(posts).toHaveLength(1);
+    const [url, token] = posts[0]!.split(' ');
+    expect(url).toBe(BCL);
+    expect(decodeJwtPayload(token!)).toMatchObject({ aud: noRefresh.clientId, sub: user.id });
+    expect(await listedOf()).toEqual([]);
+  });
+
+  it('an access token past its expiry, without a refresh token or consent, is no longer a connected app', async () => {
+    const user = await enrolled(workerEnv, T0, uniqueName('grants-exp'));
+    const browser = new Browser(workerEnv);
+    await signIn(browser, user, authorizePath(firstParty.clientId, challenge), T0 + 30);
+    setNow(T0 + 40);
+    const consent = await browser.get(authorizePath(noRefresh.clientId, challenge, { scope: 'openid' }));
+    await exchange(noRefresh, (await browser.post('/authorize/consent', { ...stepFields(consent.text), decision: 'allow' })).location);
+    await env.DB.prepare('DELETE FROM oidc_consents WHERE user_id = ? AND client_id = ?').bind(user.id, noRefresh.clientId).run();
+    // The suite's access tokens live 900 s (vitest.config.ts); the person's own token is renewed to ask.
+    setNow(T0 + 40 + 899);
+    const renewed = await send(workerEnv, '/refresh', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ refreshToken: user.refreshToken }) });
+    expect(renewed.status, renewed.text).toBe(200);
+    const token = renewed.json.token as string;
+    const fresh = (await send(workerEnv, '/me/grants', bearer(token))).json.grants as { clientId: string }[];
+    expect(fresh.map((g) => g.clientId)).toContain(noRefresh.clientId);
+    setNow(T0 + 40 + 900);
+    const later = await send(workerEnv, '/me/grants', bearer(token));
+    expect(later.status).toBe(200);
+    expect((later.json.grants as { clientId: string }[]).map((g) => g.clientId)).not.toContain(noRefresh.clientId);
   });
 });

@@ -49,6 +49,50 @@ describe('the client registry (support API)', () => {
     expect(loopback.json.clientSecret).toBeUndefined();
   });
 
+  it('a back-channel logout URI is where the provider itself POSTs: https on a DNS name only; a loopback host only in a local run', async () => {
+    // Attack story (SSRF): the back-channel URI accepted any https host or loopback, so a
+    // mistyped or malicious registration (a cloud metadata address, a service on the Worker's
+    // own host, credentials in the URI) turned every sign-out into a POST of our choosing to a
+    // place no client lives. The provider now refuses those, in production and in a PATCH.
+    const created = await admin(workerEnv, '/admin/clients', { json: { name: 'bcl', redirectUris: [REDIRECT], type: 'confidential', backchannelLogoutUri: 'https://rp.example/bcl' } });
+    expect(created.status).toBe(201);
+    const id = created.json.clientId as string;
+    const stored = await env.DB.prepare('SELECT * FROM oidc_clients WHERE id = ?').bind(id).first();
+    const bad = [
+      'http://rp.example/bcl',
+      'https://169.254.169.254/latest',
+      'https://10.0.0.7/bcl',
+      'https://[fd00::1]/bcl',
+      'https://u:p@rp.example/bcl',
+      'https://rp.example/bcl#x',
+      'https://RP.example/bcl',
+      'http://localhost:9301/bcl',
+      'https://localhost/bcl',
+      'http://127.0.0.1:9301/bcl',
+      'http://[::1]:9301/bcl',
+      'https://app.localhost/bcl',
+      'ftp://rp.example/bcl',
+    ];
+    for (const backchannelLogoutUri of bad) {
+      const r = await admin(workerEnv, '/admin/clients', { json: { name: 'x', redirectUris: [REDIRECT], type: 'public', backchannelLogoutUri } });
+      expect(r.status, backchannelLogoutUri).toBe(400);
+      expect(r.json.error).toBe('validation_failed');
+      const patched = await admin(workerEnv, `/admin/clients/${id}`, { method: 'PATCH', json: { backchannelLogoutUri } } as never);
+      expect(patched.status, backchannelLogoutUri).toBe(400);
+    }
+    expect(await env.DB.prepare('SELECT * FROM oidc_clients WHERE id = ?').bind(id).first()).toEqual(stored);
+    // A local run (npm run dev, the browser tests) may use a receiver on localhost, http included; still no other IP.
+    const local = opEnv({ ENVIRONMENT: 'development' });
+    for (const uri of ['http://localhost:9301/bcl', 'http://127.0.0.1:9301/bcl', 'http://[::1]:9301/bcl', 'https://rp.example/bcl']) {
+      const r = await admin(local, '/admin/clients', { json: { name: 'dev', redirectUris: [REDIRECT], type: 'public', backchannelLogoutUri: uri } });
+      expect(r.status, uri).toBe(201);
+      expect(r.json.backchannelLogoutUri).toBe(uri);
+    }
+    for (const uri of ['http://rp.example/bcl', 'https://10.0.0.7/bcl', 'http://u:p@localhost:9301/bcl']) {
+      expect((await admin(local, '/admin/clients', { json: { name: 'dev', redirectUris: [REDIRECT], type: 'public', backchannelLogoutUri: uri } })).status, uri).toBe(400);
+    }
+  });
+
   it('PATCH changes fields but not the type; a new secret ends the old one; the admin token is required', async () => {
     setNow(T0);
     const client = await registerClient(workerEnv);

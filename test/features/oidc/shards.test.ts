@@ -1,9 +1,14 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { scheduled } from '../../../src/scheduled';
 import { decodeJwtPayload, setNow, useRealTime } from '../../helpers';
 import { bindings, enrolledOn, nameOnShard } from '../../shards/support';
 import { authorizePath, basic, Browser, codeOf, opEnv, pkce, REDIRECT, registerClient, send, signIn, T0, tokenRequest, type Client, type Enrolled } from './support';
 
-afterEach(useRealTime);
+afterEach(() => {
+  vi.restoreAllMocks();
+  useRealTime();
+});
 
 const SHARDS = 4;
 const workerEnv = opEnv({ SHARD_COUNT: String(SHARDS) });
@@ -44,5 +49,30 @@ describe('the provider across four shards', () => {
       const again = await browser.get(authorizePath(client.clientId, challenge));
       expect(again.status).toBe(303);
     }
+  });
+
+  it('the hourly back-channel sweep serves every shard: an expired client session on each is told, once', async () => {
+    const told = await registerClient(workerEnv, { firstParty: true, name: 'Told', backchannelLogoutUri: 'https://rp.example/bcl' });
+    const sids = new Map<string, string>();
+    for (const user of users) {
+      const { verifier, challenge } = await pkce();
+      const answer = await signIn(new Browser(workerEnv), user, authorizePath(told.clientId, challenge), T0 + 120);
+      const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(answer.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(told));
+      sids.set(user.id, decodeJwtPayload(tokens.json.id_token as string).sid as string);
+    }
+    const posted: Record<string, unknown>[] = [];
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async (_input, init) => {
+      posted.push(decodeJwtPayload(new URLSearchParams(String(init?.body)).get('logout_token')!));
+      return new Response(null, { status: 200 });
+    });
+    for (const at of [T0 + 120 + 3601, T0 + 120 + 7201]) {
+      setNow(at);
+      const ctx = createExecutionContext();
+      await scheduled(createScheduledController({ scheduledTime: new Date(at * 1000), cron: '47 * * * *' }), workerEnv, ctx);
+      await waitOnExecutionContext(ctx);
+    }
+    const mine = posted.filter((payload) => payload.aud === told.clientId);
+    expect(mine.map((payload) => `${payload.sub} ${payload.sid}`).sort()).toEqual([...sids].map(([sub, sid]) => `${sub} ${sid}`).sort());
+    expect(new Set(mine.map((payload) => parseInt(String(payload.sid)[0]!, 16)))).toEqual(new Set([0, 1, 2, 3]));
   });
 });

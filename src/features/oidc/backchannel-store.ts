@@ -1,0 +1,121 @@
+import { and, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../../db/client';
+import { logEvent } from '../../core/log';
+import type { Settings } from '../../settings';
+import { logoutToken, postLogoutToken } from './backchannel-send';
+import { clientSessionLive } from './grants';
+import { oidcClients, oidcGrants, type OidcGrantRow } from './tables';
+
+/**
+ * Back-Channel Logout 1.0, the bookkeeping (docs/openid-provider.md,
+ * "Back-channel logout"). A client session that can no longer be used (the
+ * negation of clientSessionLive: revoked, expired or idle, or its provider
+ * session revoked or expired) is owed one logout token. A delivery CLAIMS its
+ * rows (a lease: `logout_claimed_at`, and one more round in
+ * `logout_attempts`), POSTs, and only then CONFIRMS (`logout_sent_at`) or,
+ * after a failed round, UNMARKS them. An isolate evicted mid-way leaves a
+ * claim that lapses after the lease; the hourly sweep (src/scheduled) then
+ * claims what is left. At most LOGOUT_ROUNDS rounds of three attempts.
+ */
+
+export const LOGOUT_ROUNDS = 3;
+/** Longer than a round can take (3 attempts of at most 5 s, and the waits), and than ctx.waitUntil lasts (30 s). */
+export const LOGOUT_LEASE_SECONDS = 300;
+/** Client sessions claimed per delivery (one person's, or one shard's per sweep). */
+const CLAIM_LIMIT = 100;
+
+/** Not confirmed, rounds left, and not held by a delivery in flight. */
+function claimable(now: number): SQL {
+  return and(
+    isNull(oidcGrants.logoutSentAt),
+    lt(oidcGrants.logoutAttempts, LOGOUT_ROUNDS),
+    or(isNull(oidcGrants.logoutClaimedAt), lt(oidcGrants.logoutClaimedAt, now - LOGOUT_LEASE_SECONDS)),
+  )!;
+}
+
+/**
+ * Claims the ended, owed client sessions within `scope` (one person's, or a
+ * whole shard's): one UPDATE, so of two deliveries each row goes to one.
+ */
+export function claimEnded(db: Db, scope: SQL | undefined, now: number, idleSeconds: number, limit = CLAIM_LIMIT): Promise<OidcGrantRow[]> {
+  const ended = sql`NOT ${clientSessionLive(sql`${oidcGrants.sessionId}`, now, now - idleSeconds)}`;
+  const owed = db.select({ id: oidcGrants.sessionId }).from(oidcGrants).where(and(scope, claimable(now), ended)).limit(limit);
+  return db
+    .update(oidcGrants)
+    .set({ logoutClaimedAt: now, logoutAttempts: sql`${oidcGrants.logoutAttempts} + 1` })
+    .where(and(inArray(oidcGrants.sessionId, owed), claimable(now)))
+    .returning();
+}
+
+/** Every client session of `userId` still owed a logout, live or ended: read just before the account (and these rows) are deleted. */
+export function owedBeforeDeletion(db: Db, userId: string, now: number): Promise<OidcGrantRow[]> {
+  return db.select().from(oidcGrants).where(and(eq(oidcGrants.userId, userId), claimable(now))).limit(CLAIM_LIMIT);
+}
+
+interface Target {
+  clientId: string;
+  sid: string;
+  userId: string;
+  sessionIds: string[];
+  lastRound: boolean;
+}
+
+/** One logout token per client, provider session (the `sid`) and person. */
+function targetsOf(rows: OidcGrantRow[]): Target[] {
+  const targets = new Map<string, Target>();
+  for (const row of rows) {
+    const key = `${row.clientId} ${row.providerSessionId} ${row.userId}`;
+    let target = targets.get(key);
+    if (!target) targets.set(key, (target = { clientId: row.clientId, sid: row.providerSessionId, userId: row.userId, sessionIds: [], lastRound: false }));
+    target.sessionIds.push(row.sessionId);
+    target.lastRound ||= row.logoutAttempts + 1 >= LOGOUT_ROUNDS;
+  }
+  return [...targets.values()];
+}
+
+/** Confirms a delivered target's rows, or hands a failed one back to the sweep; only rows this delivery claimed at `claimedAt`. */
+async function settle(db: Db, target: Target, claimedAt: number, delivered: boolean, now: number): Promise<void> {
+  const mine = and(inArray(oidcGrants.sessionId, target.sessionIds), eq(oidcGrants.logoutClaimedAt, claimedAt), isNull(oidcGrants.logoutSentAt));
+  await db.update(oidcGrants).set(delivered ? { logoutSentAt: now } : { logoutClaimedAt: null }).where(mine);
+}
+
+/**
+ * POSTs a logout token for each target whose client has a back-channel URI,
+ * then settles its rows (`claimedAt` null: the rows are about to be deleted
+ * with their account, nothing to settle). A client without a URI, or deleted,
+ * is confirmed at once: there is nobody to tell.
+ */
+export async function deliver(db: Db, primary: Db, settings: Settings, rows: OidcGrantRow[], claimedAt: number | null, now: number): Promise<void> {
+  if (rows.length === 0) return;
+  const targets = targetsOf(rows);
+  const clients = await primary.select().from(oidcClients).where(inArray(oidcClients.id, [...new Set(targets.map((t) => t.clientId))]));
+  const byId = new Map(clients.map((client) => [client.id, client]));
+  await Promise.all(
+    targets.map(async (target) => {
+      const client = byId.get(target.clientId);
+      let delivered = true;
+      try {
+        if (client?.backchannelLogoutUri) {
+          const token = await logoutToken(db, settings, client, target.userId, target.sid, now);
+          delivered = await postLogoutToken(client.backchannelLogoutUri, token, client.id, target.userId, target.lastRound || claimedAt === null);
+        }
+        if (claimedAt !== null) await settle(db, target, claimedAt, delivered, now);
+      } catch (error) {
+        // Left claimed: the lease lapses and the sweep tries again.
+        logEvent('oidc_backchannel_logout', { userId: target.userId, reason: `client ${target.clientId}: delivery failed, ${error instanceof Error ? error.name : 'error'}` });
+      }
+    }),
+  );
+}
+
+/** After a request that may have ended `userId`'s sessions. */
+export async function deliverFor(db: Db, primary: Db, settings: Settings, userId: string, now: number): Promise<void> {
+  await deliver(db, primary, settings, await claimEnded(db, eq(oidcGrants.userId, userId), now, settings.sessionIdleSeconds), now, now);
+}
+
+/** The hourly sweep of one shard: sessions that expired, and rounds an evicted isolate or a failing client left. The rows claimed. */
+export async function sweepBackchannelLogouts(db: Db, primary: Db, settings: Settings, now: number): Promise<number> {
+  const rows = await claimEnded(db, undefined, now, settings.sessionIdleSeconds);
+  await deliver(db, primary, settings, rows, now, now);
+  return rows.length;
+}
