@@ -153,7 +153,7 @@ export async function exchangeCode(
   const [spent, inserted] = await batchPrebuilt(db, [
     codeSpend(db, { codeHash: row.codeHash, sid: session.id, now }),
     clientSessionInsert(db, { ...session, authorized: 1, commitId: null, codeHash: row.codeHash, providerSessionId: row.providerSessionId, now }),
-    grantInsert(db, { sessionId: session.id, sid: session.id, clientId: client.id, userId: row.userId, createdAt: now, logoutSentAt: null, ...grant, offline: grant.offline ? 1 : 0 }),
+    grantInsert(db, { sessionId: session.id, sid: session.id, clientId: client.id, userId: row.userId, createdAt: now, logoutSentAt: null, logoutClaimedAt: null, logoutAttempts: 0, ...grant, offline: grant.offline ? 1 : 0 }),
     exchangedEvent(db, { eventId: randomId(), userId: row.userId, now, sid: session.id, userAgent: clientInfo.userAgent, ip: clientInfo.ip, reason: `client ${client.id}` }),
   ]);
   if (spent.length !== 1) {
