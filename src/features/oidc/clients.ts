@@ -2,8 +2,7 @@ import { eq } from 'drizzle-orm';
 import { encodeBase64urlNoPadding } from '@oslojs/encoding';
 import { randomBytes } from '../../crypto/random';
 import type { Db } from '../../db/client';
-import { batchPrebuilt, prebuilt } from '../../db/prebuilt';
-import { withReadRetry } from '../../db/read-retry';
+import { prebuilt } from '../../db/prebuilt';
 import { oidcClients, type OidcClientRow } from './tables';
 
 /**
@@ -75,7 +74,7 @@ export const plausibleClientId = (clientId: string) => clientId.length <= 64;
 
 export async function findClient(db: Db, clientId: string): Promise<OidcClientRow | null> {
   if (!plausibleClientId(clientId)) return null;
-  const [[row]] = await withReadRetry(() => batchPrebuilt(db, [clientRead(db, { id: clientId })]));
+  const [row] = await db.select().from(oidcClients).where(eq(oidcClients.id, clientId)).limit(1);
   return row ?? null;
 }
 
