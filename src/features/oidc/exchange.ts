@@ -36,8 +36,12 @@ async function pkceMatches(verifier: string, challenge: string): Promise<boolean
  * first exchange issued is revoked (its client session: the refresh token,
  * and the access token wherever this service checks one).
  */
-async function refuseReuse(db: Db, row: OidcCodeRow, now: number, client: ClientInfo): Promise<OAuthError> {
-  if (row.sessionId) await revokeClientSession(db, row.sessionId, row.clientId, now, client);
+async function refuseReuse(db: Db, row: OidcCodeRow, now: number, client: ClientInfo, onRevoked: (userId: string) => void): Promise<OAuthError> {
+  if (row.sessionId) {
+    await revokeClientSession(db, row.sessionId, row.clientId, now, client);
+    // Its back-channel logout now, not at the next hourly sweep.
+    onRevoked(row.userId);
+  }
   await db.batch([recordEvent(db, 'oidc_code_reused', { userId: row.userId, sessionId: row.sessionId, client, reason: `client ${row.clientId}` }, now)]);
   logEvent('oidc_code_reused', { userId: row.userId, sessionId: row.sessionId ?? undefined });
   return badGrant();
@@ -107,6 +111,7 @@ export async function exchangeCode(
   params: { code: string; redirectUri: string; codeVerifier: string },
   now: number,
   clientInfo: ClientInfo,
+  onRevoked: (userId: string) => void = () => {},
 ): Promise<TokenSet | OAuthError> {
   const codeHash = await codeHashOf(params.code);
   const [clientRow, read] = await readClientAndCode(primary, db, credentials.clientId, codeHash);
@@ -119,7 +124,7 @@ export async function exchangeCode(
     return badGrant();
   }
   const row = read.code;
-  if (row.usedAt !== null) return refuseReuse(db, row, now, clientInfo);
+  if (row.usedAt !== null) return refuseReuse(db, row, now, clientInfo, onRevoked);
   if (row.clientId !== client.id) return refuse(db, row, 'another client', now, clientInfo);
   if (row.redirectUri !== params.redirectUri) return refuse(db, row, 'redirect_uri mismatch', now, clientInfo);
   if (row.expiresAt <= now) return refuse(db, row, 'expired', now, clientInfo);
@@ -159,7 +164,7 @@ export async function exchangeCode(
   if (spent.length !== 1) {
     // Another exchange spent it first (or it expired this instant): the same rule as a later reuse.
     const after = await findCode(db, params.code);
-    return after && after.usedAt !== null ? refuseReuse(db, after, now, clientInfo) : badGrant();
+    return after && after.usedAt !== null ? refuseReuse(db, after, now, clientInfo, onRevoked) : badGrant();
   }
   if (inserted.meta.changes !== 1) return refuse(db, row, 'provider session ended', now, clientInfo);
   // The user was read with the code; the provider session the batch found live is theirs (deleting an account deletes its sessions).

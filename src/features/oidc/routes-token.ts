@@ -87,7 +87,7 @@ async function token(c: Context<AppEnv>): Promise<Response> {
   const codeVerifier = form.get('code_verifier');
   if (code && redirectUri && codeVerifier && shard !== null) {
     // The exchange reads the client with the code (exchange.ts): one round trip for both.
-    const result = await exchangeCode(primary, shardDb(c.env, shard), settings, credentials, { code, redirectUri, codeVerifier }, now, clientInfo(c));
+    const result = await exchangeCode(primary, shardDb(c.env, shard), settings, credentials, { code, redirectUri, codeVerifier }, now, clientInfo(c), (userId) => scheduleBackchannelLogout(c, userId));
     return isOAuthError(result) ? fail(result) : c.json(result, 200, NO_STORE);
   }
   // Every other request: the client first, so invalid_client comes before any other error.

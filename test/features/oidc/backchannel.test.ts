@@ -255,7 +255,12 @@ describe('back-channel logout after a revocation at /revoke or of a reused code'
     expect(postsFor(user.id)).toHaveLength(0);
   });
 
-  it('a code presented twice revokes the first exchange’s session, and the hourly sweep tells the client', async () => {
+  it('a code presented twice revokes the first exchange’s session and tells the client at once, not an hour later', async () => {
+    // Attack story: a code leaked (a proxy log, a Referer) and someone redeems it first; the
+    // client's own exchange then fails and the first exchange's tokens are revoked. Until
+    // the hourly sweep, the client kept the person signed in on the session those tokens
+    // opened. The revocation now schedules its logout token like a refresh-token reuse's,
+    // and the sweep sends no second one.
     const user = await enrolled(workerEnv, T0, uniqueName('bcl-code'));
     const done = await signIn(new Browser(workerEnv), user, authorizePath(client.clientId, challenge), T0 + 30);
     const exchange = { grant_type: 'authorization_code', code: codeOf(done.location), redirect_uri: REDIRECT, code_verifier: verifier };
@@ -263,6 +268,7 @@ describe('back-channel logout after a revocation at /revoke or of a reused code'
     interceptPosts();
     setNow(T0 + 40);
     expect((await tokenRequest(workerEnv, exchange, basic(client))).json.error).toBe('invalid_grant');
+    expect(postsFor(user.id)).toHaveLength(1);
     await hourlyCron(T0 + 3600);
     expect(postsFor(user.id)).toHaveLength(1);
   });
