@@ -1,0 +1,138 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { scheduled } from '../../../src/scheduled';
+import { decodeJwtPayload, setNow, uniqueName, useRealTime } from '../../helpers';
+import { admin, authorizePath, basic, Browser, codeOf, enrolled, opEnv, pkce, REDIRECT, registerClient, send, signIn, T0, tokenRequest, type Client } from './support';
+
+/** Second security review of the oidc-logout branch: back-channel logout and /end-session, read as an attacker would. */
+
+const workerEnv = opEnv();
+const BCL = 'https://rp-review2.example/backchannel';
+let client: Client;
+let challenge: string;
+let verifier: string;
+let posts: { url: string; token: string }[];
+
+beforeAll(async () => {
+  setNow(T0);
+  client = await registerClient(workerEnv, { firstParty: true, backchannelLogoutUri: BCL });
+  ({ challenge, verifier } = await pkce());
+  useRealTime();
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  useRealTime();
+});
+
+function interceptPosts() {
+  posts = [];
+  const realFetch = globalThis.fetch;
+  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (!url.startsWith('https://rp-review2.example/')) return realFetch(input, init);
+    posts.push({ url, token: new URLSearchParams(String(init?.body)).get('logout_token') ?? '' });
+    return new Response(null, { status: 200 });
+  });
+}
+
+const postsFor = (userId: string) => posts.filter((p) => decodeJwtPayload(p.token).sub === userId);
+
+async function hourlyCron(at: number) {
+  setNow(at);
+  const ctx = createExecutionContext();
+  await scheduled(createScheduledController({ scheduledTime: new Date(at * 1000), cron: '47 * * * *' }), workerEnv, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+async function exchange(location: string | null) {
+  const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+  expect(tokens.status, tokens.text).toBe(200);
+  return { idToken: tokens.json.id_token as string, refreshToken: tokens.json.refresh_token as string };
+}
+
+describe('back-channel sweep: a stale client session must not sign the person out of a live one', () => {
+  it('an idle client session of a client that holds a newer live session under the same sid sends no logout token', async () => {
+    // Attack story (availability): an app signs the person in (client session S1, sid P), and
+    // later signs them in again through the same provider session (a second tab, its own
+    // session renewal: client session S2, the same sid P), and uses S2 from then on. S1 idles
+    // out; the hourly sweep found it "ended" and POSTed a logout token for sid P. A
+    // Back-Channel Logout client ends every session it holds for sid P, so the person was
+    // signed out of the app in the middle of using S2, which the provider still honours; and
+    // anyone able to make an app re-authorize (a link with prompt=none) can time that.
+    // A logout token for sid P now waits until the client holds no live session under P.
+    const user = await enrolled(workerEnv, T0, uniqueName('rv2-sib'));
+    const browser = new Browser(workerEnv);
+    const first = await exchange((await signIn(browser, user, authorizePath(client.clientId, challenge), T0 + 30)).location);
+    setNow(T0 + 3000);
+    const again = await browser.get(authorizePath(client.clientId, challenge));
+    expect(again.headers.get('Location'), again.text).toMatch(/^https:\/\/rp\.example\/cb\?code=/);
+    const second = await exchange(again.headers.get('Location'));
+    expect(decodeJwtPayload(second.idToken).sid).toBe(decodeJwtPayload(first.idToken).sid);
+    interceptPosts();
+    await hourlyCron(T0 + 3700); // S1 idle (last used T0 + 30), S2 live (T0 + 3000)
+    expect(postsFor(user.id)).toHaveLength(0);
+    // S2 still works: the person is signed in at the app, so nothing may tell it otherwise.
+    setNow(T0 + 3710);
+    expect((await tokenRequest(workerEnv, { grant_type: 'refresh_token', refresh_token: second.refreshToken }, basic(client))).status).toBe(200);
+    // When S2 ends too, the client is told once for sid P.
+    await hourlyCron(T0 + 3710 + 3601);
+    expect(postsFor(user.id)).toHaveLength(1);
+    expect(decodeJwtPayload(postsFor(user.id)[0]!.token).sid).toBe(decodeJwtPayload(first.idToken).sid);
+  });
+});
+
+describe('backchannelLogoutUri: SSRF past the loopback rule', () => {
+  it('refuses localhost with a trailing dot, a *.localhost. name, single-label and internal-only names in production', async () => {
+    // Attack story (SSRF): the loopback rule compared the hostname with "localhost" and
+    // "*.localhost", but "localhost." (the fully qualified form, trailing dot) is the same
+    // name to a resolver and the URL parser keeps the dot, so https://localhost./bcl was
+    // accepted in production and every sign-out became a POST of our choosing to the host
+    // the Worker runs on (workerd self-hosted, wrangler dev --remote). Names that only an
+    // internal resolver answers (a single label, .internal, .local, .home.arpa) aim the same
+    // POST at a private network. All are refused; a public DNS name is still accepted.
+    for (const backchannelLogoutUri of [
+      'https://localhost./bcl',
+      'https://app.localhost./bcl',
+      'https://localhost../bcl',
+      'https://intranet/bcl',
+      'https://metadata.google.internal/computeMetadata',
+      'https://printer.local/bcl',
+      'https://router.home.arpa/bcl',
+    ]) {
+      const r = await admin(workerEnv, '/admin/clients', { json: { name: 'x', redirectUris: [REDIRECT], type: 'public', backchannelLogoutUri } });
+      expect(r.status, backchannelLogoutUri).toBe(400);
+      expect(r.json.error).toBe('validation_failed');
+      const patched = await admin(workerEnv, `/admin/clients/${client.clientId}`, { method: 'PATCH', json: { backchannelLogoutUri } } as never);
+      expect(patched.status, backchannelLogoutUri).toBe(400);
+    }
+    const ok = await admin(workerEnv, '/admin/clients', { json: { name: 'x', redirectUris: [REDIRECT], type: 'public', backchannelLogoutUri: 'https://rp.example./bcl' } });
+    expect(ok.status, ok.text).toBe(201);
+  });
+});
+
+describe('/end-session: a token of another kind is not an ID token hint', () => {
+  it('a logout token (typ logout+jwt) played as id_token_hint does not sign the browser out without confirmation', async () => {
+    // Attack story (token confusion): a logout token is signed with the ID-token key and
+    // carries iss, aud (the client), sub and sid (the provider session), so /end-session took
+    // it as an ID token hint for this very browser session and signed the person out at once,
+    // with no confirmation. Logout tokens travel to other places than ID tokens (the app's
+    // back-end, its logs, a proxy in front of it), so whoever reads one there can sign the
+    // person out of the provider with a link. A hint must be an ID token (typ JWT).
+    const user = await enrolled(workerEnv, T0, uniqueName('rv2-typ'));
+    const browser = new Browser(workerEnv);
+    const { idToken } = await exchange((await signIn(browser, user, authorizePath(client.clientId, challenge), T0 + 30)).location);
+    interceptPosts();
+    setNow(T0 + 40);
+    // Disconnecting the app ends its client sessions, not the provider session, and the app is told.
+    const revoked = await send(workerEnv, `/me/grants/${client.clientId}`, { method: 'DELETE', headers: { Authorization: `Bearer ${user.fullToken}` } });
+    expect(revoked.status, revoked.text).toBe(204);
+    expect(posts).toHaveLength(1);
+    const logoutToken = posts[0]!.token;
+    expect(decodeJwtPayload(logoutToken).sid).toBe(decodeJwtPayload(idToken).sid);
+    const out = await browser.get(`/end-session?${new URLSearchParams({ id_token_hint: logoutToken })}`);
+    expect(out.status).toBe(200);
+    expect(out.text).toContain('Sign out?');
+    expect(out.headers.getSetCookie().join('\n')).not.toMatch(/max-age=0/i);
+  });
+});
