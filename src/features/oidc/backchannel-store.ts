@@ -36,10 +36,17 @@ function claimable(now: number): SQL {
 /**
  * Claims the ended, owed client sessions within `scope` (one person's, or a
  * whole shard's): one UPDATE, so of two deliveries each row goes to one.
+ * A logout token names the provider session (`sid`), and a client ends
+ * everything it holds for that sid: so while the same client still holds a
+ * live client session under the same provider session (it signed the person
+ * in again through it), an ended one waits, and both are told at once later.
  */
 export function claimEnded(db: Db, scope: SQL | undefined, now: number, idleSeconds: number, limit = CLAIM_LIMIT): Promise<OidcGrantRow[]> {
   const ended = sql`NOT ${clientSessionLive(sql`${oidcGrants.sessionId}`, now, now - idleSeconds)}`;
-  const owed = db.select({ id: oidcGrants.sessionId }).from(oidcGrants).where(and(scope, claimable(now), ended)).limit(limit);
+  const liveSibling = sql`EXISTS (SELECT 1 FROM oidc_grants sib WHERE sib.client_id = ${oidcGrants.clientId}
+    AND sib.provider_session_id = ${oidcGrants.providerSessionId} AND sib.session_id <> ${oidcGrants.sessionId}
+    AND ${clientSessionLive(sql`sib.session_id`, now, now - idleSeconds)})`;
+  const owed = db.select({ id: oidcGrants.sessionId }).from(oidcGrants).where(and(scope, claimable(now), ended, sql`NOT ${liveSibling}`)).limit(limit);
   return db
     .update(oidcGrants)
     .set({ logoutClaimedAt: now, logoutAttempts: sql`${oidcGrants.logoutAttempts} + 1` })
