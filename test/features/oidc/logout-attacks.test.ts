@@ -99,6 +99,7 @@ describe('backchannelLogoutUri: SSRF past the loopback rule', () => {
       'https://metadata.google.internal/computeMetadata',
       'https://printer.local/bcl',
       'https://router.home.arpa/bcl',
+      'https://Localhost./bcl',
     ]) {
       const r = await admin(workerEnv, '/admin/clients', { json: { name: 'x', redirectUris: [REDIRECT], type: 'public', backchannelLogoutUri } });
       expect(r.status, backchannelLogoutUri).toBe(400);
