@@ -45,6 +45,16 @@ export function unverifiedHint(token: string): HintClaims | null {
 }
 
 /**
+ * Our ID tokens say `typ: JWT`. A logout token (`logout+jwt`) or an access
+ * token (`at+jwt`) is signed with the same keys and carries `sub`, `aud` and
+ * `sid` too, but travels elsewhere (a client's back end and logs, a resource
+ * server): it is no hint (RFC 8725 §3.11, explicit typing).
+ */
+function idTokenTyp(typ: unknown): boolean {
+  return typeof typ === 'string' && typ.toUpperCase() === 'JWT';
+}
+
+/**
  * An ID token we signed (RS256 or EdDSA, a published kid, our `iss`), whose
  * `aud` is one client. Expired is fine (RP-Initiated Logout §2: the hint may
  * have expired): the signature and claims are checked as of its own `iat`.
@@ -59,6 +69,7 @@ export async function verifyIdTokenHint(db: Db, settings: Settings, token: strin
   } catch {
     return null;
   }
+  if (!idTokenTyp(header.typ)) return null;
   if (typeof header.kid !== 'string' || header.kid.length > 100 || 'jwk' in header || 'jku' in header || 'x5u' in header || 'x5c' in header) return null;
   if (typeof payload.iat !== 'number' || payload.iat > now + 60) return null;
   let key: CryptoKey | Uint8Array | null = null;
