@@ -137,3 +137,35 @@ describe('/end-session: a token of another kind is not an ID token hint', () => 
     expect(out.headers.getSetCookie().join('\n')).not.toMatch(/max-age=0/i);
   });
 });
+
+describe('back-channel delivery log: the operator is told the truth', () => {
+  it('a failed second round says "left for the next sweep", not "given up", since a third round follows', async () => {
+    // Failure story: the claim adds the round to logout_attempts and returns the row already
+    // counted, and the last-round test added one again: the second round's failure was logged
+    // "given up" while the sweep went on to a third round. An operator reading the log to
+    // decide whether a client must be told by hand was misled (told by hand twice, or
+    // chasing a client the provider was still retrying).
+    const user = await enrolled(workerEnv, T0, uniqueName('rv2-log'));
+    const browser = new Browser(workerEnv);
+    const { idToken } = await exchange((await signIn(browser, user, authorizePath(client.clientId, challenge), T0 + 30)).location);
+    posts = [];
+    const realFetch = globalThis.fetch;
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (!url.startsWith('https://rp-review2.example/')) return realFetch(input, init);
+      posts.push({ url, token: new URLSearchParams(String(init?.body)).get('logout_token') ?? '' });
+      return new Response(null, { status: 503 });
+    });
+    const logs = vi.spyOn(console, 'log');
+    setNow(T0 + 40);
+    await browser.get(`/end-session?${new URLSearchParams({ id_token_hint: idToken })}`);
+    await hourlyCron(T0 + 3600);
+    await hourlyCron(T0 + 7200);
+    expect(postsFor(user.id)).toHaveLength(9);
+    const lines = logs.mock.calls.map((args) => String(args[0])).filter((line) => line.includes('oidc_backchannel_logout') && line.includes(user.id));
+    expect(lines).toHaveLength(9);
+    expect(lines[2]).toContain('attempt 3 failed, status 503, left for the next sweep');
+    expect(lines[5]).toContain('attempt 3 failed, status 503, left for the next sweep');
+    expect(lines[8]).toContain('attempt 3 failed, status 503, given up');
+  });
+});
