@@ -75,7 +75,8 @@ function targetsOf(rows: OidcGrantRow[]): Target[] {
     let target = targets.get(key);
     if (!target) targets.set(key, (target = { clientId: row.clientId, sid: row.providerSessionId, userId: row.userId, sessionIds: [], lastRound: false }));
     target.sessionIds.push(row.sessionId);
-    target.lastRound ||= row.logoutAttempts + 1 >= LOGOUT_ROUNDS;
+    // A claimed row comes back with this round already counted (claimEnded adds it).
+    target.lastRound ||= row.logoutAttempts >= LOGOUT_ROUNDS;
   }
   return [...targets.values()];
 }
