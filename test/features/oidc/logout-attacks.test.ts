@@ -169,3 +169,50 @@ describe('back-channel delivery log: the operator is told the truth', () => {
     expect(lines[8]).toContain('attempt 3 failed, status 503, given up');
   });
 });
+
+describe('back-channel sweep: a dead client must not starve the others', () => {
+  it('a healthy client’s idle session is told by the next sweep although a dead client has a full batch of retries waiting', async () => {
+    // Attack story (delivery starvation): a client whose receiver is gone (decommissioned, or
+    // made to time out by whoever controls it) keeps failing; its ended sessions come back to
+    // the sweep for three rounds each. The sweep claimed the first 100 owed rows of the shard
+    // in table order, so a backlog of that one client's retries filled every hourly batch,
+    // and the sessions of every other client that only the sweep can notice (idle expiry, a
+    // reused code, a request's round cut short) waited behind it for days, until the cleanup
+    // deleted them untold. Rows never tried now go before retries.
+    setNow(T0);
+    const dead = await registerClient(workerEnv, { firstParty: true, name: 'Gone', backchannelLogoutUri: 'https://rp-review2.example/dead' });
+    const owner = await enrolled(workerEnv, T0, uniqueName('rv2-dead'));
+    const ownerBrowser = new Browser(workerEnv);
+    const done = await signIn(ownerBrowser, owner, authorizePath(dead.clientId, challenge), T0 + 30);
+    const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(done.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(dead));
+    expect(tokens.status, tokens.text).toBe(200);
+    const db = workerEnv.DB;
+    const grant = (await db.prepare('SELECT * FROM oidc_grants WHERE user_id = ?').bind(owner.id).first()) as Record<string, unknown>;
+    const session = (await db.prepare('SELECT * FROM sessions WHERE id = ?').bind(grant.session_id).first()) as Record<string, unknown>;
+    const insert = (table: string, row: Record<string, unknown>) =>
+      db.prepare(`INSERT INTO ${table} (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row).map(() => '?').join(', ')})`).bind(...Object.values(row));
+    const backlog = [];
+    for (let i = 0; i < 120; i++) {
+      const id = `${String(grant.session_id)[0]}${crypto.randomUUID().slice(1)}`;
+      backlog.push(insert('sessions', { ...session, id, revoked_at: T0 + 25 }), insert('oidc_grants', { ...grant, session_id: id, provider_session_id: id, logout_attempts: 1 }));
+    }
+    await db.batch(backlog);
+    // Another person signs in to the healthy client, on the same shard, and simply goes idle.
+    let victim: Awaited<ReturnType<typeof enrolled>>;
+    do victim = await enrolled(workerEnv, T0, uniqueName('rv2-starved'));
+    while (victim.id[0] !== owner.id[0]);
+    const { idToken } = await exchange((await signIn(new Browser(workerEnv), victim, authorizePath(client.clientId, challenge), T0 + 30)).location);
+    posts = [];
+    const realFetch = globalThis.fetch;
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (!url.startsWith('https://rp-review2.example/')) return realFetch(input, init);
+      posts.push({ url, token: new URLSearchParams(String(init?.body)).get('logout_token') ?? '' });
+      return new Response(null, { status: url.endsWith('/dead') ? 503 : 200 });
+    });
+    await hourlyCron(T0 + 30 + 3600 + 1);
+    const told = postsFor(victim.id);
+    expect(told).toHaveLength(1);
+    expect(decodeJwtPayload(told[0]!.token).sid).toBe(decodeJwtPayload(idToken).sid);
+  });
+});
