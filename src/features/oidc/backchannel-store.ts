@@ -46,7 +46,13 @@ export function claimEnded(db: Db, scope: SQL | undefined, now: number, idleSeco
   const liveSibling = sql`EXISTS (SELECT 1 FROM oidc_grants sib WHERE sib.client_id = ${oidcGrants.clientId}
     AND sib.provider_session_id = ${oidcGrants.providerSessionId} AND sib.session_id <> ${oidcGrants.sessionId}
     AND ${clientSessionLive(sql`sib.session_id`, now, now - idleSeconds)})`;
-  const owed = db.select({ id: oidcGrants.sessionId }).from(oidcGrants).where(and(scope, claimable(now), ended, sql`NOT ${liveSibling}`)).limit(limit);
+  // Rows never tried first: a failing client's retries must not fill every batch and starve the other clients.
+  const owed = db
+    .select({ id: oidcGrants.sessionId })
+    .from(oidcGrants)
+    .where(and(scope, claimable(now), ended, sql`NOT ${liveSibling}`))
+    .orderBy(oidcGrants.logoutAttempts)
+    .limit(limit);
   return db
     .update(oidcGrants)
     .set({ logoutClaimedAt: now, logoutAttempts: sql`${oidcGrants.logoutAttempts} + 1` })
