@@ -216,3 +216,32 @@ describe('back-channel sweep: a dead client must not starve the others', () => {
     expect(decodeJwtPayload(told[0]!.token).sid).toBe(decodeJwtPayload(idToken).sid);
   });
 });
+
+describe('back-channel logout after the client revoked its own refresh token', () => {
+  it('an app that revoked its own refresh token (RFC 7009) is still told when the provider session it signed in from ends', async () => {
+    // Attack story (a session that outlives the sign-out): an attacker signs in to an app with
+    // the person's stolen credentials. The app, which wants no offline access, revokes the
+    // refresh token it got (RFC 7009) and keeps its own login session for the attacker, tied
+    // to the provider session's sid. The revocation recorded the client session's logout as
+    // done, so when the person ended the attacker's provider session (DELETE /sessions/:id,
+    // a password change, an MFA reset), no logout token was owed any more for it, and the
+    // attacker stayed signed in at the app. The client's own revocation no longer counts as
+    // telling it that the provider session ended.
+    const user = await enrolled(workerEnv, T0, uniqueName('rv2-rfc7009'));
+    const browser = new Browser(workerEnv);
+    const { idToken, refreshToken } = await exchange((await signIn(browser, user, authorizePath(client.clientId, challenge), T0 + 30)).location);
+    interceptPosts();
+    setNow(T0 + 40);
+    const revoked = await send(workerEnv, '/revoke', { method: 'POST', body: new URLSearchParams({ token: refreshToken }), headers: { 'Content-Type': 'application/x-www-form-urlencoded', Authorization: basic(client) } });
+    expect(revoked.status).toBe(200);
+    expect(postsFor(user.id)).toHaveLength(0); // its own revocation: nothing to tell it
+    const sid = decodeJwtPayload(idToken).sid as string;
+    setNow(T0 + 50);
+    expect((await send(workerEnv, `/sessions/${sid}`, { method: 'DELETE', headers: { Authorization: `Bearer ${user.fullToken}` } })).status).toBe(204);
+    expect(postsFor(user.id)).toHaveLength(1);
+    expect(decodeJwtPayload(postsFor(user.id)[0]!.token)).toMatchObject({ sid, aud: client.clientId });
+    // Told once: the sweep sends nothing more.
+    await hourlyCron(T0 + 3600);
+    expect(postsFor(user.id)).toHaveLength(1);
+  });
+});
