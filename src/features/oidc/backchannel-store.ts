@@ -3,7 +3,7 @@ import type { Db } from '../../db/client';
 import { logEvent } from '../../core/log';
 import type { Settings } from '../../settings';
 import { logoutToken, postLogoutToken } from './backchannel-send';
-import { clientSessionLive } from './grants';
+import { clientSessionLive, LOGOUT_AFTER_PROVIDER_SESSION } from './grants';
 import { oidcClients, oidcGrants, type OidcGrantRow } from './tables';
 
 /**
@@ -24,10 +24,18 @@ export const LOGOUT_LEASE_SECONDS = 300;
 /** Client sessions claimed per delivery (one person's, or one shard's per sweep). */
 const CLAIM_LIMIT = 100;
 
-/** Not confirmed, rounds left, and not held by a delivery in flight. */
-function claimable(now: number): SQL {
+/** Not sent, or deferred by the client's own revocation (grants.ts). */
+const unsent = or(isNull(oidcGrants.logoutSentAt), eq(oidcGrants.logoutSentAt, LOGOUT_AFTER_PROVIDER_SESSION))!;
+
+/**
+ * Not confirmed, rounds left, and not held by a delivery in flight. A row the
+ * client revoked itself waits for its provider session to end (unless
+ * `deferredToo`: the account is about to be deleted, which ends it).
+ */
+function claimable(now: number, deferredToo = false): SQL {
+  const providerEnded = sql`NOT EXISTS (SELECT 1 FROM sessions p WHERE p.id = ${oidcGrants.providerSessionId} AND p.revoked_at IS NULL AND p.expires_at > ${now})`;
   return and(
-    isNull(oidcGrants.logoutSentAt),
+    deferredToo ? unsent : or(isNull(oidcGrants.logoutSentAt), and(eq(oidcGrants.logoutSentAt, LOGOUT_AFTER_PROVIDER_SESSION), providerEnded)),
     lt(oidcGrants.logoutAttempts, LOGOUT_ROUNDS),
     or(isNull(oidcGrants.logoutClaimedAt), lt(oidcGrants.logoutClaimedAt, now - LOGOUT_LEASE_SECONDS)),
   )!;
@@ -62,7 +70,7 @@ export function claimEnded(db: Db, scope: SQL | undefined, now: number, idleSeco
 
 /** Every client session of `userId` still owed a logout, live or ended: read just before the account (and these rows) are deleted. */
 export function owedBeforeDeletion(db: Db, userId: string, now: number): Promise<OidcGrantRow[]> {
-  return db.select().from(oidcGrants).where(and(eq(oidcGrants.userId, userId), claimable(now))).limit(CLAIM_LIMIT);
+  return db.select().from(oidcGrants).where(and(eq(oidcGrants.userId, userId), claimable(now, true))).limit(CLAIM_LIMIT);
 }
 
 interface Target {
@@ -89,7 +97,7 @@ function targetsOf(rows: OidcGrantRow[]): Target[] {
 
 /** Confirms a delivered target's rows, or hands a failed one back to the sweep; only rows this delivery claimed at `claimedAt`. */
 async function settle(db: Db, target: Target, claimedAt: number, delivered: boolean, now: number): Promise<void> {
-  const mine = and(inArray(oidcGrants.sessionId, target.sessionIds), eq(oidcGrants.logoutClaimedAt, claimedAt), isNull(oidcGrants.logoutSentAt));
+  const mine = and(inArray(oidcGrants.sessionId, target.sessionIds), eq(oidcGrants.logoutClaimedAt, claimedAt), unsent);
   await db.update(oidcGrants).set(delivered ? { logoutSentAt: now } : { logoutClaimedAt: null }).where(mine);
 }
 
