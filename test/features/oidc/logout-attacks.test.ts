@@ -2,7 +2,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { scheduled } from '../../../src/scheduled';
 import { decodeJwtPayload, setNow, uniqueName, useRealTime } from '../../helpers';
-import { admin, authorizePath, basic, Browser, codeOf, enrolled, opEnv, pkce, REDIRECT, registerClient, send, signIn, T0, tokenRequest, type Client } from './support';
+import { admin, authorizePath, basic, Browser, codeOf, enrolled, opEnv, PASSWORD, pkce, REDIRECT, registerClient, send, signIn, T0, tokenRequest, type Client } from './support';
 
 /** Second security review of the oidc-logout branch: back-channel logout and /end-session, read as an attacker would. */
 
@@ -243,5 +243,44 @@ describe('back-channel logout after the client revoked its own refresh token', (
     // Told once: the sweep sends nothing more.
     await hourlyCron(T0 + 3600);
     expect(postsFor(user.id)).toHaveLength(1);
+  });
+});
+
+describe('back-channel logout when the account is deleted: padding', () => {
+  it('decoy client sessions at an app without a back-channel URI cannot push the real one out of what the deletion tells', async () => {
+    // Attack story: an attacker holding the person's credentials first makes 120 client
+    // sessions at an app with no back-channel URI (a public client: a code exchange needs no
+    // secret), then signs in to the app that has one. The owner deletes the account to end
+    // everything; the deletion read the first 100 rows owed a logout, in table order, all
+    // decoys, and delivered from memory what it read; the rows of the real session went
+    // with the account, so that app never heard of it and the attacker stayed signed in
+    // there. The deletion now reads one row per client and provider session, of clients
+    // that have a back-channel URI.
+    setNow(T0);
+    const quiet = await registerClient(workerEnv, { firstParty: true, name: 'No back-channel (decoys)' });
+    const user = await enrolled(workerEnv, T0, uniqueName('rv2-pad'));
+    const decoyBrowser = new Browser(workerEnv);
+    const decoyDone = await signIn(decoyBrowser, user, authorizePath(quiet.clientId, challenge), T0 + 30);
+    const decoyTokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(decoyDone.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(quiet));
+    expect(decoyTokens.status, decoyTokens.text).toBe(200);
+    const db = workerEnv.DB;
+    const grant = (await db.prepare('SELECT * FROM oidc_grants WHERE user_id = ?').bind(user.id).first()) as Record<string, unknown>;
+    const session = (await db.prepare('SELECT * FROM sessions WHERE id = ?').bind(grant.session_id).first()) as Record<string, unknown>;
+    const insert = (table: string, row: Record<string, unknown>) =>
+      db.prepare(`INSERT INTO ${table} (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row).map(() => '?').join(', ')})`).bind(...Object.values(row));
+    const decoys = [];
+    for (let i = 0; i < 120; i++) {
+      const id = `${String(grant.session_id)[0]}${crypto.randomUUID().slice(1)}`;
+      decoys.push(insert('sessions', { ...session, id }), insert('oidc_grants', { ...grant, session_id: id, provider_session_id: id }));
+    }
+    await db.batch(decoys);
+    // Then the real sign-in, at the app that has a back-channel URI (T0 + 60: a fresh TOTP window).
+    const { idToken } = await exchange((await signIn(new Browser(workerEnv), user, authorizePath(client.clientId, challenge), T0 + 60)).location);
+    interceptPosts();
+    setNow(T0 + 70);
+    const deleted = await send(workerEnv, '/me', { method: 'DELETE', headers: { Authorization: `Bearer ${user.fullToken}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ password: PASSWORD }) });
+    expect(deleted.status, deleted.text).toBe(204);
+    expect(postsFor(user.id)).toHaveLength(1);
+    expect(decodeJwtPayload(postsFor(user.id)[0]!.token)).toMatchObject({ sid: decodeJwtPayload(idToken).sid, aud: client.clientId });
   });
 });
