@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { logEvent } from '../../core/log';
 import type { Settings } from '../../settings';
@@ -68,9 +68,26 @@ export function claimEnded(db: Db, scope: SQL | undefined, now: number, idleSeco
     .returning();
 }
 
-/** Every client session of `userId` still owed a logout, live or ended: read just before the account (and these rows) are deleted. */
-export function owedBeforeDeletion(db: Db, userId: string, now: number): Promise<OidcGrantRow[]> {
-  return db.select().from(oidcGrants).where(and(eq(oidcGrants.userId, userId), claimable(now, true))).limit(CLAIM_LIMIT);
+/** Above this many clients with a back-channel URI, the deletion's read does not name them (D1 binds at most 100 parameters). */
+const NAMED_CLIENTS_MAX = 90;
+
+/**
+ * The client sessions of `userId` still owed a logout, live or ended, one per
+ * client and provider session (one logout token each): read just before the
+ * account (and these rows) are deleted. Only clients with a back-channel URI
+ * count, so sessions at other apps (decoys an attacker made) cannot fill the
+ * bounded read and push a real one out: nothing could find it afterwards.
+ */
+export async function owedBeforeDeletion(db: Db, primary: Db, userId: string, now: number): Promise<OidcGrantRow[]> {
+  const told = await primary.select({ id: oidcClients.id }).from(oidcClients).where(isNotNull(oidcClients.backchannelLogoutUri)).limit(NAMED_CLIENTS_MAX + 1);
+  if (told.length === 0) return [];
+  const named = told.length <= NAMED_CLIENTS_MAX ? inArray(oidcGrants.clientId, told.map((client) => client.id)) : undefined;
+  return db
+    .select()
+    .from(oidcGrants)
+    .where(and(eq(oidcGrants.userId, userId), claimable(now, true), named))
+    .groupBy(oidcGrants.clientId, oidcGrants.providerSessionId)
+    .limit(CLAIM_LIMIT);
 }
 
 interface Target {
