@@ -74,9 +74,17 @@ export async function signIn(base, client, user, password) {
 }
 
 /**
- * `count` codes by GET /authorize on the provider sessions (`cookies`), 50 at a
- * time; returns the POST /token requests (client_secret_basic, PKCE) and the
- * figures of the preparation.
+ * Codes are issued for at most this long: a code lives 60 s, and the /token
+ * phase (0.5 s warm-up, then the measured phase) spends the oldest first, so
+ * on a loaded machine a preparation of `count` codes must not outlast their
+ * life (a run whose codes had expired measured cheap 400s, not exchanges).
+ */
+const PREPARE_SECONDS = 35;
+
+/**
+ * Up to `count` codes by GET /authorize on the provider sessions (`cookies`),
+ * 50 at a time, for at most PREPARE_SECONDS; returns the POST /token requests
+ * (client_secret_basic, PKCE) and the figures of the preparation.
  */
 export async function prepareCodes({ base, pids }, client, cookies, count) {
   const cpuBefore = cpuSeconds(pids);
@@ -88,7 +96,7 @@ export async function prepareCodes({ base, pids }, client, cookies, count) {
   const path = authorizePath(client);
   const t0 = performance.now();
   const worker = async () => {
-    for (let i = cursor++; i < count; i = cursor++) {
+    for (let i = cursor++; i < count && performance.now() - t0 < PREPARE_SECONDS * 1000; i = cursor++) {
       const sent = performance.now();
       let status = 0;
       let location = null;

@@ -3,7 +3,7 @@ import { dummyHash, hashPassword, verifyPassword } from '../crypto/password';
 import { refuseIfHashQueueFull } from '../crypto/hash-gate';
 import type { Db } from '../db/client';
 import { withReadRetry } from '../db/read-retry';
-import { users } from '../db/schema';
+import { users, type UserRow } from '../db/schema';
 import { ApiError } from './errors';
 import { logEvent } from './log';
 import type { Settings } from '../settings';
@@ -11,7 +11,7 @@ import { methodsOf, passkeyCount, type Method } from './factors';
 import { foldForComparison } from './identity';
 import { lockedError, logLockIfSet } from './throttle/throttle';
 import { reservePasswordAttempt, resetUserBudget } from './throttle/user-throttle';
-import { insertSessionIf, issuePasswordOnlyToken, newSession, sessionExists, type ClientInfo, type IssuedToken } from './sessions/store';
+import { insertSessionIf, issuePasswordOnlyToken, newSession, sessionExists, type ClientInfo, type IssuedToken, type NewSession } from './sessions/store';
 import { lockedEventIfSet, recordEvent } from './events';
 
 /** No account has this id (ids are UUIDs): an event statement for it writes nothing. */
@@ -20,6 +20,13 @@ const NO_USER_ID = '';
 export interface LoginResult extends IssuedToken {
   mfa: 'enroll' | 'verify';
   methods: Method[];
+  /**
+   * What the login read (the user row as of before its attempt) and wrote
+   * (the password-only session), for a caller that shows the next step at
+   * once (the provider's hosted pages) without reading them back. Never sent
+   * to a client: the JSON route picks its fields.
+   */
+  opened: { user: UserRow; passkeyCount: number; session: NewSession };
 }
 
 /**
@@ -78,5 +85,10 @@ export async function login(
   if (check.needsRehash) logEvent('password_rehashed', { userId: user.id });
   logEvent('login_succeeded', { userId: user.id, sessionId: session.id });
   const methods = methodsOf(user, row.passkeys);
-  return { ...(await issuePasswordOnlyToken(settings, user, session)), mfa: methods.length > 0 ? 'verify' : 'enroll', methods };
+  return {
+    ...(await issuePasswordOnlyToken(settings, user, session)),
+    mfa: methods.length > 0 ? 'verify' : 'enroll',
+    methods,
+    opened: { user, passkeyCount: row.passkeys, session },
+  };
 }

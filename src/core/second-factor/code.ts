@@ -1,6 +1,7 @@
 import { and, eq, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { sessions, users } from '../../db/schema';
+import type { BatchItem } from 'drizzle-orm/batch';
+import { sessions, users, type UserRow } from '../../db/schema';
 import type { Settings } from '../../settings';
 import type { TokenClaims } from '../../tokens/jwt';
 import { ApiError } from '../errors';
@@ -8,10 +9,10 @@ import { recordCodeFailure, recordEvent } from '../events';
 import { passkeyCount, passkeyExists, secondFactorActive } from '../factors';
 import { logEvent } from '../log';
 import { findRecoveryCode, generateRecoveryCodes, markRecoveryCodeUsed, replaceRecoveryCodes, unusedRecoveryCodeCount, unusedRecoveryCodeExists } from '../recovery-codes';
-import { commitGuardedBatch } from '../sessions/commit-retry';
+import { commitGuardedBatchResults } from '../sessions/commit-retry';
 import { toAuthContext, type AuthContext } from '../sessions/lookup';
 import { opening, type Purpose } from '../sessions/opening';
-import { revokeUserSessions, sessionLive, type ClientInfo } from '../sessions/store';
+import { revokeUserSessions, sessionLive, type ClientInfo, type NewSession } from '../sessions/store';
 import { issueSessionTokens, type SessionTokens } from '../sessions/tokens';
 import { logLockIfSet, refusal, type Reservation } from '../throttle/throttle';
 import { clearedBudget, readUserReservation, userReservationStatement } from '../throttle/user-throttle';
@@ -111,25 +112,57 @@ async function authenticateAndReserve(
   return { auth, target, reservation };
 }
 
-/**
- * /otp-verify and /reauthenticate with a bearer token whose claims are
- * verified but whose session is not yet read.
- */
+/** What a proof committed: the full session (promoted, opened or renewed) and, for an enrollment, its recovery codes. */
+export interface Proven {
+  user: UserRow;
+  session: NewSession;
+  recoveryCodes?: string[];
+  /** The results of `also`'s statements, when this request's answer carried them (null otherwise). */
+  also: unknown[] | null;
+}
+
+/** Statements after the commit's own, each conditional on `won` (the proof's first statement landed); not for an enrollment. */
+export type CommitAlso = (won: SQL, session: NewSession) => BatchItem<'sqlite'>[];
+
+interface ProofOptions {
+  purpose?: Purpose;
+  client?: ClientInfo;
+  also?: CommitAlso;
+}
+
+/** /otp-verify and /reauthenticate with a bearer token whose claims are verified but whose session is not yet read. */
 export async function verifySecondFactor(
   db: Db,
   settings: Settings,
   claims: TokenClaims,
   proof: { code: string } | { recoveryCode: string },
   now: number,
-  { purpose = 'verify', client = { userAgent: null, ip: null } }: { purpose?: Purpose; client?: ClientInfo } = {},
+  options: ProofOptions = {},
 ): Promise<Verified> {
+  const proven = await proveSecondFactor(db, settings, claims, proof, now, options);
+  const issued = await issueSessionTokens(db, settings, proven.user, proven.session, now);
+  return proven.recoveryCodes ? { ...issued, recoveryCodes: proven.recoveryCodes } : issued;
+}
+
+/** The proof and its commit, without the JSON API's tokens (the provider's hosted pages issue none). */
+export async function proveSecondFactor(
+  db: Db,
+  settings: Settings,
+  claims: TokenClaims,
+  proof: { code: string } | { recoveryCode: string },
+  now: number,
+  { purpose = 'verify', client = { userAgent: null, ip: null }, also }: ProofOptions = {},
+): Promise<Proven> {
   if ('code' in proof) {
     const { auth, target, reservation } = await authenticateAndReserve(db, settings, claims, now, 'code', purpose);
-    return verifyCode(db, settings, auth, target!, reservation, proof.code, now, purpose, client);
+    return verifyCode(db, settings, auth, target!, reservation, proof.code, now, purpose, client, also);
   }
   const { auth, reservation } = await authenticateAndReserve(db, settings, claims, now, 'recoveryCode', purpose);
-  return verifyRecoveryCode(db, settings, auth, reservation, proof.recoveryCode, now, purpose, client);
+  return verifyRecoveryCode(db, settings, auth, reservation, proof.recoveryCode, now, purpose, client, also);
 }
+
+/** The results of the last `count` statements, if the batch's answer came back. */
+const tail = (results: unknown[] | null, count: number) => (count > 0 && results ? results.slice(-count) : null);
 
 /**
  * Checks a TOTP code and, in one db.batch() (one transaction), records the
@@ -150,7 +183,8 @@ async function verifyCode(
   now: number,
   purpose: Purpose,
   client: ClientInfo,
-): Promise<Verified> {
+  also?: CommitAlso,
+): Promise<Proven> {
   const { user } = auth;
   const failure = { userId: user.id, sessionId: auth.sessionId, client, method: 'otp' as const };
   const step = await checkCode(settings, user.id, target.sealed, code, now);
@@ -184,7 +218,8 @@ async function verifyCode(
         revokeUserSessions(db, user.id, now, { keepSessionId: session.id, guard: won }),
       ]
     : [];
-  const committed = await commitGuardedBatch(
+  const extra = recoveryCodes || !also ? [] : also(won, session);
+  const committed = await commitGuardedBatchResults(
     db,
     [
       first(guard),
@@ -198,19 +233,19 @@ async function verifyCode(
         now,
         won,
       ),
+      ...extra,
     ],
     // /otp-verify's session id and commit id exist before the batch, so its commit may be retried.
     landed,
   );
-  if (!committed) {
+  if (!committed.won) {
     logEvent('replay_refused', { userId: user.id, reason: target.kind });
     logLockIfSet(reservation, user.id, 'otp');
     await recordCodeFailure(db, reservation, failure, now);
     throw new ApiError('invalid_code');
   }
   logEvent(target.kind === 'pending' ? 'enrollment_confirmed' : purpose === 'verify' ? 'mfa_verified' : 'reauthenticated', { userId: user.id, sessionId: session.id });
-  const issued = await issueSessionTokens(db, settings, user, session, now);
-  return recoveryCodes ? { ...issued, recoveryCodes } : issued;
+  return { user, session, ...(recoveryCodes ? { recoveryCodes } : {}), also: tail(committed.results, extra.length) };
 }
 
 /** A recovery code in place of a TOTP code: same budget, each code good once. */
@@ -223,7 +258,8 @@ async function verifyRecoveryCode(
   now: number,
   purpose: Purpose,
   client: ClientInfo,
-): Promise<Verified> {
+  also?: CommitAlso,
+): Promise<Proven> {
   const { user } = auth;
   const failure = { userId: user.id, sessionId: auth.sessionId, client, method: 'rec' as const };
   const codeId = await findRecoveryCode(db, settings.recoveryKey, user.id, normalized);
@@ -234,7 +270,8 @@ async function verifyRecoveryCode(
     throw new ApiError('invalid_code');
   }
   const { first, won, retire, session, landed } = opening(db, settings, auth, purpose, now, ['pwd', 'rec'], client);
-  const committed = await commitGuardedBatch(
+  const extra = also ? also(won, session) : [];
+  const committed = await commitGuardedBatchResults(
     db,
     [
       first(unusedRecoveryCodeExists(codeId)),
@@ -243,15 +280,16 @@ async function verifyRecoveryCode(
       // A recovery code clears the code budget, the factor lock included (API.md).
       db.update(users).set(clearedBudget('otp')).where(and(eq(users.id, user.id), won)),
       recordEvent(db, 'recovery_code_used', { userId: user.id, sessionId: session.id, client, method: 'rec' }, now, won),
+      ...extra,
     ],
     landed,
   );
-  if (!committed) {
+  if (!committed.won) {
     logEvent('replay_refused', { userId: user.id, reason: 'recovery_code' });
     logLockIfSet(reservation, user.id, 'otp');
     await recordCodeFailure(db, reservation, failure, now);
     throw new ApiError('invalid_code');
   }
   logEvent('recovery_code_used', { userId: user.id, sessionId: session.id });
-  return issueSessionTokens(db, settings, user, session, now);
+  return { user, session, also: tail(committed.results, extra.length) };
 }

@@ -41,15 +41,29 @@ export async function commitGuardedBatch(
   statements: readonly [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]],
   landed: Landed | null,
 ): Promise<boolean> {
+  return (await commitGuardedBatchResults(db, statements, landed)).won;
+}
+
+/**
+ * commitGuardedBatch, with the batch's results when this request's answer
+ * carried them (null when a retry learned from the session row that the
+ * first attempt had landed: its results were lost with its answer).
+ */
+export async function commitGuardedBatchResults(
+  db: Db,
+  statements: readonly [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]],
+  landed: Landed | null,
+): Promise<{ won: boolean; results: unknown[] | null }> {
   const run = async () => {
-    const [first] = (await db.batch(statements)) as unknown as [D1Result];
-    return first.meta.changes === 1;
+    const results = (await db.batch(statements)) as unknown as [D1Result, ...unknown[]];
+    return { won: results[0].meta.changes === 1, results: results as unknown[] };
   };
   try {
     return await run();
   } catch (error) {
     if (landed === null || !isTransientD1Error(error)) throw error;
-    if (await sessionRowExists(db, landed)) return true;
-    return (await run()) || (await sessionRowExists(db, landed));
+    if (await sessionRowExists(db, landed)) return { won: true, results: null };
+    const again = await run();
+    return again.won ? again : { won: await sessionRowExists(db, landed), results: null };
   }
 }

@@ -23,6 +23,9 @@ export type Checked =
 /** Parameters from the query (GET) or the form (POST); one sent twice counts as malformed. */
 export type Params = Map<string, string | null>;
 
+/** A parameter name safe to quote in an error_description (RFC 6749 §4.1.2.1's characters, and no markup). */
+const PLAIN_NAME = /^[A-Za-z0-9_.-]{1,40}$/;
+
 export function paramsOf(entries: Iterable<[string, string]>): Params {
   const params: Params = new Map();
   for (const [name, value] of entries) params.set(name, params.has(name) ? null : value);
@@ -43,7 +46,8 @@ export async function checkAuthorizationRequest(primary: Db, settings: Settings,
   const back = (error: string, description: string): Checked => ({ kind: 'redirect', redirectUri, state, error, description });
   if (rawState === null) return back('invalid_request', 'state is repeated.');
   if (rawState !== undefined && rawState.length > STATE_MAX_CHARS) return back('invalid_request', 'state is too long.');
-  for (const [name, value] of params) if (value === null) return back('invalid_request', `${name.slice(0, 40)} is repeated.`);
+  // Only a plain name is quoted: the description reaches the client's page, and whoever made the link chose the name.
+  for (const [name, value] of params) if (value === null) return back('invalid_request', PLAIN_NAME.test(name) ? `${name} is repeated.` : 'A parameter is repeated.');
   // OIDC Core §6: request objects are not supported, each with its own error.
   if (params.has('request')) return back('request_not_supported', 'Request objects are not supported.');
   if (params.has('request_uri')) return back('request_uri_not_supported', 'request_uri is not supported.');

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { Db } from '../../db/client';
 import { logEvent } from '../../core/log';
 import { findClient, secretMatches } from './clients';
-import { OAuthError } from './oauth-error';
+import { isOAuthError, OAuthError } from './oauth-error';
 import type { OidcClientRow } from './tables';
 
 /** API.md's bound on bodies holds here too. */
@@ -47,20 +47,26 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
   }
 }
 
+/** Who the request says it is: the client id and the secret it presented (none for a public client). */
+export interface Credentials {
+  clientId: string;
+  secret: string | undefined;
+  usedBasic: boolean;
+}
+
+function refused(reason: string): OAuthError {
+  logEvent('oidc_client_refused', { reason });
+  return new OAuthError('invalid_client', 'Client authentication failed.');
+}
+
 /**
- * Client authentication at /token and /revoke: `client_secret_basic`,
- * `client_secret_post`, or none for a public client (which then names itself
- * with `client_id`). Using two methods at once is `invalid_request`
- * (RFC 6749 §2.3); an unknown client or a wrong or missing secret is
- * `invalid_client`, the same for each.
+ * The credentials of a /token or /revoke request, read without D1:
+ * `client_secret_basic`, `client_secret_post`, or none for a public client
+ * (which then names itself with `client_id`). Using two methods at once is
+ * `invalid_request` (RFC 6749 §2.3).
  */
-export async function authenticateClient(c: Context, primary: Db, form: Map<string, string>): Promise<Authenticated | OAuthError> {
+export function clientCredentials(c: Context, form: Map<string, string>): Credentials | OAuthError {
   const basic = basicCredentials(c.req.header('Authorization'));
-  const usedBasic = basic !== null;
-  const refused = (reason: string) => {
-    logEvent('oidc_client_refused', { reason });
-    return new OAuthError('invalid_client', 'Client authentication failed.');
-  };
   if (basic === 'malformed') return refused('malformed_basic');
   const postSecret = form.get('client_secret');
   const bodyId = form.get('client_id');
@@ -68,8 +74,17 @@ export async function authenticateClient(c: Context, primary: Db, form: Map<stri
   if (basic && bodyId !== undefined && bodyId !== basic.id) return new OAuthError('invalid_request', 'client_id does not match the Basic credentials.');
   const clientId = basic?.id ?? bodyId;
   if (!clientId) return refused('no_client_id');
-  const client = await findClient(primary, clientId);
-  const secret = basic?.secret ?? postSecret;
+  return { clientId, secret: basic?.secret ?? postSecret, usedBasic: basic !== null };
+}
+
+/**
+ * The credentials checked against the client's registry row as read in this
+ * request (never a copy kept across requests, so a deletion or a secret
+ * rotation counts from the statement that made it). An unknown client or a
+ * wrong or missing secret is `invalid_client`, the same for each.
+ */
+export async function verifyClient(client: OidcClientRow | null, credentials: Credentials): Promise<Authenticated | OAuthError> {
+  const { secret, usedBasic } = credentials;
   if (!client) {
     // The same hashing work for an unknown client as for a known one.
     await secretMatches(secret ?? '', null);
@@ -81,4 +96,11 @@ export async function authenticateClient(c: Context, primary: Db, form: Map<stri
   }
   if (secret === undefined || !(await secretMatches(secret, client.secretHash))) return refused('wrong_secret');
   return { client, usedBasic };
+}
+
+/** Client authentication at /token (refresh_token) and /revoke: the credentials, then the registry row. */
+export async function authenticateClient(c: Context, primary: Db, form: Map<string, string>): Promise<Authenticated | OAuthError> {
+  const credentials = clientCredentials(c, form);
+  if (isOAuthError(credentials)) return credentials;
+  return verifyClient(await findClient(primary, credentials.clientId), credentials);
 }

@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { eq, sql, type SQL } from 'drizzle-orm';
 import { encodeBase64urlNoPadding } from '@oslojs/encoding';
 import { randomBytes } from '../../crypto/random';
 import type { Db } from '../../db/client';
@@ -6,7 +6,7 @@ import { insertIf } from '../../db/guarded-insert';
 import { sessions } from '../../db/schema';
 import { markShard, shardDigitOf } from '../../db/shard-ids';
 import { CODE_TTL_SECONDS, type Scope } from './config';
-import { oidcCodes } from './tables';
+import { oidcCodes, type OidcCodeRow } from './tables';
 import type { AuthorizationRequest } from './ticket';
 
 /**
@@ -25,14 +25,37 @@ export async function codeHashOf(code: string): Promise<string> {
 /**
  * Writes the code only while the provider session is live and full when the
  * statement runs: a session ended a moment ago, or one that never proved a
- * second factor, yields no code (null).
+ * second factor, yields no code (null). `clientGuard`: the client still as
+ * the caller saw it (grant-flow.ts, `clientGuard`).
  */
 export async function issueCode(
   db: Db,
   request: AuthorizationRequest,
-  grant: { userId: string; providerSessionId: string; scopes: Scope[]; offline: boolean; acr: string },
+  grant: CodeGrant,
   now: number,
+  clientGuard: SQL = sql`1`,
 ): Promise<string | null> {
+  const { code, statement } = await codeInsert(db, request, grant, now, clientGuard);
+  const result = await statement.run();
+  return result.meta.changes === 1 ? code : null;
+}
+
+export interface CodeGrant {
+  userId: string;
+  providerSessionId: string;
+  scopes: Scope[];
+  offline: boolean;
+  acr: string;
+}
+
+/** issueCode's new code and its guarded INSERT, unexecuted (`guard` joins the provider session's). */
+export async function codeInsert(db: Db, request: AuthorizationRequest, grant: CodeGrant, now: number, guard: SQL) {
+  const { code, row } = await newCode(request, grant, now);
+  return { code, statement: codeRowInsert(db, row, guard) };
+}
+
+/** A new code and the row that stores it. */
+export async function newCode(request: AuthorizationRequest, grant: CodeGrant, now: number) {
   const code = encodeBase64urlNoPadding(markShard(randomBytes(32), shardDigitOf(grant.providerSessionId)));
   const row = {
     codeHash: await codeHashOf(code),
@@ -50,23 +73,19 @@ export async function issueCode(
     sessionId: null,
     acr: grant.acr,
   };
-  const providerLive = sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${grant.providerSessionId} AND ${sessions.authorized} = 1 AND ${sessions.authTime} IS NOT NULL AND ${sessions.revokedAt} IS NULL AND ${sessions.expiresAt} > ${now})`;
-  const result = await insertIf(db, oidcCodes, row, providerLive).run();
-  return result.meta.changes === 1 ? code : null;
+  return { code, row };
+}
+
+/** The code's INSERT, only while its provider session is live and full when the statement runs, and `guard` holds. */
+export function codeRowInsert(db: Db, row: OidcCodeRow, guard: SQL) {
+  const now = row.createdAt;
+  const providerLive = sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${row.providerSessionId} AND ${sessions.authorized} = 1 AND ${sessions.authTime} IS NOT NULL AND ${sessions.revokedAt} IS NULL AND ${sessions.expiresAt} > ${now})`;
+  return insertIf(db, oidcCodes, row, sql`${providerLive} AND ${guard}`);
 }
 
 export async function findCode(db: Db, code: string) {
   const [row] = await db.select().from(oidcCodes).where(eq(oidcCodes.codeHash, await codeHashOf(code))).limit(1);
   return row ?? null;
-}
-
-/** The compare-and-swap that spends a code: unused and unexpired when the statement runs, naming the session it opens. */
-export function spendCode(db: Db, codeHash: string, sessionId: string, now: number) {
-  return db
-    .update(oidcCodes)
-    .set({ usedAt: now, sessionId })
-    .where(and(eq(oidcCodes.codeHash, codeHash), sql`${oidcCodes.usedAt} IS NULL`, sql`${oidcCodes.expiresAt} > ${now}`))
-    .returning({ codeHash: oidcCodes.codeHash });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { recordEvent } from '../../core/events';
 import type { ClientInfo } from '../../core/sessions/store';
 import type { Db } from '../../db/client';
@@ -11,12 +11,22 @@ import { oidcConsents } from './tables';
  * names its client: one client's consent is never another's.
  */
 export async function hasConsent(db: Db, userId: string, clientId: string, scope: string): Promise<boolean> {
-  const [row] = await db
+  const [row] = await consentRead(db, userId, clientId, scope);
+  return row !== undefined;
+}
+
+/** hasConsent's read, unexecuted (for a batch): one row if the consent is remembered. */
+export function consentRead(db: Db, userId: string, clientId: string, scope: string) {
+  return db
     .select({ at: oidcConsents.createdAt })
     .from(oidcConsents)
     .where(and(eq(oidcConsents.userId, userId), eq(oidcConsents.clientId, clientId), eq(oidcConsents.scope, scope)))
     .limit(1);
-  return row !== undefined;
+}
+
+/** The same as SQL, for a guard. */
+export function consentExists(userId: string, clientId: string, scope: string): SQL {
+  return sql`EXISTS (SELECT 1 FROM ${oidcConsents} WHERE ${oidcConsents.userId} = ${userId} AND ${oidcConsents.clientId} = ${clientId} AND ${oidcConsents.scope} = ${scope})`;
 }
 
 export async function recordConsent(db: Db, source: { userId: string; sessionId: string; client: ClientInfo }, clientId: string, scope: string, allowed: boolean, now: number): Promise<void> {

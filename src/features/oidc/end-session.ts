@@ -45,19 +45,14 @@ export function unverifiedHint(token: string): HintClaims | null {
 }
 
 /**
- * Our ID tokens say `typ: JWT`. A logout token (`logout+jwt`) or an access
- * token (`at+jwt`) is signed with the same keys and carries `sub`, `aud` and
- * `sid` too, but travels elsewhere (a client's back end and logs, a resource
- * server): it is no hint (RFC 8725 §3.11, explicit typing).
- */
-function idTokenTyp(typ: unknown): boolean {
-  return typeof typ === 'string' && typ.toUpperCase() === 'JWT';
-}
-
-/**
  * An ID token we signed (RS256 or EdDSA, a published kid, our `iss`), whose
  * `aud` is one client. Expired is fine (RP-Initiated Logout §2: the hint may
  * have expired): the signature and claims are checked as of its own `iat`.
+ * Only `typ: JWT`, as tokens.ts signs ID tokens: our access tokens (`at+jwt`)
+ * and logout tokens (`logout+jwt`) carry the same `iss`, `sub` and `sid` under
+ * the same keys and travel where ID tokens do not (resource servers,
+ * back-channel receivers and their logs); neither is an ID token, so neither
+ * is a hint, here or at /authorize.
  */
 export async function verifyIdTokenHint(db: Db, settings: Settings, token: string, now: number): Promise<HintClaims | null> {
   if (token.length > 8192) return null;
@@ -69,7 +64,7 @@ export async function verifyIdTokenHint(db: Db, settings: Settings, token: strin
   } catch {
     return null;
   }
-  if (!idTokenTyp(header.typ)) return null;
+  if (header.typ !== 'JWT') return null;
   if (typeof header.kid !== 'string' || header.kid.length > 100 || 'jwk' in header || 'jku' in header || 'x5u' in header || 'x5c' in header) return null;
   if (typeof payload.iat !== 'number' || payload.iat > now + 60) return null;
   let key: CryptoKey | Uint8Array | null = null;

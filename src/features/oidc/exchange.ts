@@ -1,21 +1,26 @@
 import { eq, sql } from 'drizzle-orm';
 import { encodeBase64urlNoPadding } from '@oslojs/encoding';
 import { recordEvent } from '../../core/events';
-import { insertSessionIf, type ClientInfo, type NewSession } from '../../core/sessions/store';
+import type { ClientInfo, NewSession } from '../../core/sessions/store';
 import type { Db } from '../../db/client';
-import { insertIf } from '../../db/guarded-insert';
+import { batchPrebuilt, prebuilt, prefixedColumns } from '../../db/prebuilt';
+import { withReadRetry } from '../../db/read-retry';
 import { sessions, users } from '../../db/schema';
 import { idOnShardOf } from '../../db/shard-ids';
 import { logEvent } from '../../core/log';
 import type { Settings } from '../../settings';
 import { CODE_VERIFIER } from './config';
-import { findCode, spendCode } from './codes';
+import { codeHashOf, findCode } from './codes';
+import { clientRead, plausibleClientId } from './clients';
+import { verifyClient, type Credentials } from './client-auth';
 import { revokeClientSession } from './grants';
-import { OAuthError } from './oauth-error';
+import { isOAuthError, OAuthError } from './oauth-error';
 import { isAcr, satisfies } from './acr';
 import { provenAcr } from './provider-session';
-import { oidcCodes, oidcGrants, type OidcClientRow, type OidcCodeRow } from './tables';
+import { oidcCodes, type OidcClientRow, type OidcCodeRow } from './tables';
 import { issueTokens, type TokenSet } from './tokens';
+import { clientSessionInsert, codeSpend, exchangedEvent, grantInsert } from './exchange-statements';
+import { randomId } from '../../crypto/random';
 
 const encoder = new TextEncoder();
 const badGrant = () => new OAuthError('invalid_grant', 'The code is invalid, expired, already used, or was issued to another client or redirect URI.');
@@ -45,34 +50,83 @@ async function refuse(db: Db, row: OidcCodeRow, reason: string, now: number, cli
 }
 
 /**
- * grant_type=authorization_code. The checks that need no write come first
- * (binding to the client, the redirect URI and the PKCE challenge; expiry);
- * then one db.batch() whose first statement spends the code by
- * compare-and-swap, and whose later statements open the client session and
- * its grant only if that statement named this exchange's session: of two
- * exchanges at once exactly one gets tokens.
+ * The code with what the exchange needs of its provider session and its user,
+ * in one read built once per isolate; each table's columns under prefixed
+ * names, since a batch names a row's values by column (src/db/prebuilt.ts).
+ */
+const codeRead = prebuilt(['codeHash'], (db, p) =>
+  db
+    .select({ code: prefixedColumns(oidcCodes, 'c_'), provider: prefixedColumns(sessions, 'p_'), username: sql<string | null>`${users.username}`.as('u_username') })
+    .from(oidcCodes)
+    .leftJoin(sessions, eq(sessions.id, oidcCodes.providerSessionId))
+    .leftJoin(users, eq(users.id, oidcCodes.userId))
+    .where(eq(oidcCodes.codeHash, p.codeHash))
+    .limit(1),
+);
+
+type CodeRead = ReturnType<ReturnType<typeof codeRead>['map']>[number];
+
+/**
+ * The exchange's reads, both before anything is written: the client's
+ * registry row (on the primary) and the code with its provider session and
+ * user (on the code's shard). One batch when the shard is the primary; two
+ * reads at once otherwise, so the request still waits for one round trip.
+ */
+async function readClientAndCode(primary: Db, db: Db, clientId: string, codeHash: string): Promise<[OidcClientRow | null, CodeRead | null]> {
+  const code = codeRead(db, { codeHash });
+  if (!plausibleClientId(clientId)) return [null, (await withReadRetry(() => batchPrebuilt(db, [code])))[0][0] ?? null];
+  const client = clientRead(primary, { id: clientId });
+  if (db === primary) {
+    const [[clientRow], [codeRow]] = await withReadRetry(() => batchPrebuilt(db, [client, code]));
+    return [clientRow ?? null, codeRow ?? null];
+  }
+  const [[[clientRow]], [[codeRow]]] = await Promise.all([withReadRetry(() => batchPrebuilt(primary, [client])), withReadRetry(() => batchPrebuilt(db, [code]))]);
+  return [clientRow ?? null, codeRow ?? null];
+}
+
+/**
+ * grant_type=authorization_code: two D1 round trips. The first reads the
+ * client and the code (with its provider session and user); the client is
+ * authenticated against that row, then the checks that need no write
+ * (binding to the client, the redirect URI and the PKCE challenge; expiry; a
+ * live provider session). The second is one db.batch() whose first statement
+ * spends the code by compare-and-swap, and whose later statements open the
+ * client session and its grant only if that statement named this exchange's
+ * session and the provider session is still live: of two exchanges at once
+ * exactly one gets tokens. A client deleted after the read cannot keep what
+ * it got: deleteClient removes the registry row first, then on each shard
+ * deletes the codes and revokes the sessions of the client's grants, in one
+ * batch that lands either before this one (no code to spend) or after it
+ * (the new session revoked).
  */
 export async function exchangeCode(
+  primary: Db,
   db: Db,
   settings: Settings,
-  client: OidcClientRow,
+  credentials: Credentials,
   params: { code: string; redirectUri: string; codeVerifier: string },
   now: number,
   clientInfo: ClientInfo,
 ): Promise<TokenSet | OAuthError> {
+  const codeHash = await codeHashOf(params.code);
+  const [clientRow, read] = await readClientAndCode(primary, db, credentials.clientId, codeHash);
+  const authenticated = await verifyClient(clientRow, credentials);
+  if (isOAuthError(authenticated)) return authenticated;
+  const { client } = authenticated;
   if (!CODE_VERIFIER.test(params.codeVerifier)) return new OAuthError('invalid_request', 'code_verifier must be 43 to 128 unreserved characters.');
-  const row = await findCode(db, params.code);
-  if (!row) {
+  if (!read) {
     logEvent('oidc_code_refused', { reason: 'unknown_code' });
     return badGrant();
   }
+  const row = read.code;
   if (row.usedAt !== null) return refuseReuse(db, row, now, clientInfo);
   if (row.clientId !== client.id) return refuse(db, row, 'another client', now, clientInfo);
   if (row.redirectUri !== params.redirectUri) return refuse(db, row, 'redirect_uri mismatch', now, clientInfo);
   if (row.expiresAt <= now) return refuse(db, row, 'expired', now, clientInfo);
   if (!(await pkceMatches(params.codeVerifier, row.codeChallenge))) return refuse(db, row, 'PKCE verifier mismatch', now, clientInfo);
-  const [provider] = await db.select().from(sessions).where(eq(sessions.id, row.providerSessionId)).limit(1);
-  if (!provider || provider.revokedAt !== null || provider.expiresAt <= now || !provider.authorized || provider.authTime === null) {
+  const provider = read.provider;
+  // A LEFT JOIN that found no session (or no user) leaves these null.
+  if (provider.id === null || provider.revokedAt !== null || provider.expiresAt <= now || !provider.authorized || provider.authTime === null || read.username === null) {
     return refuse(db, row, 'provider session ended', now, clientInfo);
   }
   const session: NewSession = {
@@ -96,14 +150,11 @@ export async function exchangeCode(
   const proven = provenAcr(provider.amr, provider.acr);
   const acr = isAcr(row.acr) && satisfies(proven, row.acr) ? row.acr : proven;
   const grant = { providerSessionId: row.providerSessionId, scope: row.scope, acr, offline: row.offline };
-  const mine = sql`EXISTS (SELECT 1 FROM ${oidcCodes} WHERE ${oidcCodes.codeHash} = ${row.codeHash} AND ${oidcCodes.sessionId} = ${session.id})`;
-  const providerLive = sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${row.providerSessionId} AND ${sessions.revokedAt} IS NULL AND ${sessions.expiresAt} > ${now})`;
-  const opened = sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${session.id})`;
-  const [spent, inserted] = await db.batch([
-    spendCode(db, row.codeHash, session.id, now),
-    insertSessionIf(db, session, sql`${mine} AND ${providerLive}`),
-    insertIf(db, oidcGrants, { sessionId: session.id, clientId: client.id, userId: row.userId, createdAt: now, ...grant }, opened),
-    recordEvent(db, 'oidc_code_exchanged', { userId: row.userId, sessionId: session.id, client: clientInfo, reason: `client ${client.id}` }, now, opened),
+  const [spent, inserted] = await batchPrebuilt(db, [
+    codeSpend(db, { codeHash: row.codeHash, sid: session.id, now }),
+    clientSessionInsert(db, { ...session, authorized: 1, commitId: null, codeHash: row.codeHash, providerSessionId: row.providerSessionId, now }),
+    grantInsert(db, { sessionId: session.id, sid: session.id, clientId: client.id, userId: row.userId, createdAt: now, logoutSentAt: null, logoutClaimedAt: null, logoutAttempts: 0, ...grant, offline: grant.offline ? 1 : 0 }),
+    exchangedEvent(db, { eventId: randomId(), userId: row.userId, now, sid: session.id, userAgent: clientInfo.userAgent, ip: clientInfo.ip, reason: `client ${client.id}` }),
   ]);
   if (spent.length !== 1) {
     // Another exchange spent it first (or it expired this instant): the same rule as a later reuse.
@@ -111,8 +162,8 @@ export async function exchangeCode(
     return after && after.usedAt !== null ? refuseReuse(db, after, now, clientInfo) : badGrant();
   }
   if (inserted.meta.changes !== 1) return refuse(db, row, 'provider session ended', now, clientInfo);
-  const [user] = await db.select({ id: users.id, username: users.username }).from(users).where(eq(users.id, row.userId)).limit(1);
-  if (!user) return badGrant();
+  // The user was read with the code; the provider session the batch found live is theirs (deleting an account deletes its sessions).
+  const user = { id: row.userId, username: read.username };
   logEvent('oidc_code_exchanged', { userId: user.id, sessionId: session.id });
   return issueTokens(db, settings, { client, user, session, grant, nonce: row.nonce }, now);
 }

@@ -1,10 +1,12 @@
 import type { Context } from 'hono';
 import { authenticate } from '../../core/sessions/lookup';
-import { login } from '../../core/login';
+import { login, type LoginResult } from '../../core/login';
+import type { AuthContext } from '../../core/sessions/lookup';
+import type { SessionRow } from '../../db/schema';
 import { startEnrollment, pendingEnrollment } from '../../core/second-factor/enroll';
 import { qrSvg, svgDataUrl } from '../../core/second-factor/qr';
 import { register } from '../../core/register';
-import { verifySecondFactor } from '../../core/second-factor/code';
+import { proveSecondFactor } from '../../core/second-factor/code';
 import { assertionOptions, verifyPasskey } from '../../core/second-factor/passkey';
 import type { Db } from '../../db/client';
 import type { TokenClaims } from '../../tokens/jwt';
@@ -18,13 +20,13 @@ import { credentialsSchema, otpCode, recoveryCodeInput, registrationSchema } fro
 import { nowSeconds } from '../../core/time';
 import { verifyToken } from '../../tokens/jwt';
 import { recordConsent } from './consents';
-import { afterSignIn, showSignIn } from './grant-flow';
+import { afterSignIn, allowAndCode, codeWithProof, errorBack, showSignIn } from './grant-flow';
 import { enrollForm, recoveryCodesForm } from './pages/enroll';
 import { secondFactorForms, signInForm, signUpForm, type StepContext } from './pages/sign-in';
 import { protocolRoute } from './route-doc';
 import { liveProviderSession, markDeviceBound } from './provider-session';
 import { readTicket } from './ticket';
-import { errorPage, loginCookie, providerSessionOf, readStep, redirectToClient, render, setLoginCookie, setProviderCookie, stepContext, type Step } from './web';
+import { errorPage, loginCookie, providerSessionOf, readStep, render, setLoginCookie, setProviderCookie, stepContext, type Step } from './web';
 import { findClient } from './clients';
 import { primaryDb } from '../../db/shards';
 import { ipFloodFilterAs } from '../../http/middleware/rate-limit';
@@ -64,9 +66,9 @@ async function enrollPage(c: C, step: StepContext, enrollment: { secret: string;
  * has any (the options made now, bound to this password-only session and to
  * `login`), and a recovery code always.
  */
-async function secondFactorPage(c: C, s: Pick<Step, 'step' | 'request'>, pending: { claims: TokenClaims; db: Db }, now: number, alert?: string) {
+async function secondFactorPage(c: C, s: Pick<Step, 'step' | 'request'>, pending: { claims: TokenClaims; db: Db }, now: number, alert?: string, known?: AuthContext) {
   const settings = c.get('settings');
-  const auth = await authenticate(pending.db, pending.claims, 'any', now, settings.sessionIdleSeconds);
+  const auth = known ?? (await authenticate(pending.db, pending.claims, 'any', now, settings.sessionIdleSeconds));
   const offer = auth.passkeyCount > 0 ? await assertionOptions(pending.db, settings, auth, now) : null;
   const passkey = offer ? { challengeId: offer.challengeId, optionsJson: JSON.stringify(offer.publicKey) } : null;
   // acr_values that a code cannot meet: the passkey alone is offered (the recovery code stays: the way back into an account).
@@ -79,6 +81,11 @@ async function secondFactorPage(c: C, s: Pick<Step, 'step' | 'request'>, pending
 async function finishSignIn(c: C, s: Step, pending: { claims: TokenClaims; db: Db }, now: number, recoveryCodes?: string[]) {
   await setProviderCookie(c, pending.claims.sid);
   if (recoveryCodes) return render(c, 'Save your recovery codes', recoveryCodesForm(s.step, recoveryCodes));
+  return continueSignIn(c, s, pending, now);
+}
+
+/** After the cookie: the provider session as stored, then consent or the code. */
+async function continueSignIn(c: C, s: Step, pending: { claims: TokenClaims; db: Db }, now: number) {
   const provider = await liveProviderSession(pending.db, pending.claims.sid, now, c.get('settings').sessionIdleSeconds);
   if (!provider) return showSignIn(c, s.client, s.request, now, 'Your session ended. Sign in again.');
   return afterSignIn(c, s.client, s.request, provider, now);
@@ -94,11 +101,16 @@ async function pendingLogin(c: C, now: number) {
 }
 
 /** After the password: the second factor, or enrollment for an account that has none (mandatory MFA holds here too). */
-async function afterPassword(c: C, s: Step, result: { token: string; expiresIn: number; mfa: 'enroll' | 'verify'; methods: string[] }, now: number) {
+async function afterPassword(c: C, s: Step, result: LoginResult, now: number) {
   setLoginCookie(c, result.token, result.expiresIn);
   const claims = (await verifyToken(c.get('settings'), result.token, now))!;
   const db = idShardDb(c, claims.sid)!;
-  if (result.mfa === 'verify') return secondFactorPage(c, s, { claims, db }, now);
+  if (result.mfa === 'verify') {
+    // What the login just read and wrote, not read back: the JSON twin (/login) makes no read after its batch either.
+    const { user, passkeyCount, session } = result.opened;
+    const known: AuthContext = { claims, user, sessionId: session.id, authorized: false, recoveryCodesRemaining: 0, passkeyCount, authTime: null, session: { ...session, commitId: null } as SessionRow };
+    return secondFactorPage(c, s, { claims, db }, now, undefined, known);
+  }
   const auth = await authenticate(db, claims, 'any', now, c.get('settings').sessionIdleSeconds);
   return enrollPage(c, s.step, await startEnrollment(db, c.get('settings'), auth, now, clientInfo(c)));
 }
@@ -137,14 +149,20 @@ async function factorStep(c: C, kind: 'code' | 'recoveryCode' | 'enroll') {
   };
   const input = kind === 'recoveryCode' ? recoveryCodeInput.safeParse(s.form.get('recoveryCode') ?? '') : otpCode.safeParse(s.form.get('code') ?? '');
   if (!input.success) return again(kind === 'recoveryCode' ? 'Enter a recovery code such as ABCDE-FGHIJ.' : 'Enter the 6-digit code from your app.');
-  let verified;
+  // The code (or the consent page) comes out of the proof's own commit batch where it can (grant-flow.ts, codeWithProof).
+  const amr = kind === 'recoveryCode' ? 'pwd rec' : 'pwd otp';
+  const withCode = kind === 'enroll' ? null : await codeWithProof(c, db, s.client, s.request, { userId: claims.sub, sessionId: claims.sid, amr }, now);
+  let proven;
   try {
     const proof = kind === 'recoveryCode' ? { recoveryCode: input.data } : { code: input.data };
-    verified = await verifySecondFactor(db, c.get('settings'), claims, proof, now, { client: clientInfo(c) });
+    proven = await proveSecondFactor(db, c.get('settings'), claims, proof, now, { client: clientInfo(c), also: withCode?.also });
   } catch (error) {
     return again(reasonOf(error));
   }
-  return finishSignIn(c, s, pending, now, verified.recoveryCodes);
+  if (!withCode || proven.recoveryCodes) return finishSignIn(c, s, pending, now, proven.recoveryCodes);
+  // The cookie before the answer is made (a response made earlier would not carry it).
+  await setProviderCookie(c, claims.sid);
+  return (await withCode.answer(proven.also)) ?? continueSignIn(c, s, pending, now);
 }
 
 /** A passkey as the second factor, through the JSON API's own flow (verifyPasskey: its budget, counter and challenge rules). */
@@ -188,11 +206,10 @@ async function consentStep(c: C) {
   if (!provider) return showSignIn(c, s.client, s.request, now, 'Sign in to continue.');
   const decision = s.form.get('decision');
   if (decision !== 'allow' && decision !== 'deny') return afterSignIn(c, s.client, s.request, provider, now);
-  const db = idShardDb(c, provider.session.id)!;
   const source = { userId: provider.user.id, sessionId: provider.session.id, client: clientInfo(c) };
-  await recordConsent(db, source, s.client.id, s.request.scopes.join(' '), decision === 'allow', now);
-  if (decision === 'deny') return redirectToClient(c, s.request, { error: 'access_denied', error_description: 'The person declined.' });
-  return afterSignIn(c, s.client, s.request, provider, now, { consented: true });
+  if (decision === 'allow') return (await allowAndCode(c, s.client, s.request, provider, now, source)) ?? afterSignIn(c, s.client, s.request, provider, now, { consented: true });
+  await recordConsent(idShardDb(c, provider.session.id)!, source, s.client.id, s.request.scopes.join(' '), false, now);
+  return errorBack(c, s.client, s.request, { error: 'access_denied', error_description: 'The person declined.' });
 }
 
 /** Sign-up (OIDC_SIGNUP), with /register's rules, then the password step's path: enrollment. */
@@ -200,10 +217,10 @@ async function signUpPage(c: C) {
   const now = nowSeconds();
   if (!c.get('settings').oidcSignup) return errorPage(c, 'Sign-up is turned off here.');
   const ticket = c.req.query('ticket');
-  const request = ticket ? await readTicket(c.get('settings').oidcKey, ticket, now) : null;
-  const client = request ? await findClient(primaryDb(c.env), request.clientId) : null;
-  if (!ticket || !client) return errorPage(c, 'This sign-in request has expired or is not valid. Start again from the application.');
-  return render(c, 'Create an account', signUpForm(await stepContext(c, client, ticket, request!.redirectUri)));
+  const read = ticket ? await readTicket(c.get('settings').oidcKey, ticket, now) : null;
+  const client = read ? (read.client ?? (await findClient(primaryDb(c.env), read.request.clientId))) : null;
+  if (!ticket || !read || !client) return errorPage(c, 'This sign-in request has expired or is not valid. Start again from the application.');
+  return render(c, 'Create an account', signUpForm(await stepContext(c, client, ticket, read.request.redirectUri)));
 }
 
 async function signUpStep(c: C) {

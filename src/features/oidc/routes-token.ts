@@ -7,7 +7,8 @@ import { routeGroup } from '../../http/openapi/declare';
 import { logEvent } from '../../core/log';
 import { nowSeconds } from '../../core/time';
 import { readRefreshToken } from '../../tokens/refresh-token';
-import { authenticateClient, readForm } from './client-auth';
+import { authenticateClient, clientCredentials, readForm, verifyClient } from './client-auth';
+import { findClient } from './clients';
 import { issuerOf } from './config';
 import { protocolRoute, type DocumentedRoute } from './route-doc';
 import { discoveryDocument, DISCOVERY_HEADERS } from './discovery';
@@ -75,21 +76,29 @@ async function token(c: Context<AppEnv>): Promise<Response> {
   const fail = (failure: OAuthError) => oauthErrorResponse(c, failure, usedBasic(c));
   const form = await readForm(c);
   if (isOAuthError(form)) return fail(form);
-  const authenticated = await authenticateClient(c, primaryDb(c.env), form);
+  const credentials = clientCredentials(c, form);
+  if (isOAuthError(credentials)) return fail(credentials);
+  const primary = primaryDb(c.env);
+  const grantType = form.get('grant_type');
+  const code = form.get('code');
+  // The code names its shard (src/db/shard-ids.ts); one that names none is unknown.
+  const shard = grantType === 'authorization_code' && code ? shardOfResetToken(code, shardCount(c.env)) : null;
+  const redirectUri = form.get('redirect_uri');
+  const codeVerifier = form.get('code_verifier');
+  if (code && redirectUri && codeVerifier && shard !== null) {
+    // The exchange reads the client with the code (exchange.ts): one round trip for both.
+    const result = await exchangeCode(primary, shardDb(c.env, shard), settings, credentials, { code, redirectUri, codeVerifier }, now, clientInfo(c));
+    return isOAuthError(result) ? fail(result) : c.json(result, 200, NO_STORE);
+  }
+  // Every other request: the client first, so invalid_client comes before any other error.
+  const authenticated = await verifyClient(await findClient(primary, credentials.clientId), credentials);
   if (isOAuthError(authenticated)) return fail(authenticated);
   const { client } = authenticated;
-  const grantType = form.get('grant_type');
   let result;
   if (grantType === 'authorization_code') {
-    const code = form.get('code');
-    const redirectUri = form.get('redirect_uri');
-    const codeVerifier = form.get('code_verifier');
     if (!code || !redirectUri) return fail(new OAuthError('invalid_request', 'code and redirect_uri are required.'));
     if (!codeVerifier) return fail(new OAuthError('invalid_request', 'code_verifier is required (PKCE).'));
-    // The code names its shard (src/db/shard-ids.ts); one that names none is unknown.
-    const shard = shardOfResetToken(code, shardCount(c.env));
-    if (shard === null) return fail(new OAuthError('invalid_grant', 'The code is invalid, expired, already used, or was issued to another client or redirect URI.'));
-    result = await exchangeCode(shardDb(c.env, shard), settings, client, { code, redirectUri, codeVerifier }, now, clientInfo(c));
+    return fail(new OAuthError('invalid_grant', 'The code is invalid, expired, already used, or was issued to another client or redirect URI.'));
   } else if (grantType === 'refresh_token') {
     const refreshToken = form.get('refresh_token');
     if (!refreshToken) return fail(new OAuthError('invalid_request', 'refresh_token is required.'));

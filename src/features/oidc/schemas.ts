@@ -26,6 +26,23 @@ const redirectUri = z
 const uriList = z.array(redirectUri).max(20);
 
 /**
+ * The parameters /authorize appends to a redirect URI's registered query
+ * (authorize.ts, redirectBack). A registered query naming one would send it
+ * twice, the registered value first (RFC 6749 §3.1: never more than once).
+ */
+const RESPONSE_PARAMS = new Set(['code', 'state', 'iss', 'error', 'error_description', 'error_uri']);
+function namesNoResponseParam(value: string): boolean {
+  // Runs after a failed isRedirectUri too (a refinement does not stop the next): an unparsable URI is that one's failure.
+  try {
+    return ![...new URL(value).searchParams.keys()].some((key) => RESPONSE_PARAMS.has(key));
+  } catch {
+    return true;
+  }
+}
+const clientRedirectUri = redirectUri.refine(namesNoResponseParam, 'must not name code, state, iss, error, error_description or error_uri in its query (the response adds them)');
+const redirectUriList = z.array(clientRedirectUri).max(20);
+
+/**
  * Where the provider itself POSTs (back-channel logout): a request from our
  * side, so stricter than a redirect URI a browser follows. https on a DNS
  * name: no IP literal, no userinfo, no fragment, canonical form. A loopback
@@ -80,7 +97,7 @@ const alg = z.enum(['RS256', 'EdDSA']);
 
 export const clientCreateBody = z.object({
   name,
-  redirectUris: uriList.min(1),
+  redirectUris: redirectUriList.min(1),
   postLogoutRedirectUris: uriList.optional(),
   type: z.enum(['confidential', 'public']),
   firstParty: z.boolean().optional(),
@@ -90,7 +107,7 @@ export const clientCreateBody = z.object({
 
 export const clientPatchBody = z.object({
   name: name.optional(),
-  redirectUris: uriList.min(1).optional(),
+  redirectUris: redirectUriList.min(1).optional(),
   postLogoutRedirectUris: uriList.optional(),
   firstParty: z.boolean().optional(),
   idTokenSignedResponseAlg: alg.optional(),

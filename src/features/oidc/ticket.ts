@@ -1,6 +1,7 @@
 import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from '@oslojs/encoding';
 import type { Acr } from '../../tokens/access-token';
 import { TICKET_TTL_SECONDS, type Scope } from './config';
+import type { ClientRef } from './clients';
 import { tagMatches, tagOf } from './hmac';
 
 /**
@@ -27,20 +28,31 @@ export interface AuthorizationRequest {
   loginHint?: string;
 }
 
+/** The client as the ticket's maker read it (clients.ts, ClientRef); the id is the request's. */
+type TicketClient = Pick<ClientRef, 'name' | 'firstParty' | 'registeredUri'>;
+
 interface TicketBody extends AuthorizationRequest {
   exp: number;
+  client?: TicketClient;
+}
+
+/** A genuine ticket: the request, and the client as it was when the ticket was made (not verified since). */
+export interface Ticket {
+  request: AuthorizationRequest;
+  client: ClientRef | null;
 }
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export async function makeTicket(key: CryptoKey, request: AuthorizationRequest, now: number): Promise<string> {
-  const body = encodeBase64urlNoPadding(encoder.encode(JSON.stringify({ ...request, exp: now + TICKET_TTL_SECONDS } satisfies TicketBody)));
+export async function makeTicket(key: CryptoKey, request: AuthorizationRequest, client: ClientRef, now: number): Promise<string> {
+  const carried: TicketClient = { name: client.name, firstParty: client.firstParty, registeredUri: client.registeredUri };
+  const body = encodeBase64urlNoPadding(encoder.encode(JSON.stringify({ ...request, exp: now + TICKET_TTL_SECONDS, client: carried } satisfies TicketBody)));
   return `${body}.${await tagOf(key, 'ticket', body)}`;
 }
 
-/** The request a genuine, unexpired ticket carries; null otherwise. */
-export async function readTicket(key: CryptoKey, ticket: unknown, now: number): Promise<AuthorizationRequest | null> {
+/** The request (and client) a genuine, unexpired ticket carries; null otherwise. */
+export async function readTicket(key: CryptoKey, ticket: unknown, now: number): Promise<Ticket | null> {
   if (typeof ticket !== 'string' || ticket.length > 8192) return null;
   const [body, tag, ...rest] = ticket.split('.');
   if (!body || !tag || rest.length > 0 || !(await tagMatches(key, tag, 'ticket', body))) return null;
@@ -51,8 +63,8 @@ export async function readTicket(key: CryptoKey, ticket: unknown, now: number): 
     return null;
   }
   if (typeof parsed.exp !== 'number' || parsed.exp <= now) return null;
-  const { exp: _exp, ...request } = parsed;
-  return request;
+  const { exp: _exp, client, ...request } = parsed;
+  return { request, client: client ? { id: request.clientId, ...client, verified: false } : null };
 }
 
 /** The CSRF token of a form: bound to this browser (its flow cookie) and to this pending request (its ticket). */

@@ -6,14 +6,13 @@ import { primaryDb } from '../../db/shards';
 import type { AppEnv } from '../../http/app-env';
 import { logEvent } from '../../core/log';
 import { idShardDb } from '../../http/middleware/shard';
-import { redirectUriRegistered, findClient } from './clients';
+import { redirectUriRegistered, findClient, refOf, type ClientRef } from './clients';
 import { FLOW_COOKIE, issuerOf, LOGIN_COOKIE, PROVIDER_COOKIE, TICKET_TTL_SECONDS } from './config';
 import { paramsOf, redirectBack, type Params } from './authorize';
 import { errorContent } from './pages/enroll';
 import { contentSecurityPolicy, newNonce, page, type Markup } from './pages/layout';
 import type { StepContext } from './pages/sign-in';
 import { liveProviderSession, providerCookieValue, sessionIdOfCookie, type ProviderSession } from './provider-session';
-import type { OidcClientRow } from './tables';
 import { csrfTokenMatches, csrfTokenOf, readTicket, type AuthorizationRequest } from './ticket';
 
 /** What the hosted pages share: rendering under the CSP, the cookies, the guard of every POST. */
@@ -56,7 +55,7 @@ export function allowFormTarget(c: C, uri: string) {
   formTargets.set(c.req.raw, new URL(uri).origin);
 }
 
-export async function stepContext(c: C, client: OidcClientRow, ticket: string, redirectUri: string): Promise<StepContext> {
+export async function stepContext(c: C, client: Pick<ClientRef, 'name'>, ticket: string, redirectUri: string): Promise<StepContext> {
   formTargets.set(c.req.raw, new URL(redirectUri).origin);
   return { ticket, csrf: await csrfTokenOf(c.get('settings').oidcKey, flowCookie(c), ticket), clientName: client.name };
 }
@@ -111,14 +110,22 @@ export function crossSite(c: C): boolean {
   return origin !== undefined && origin !== new URL(issuerOf(c)).origin;
 }
 
+export const NO_LONGER_REGISTERED = 'The application that sent you here is no longer registered.';
+
 export interface Step {
   form: Params;
   request: AuthorizationRequest;
-  client: OidcClientRow;
+  client: ClientRef;
   step: StepContext;
 }
 
-/** Every step's POST: same site, a live ticket, its CSRF token, and a client that still accepts the redirect URI. */
+/**
+ * Every step's POST: same site, a live ticket, its CSRF token. The client is
+ * the ticket's copy, read from no registry: a step that only shows the next
+ * page needs no more, and whatever issues a code or records a consent checks
+ * the copy against the registry in its own statement (grant-flow.ts). A
+ * ticket without a copy (made before tickets carried one) reads the registry.
+ */
 export async function readStep(c: C, now: number): Promise<Step | Response> {
   if (crossSite(c)) {
     logEvent('oidc_token_refused', { reason: 'cross_site_post' });
@@ -127,13 +134,18 @@ export async function readStep(c: C, now: number): Promise<Step | Response> {
   const form = await formParams(c);
   const key = c.get('settings').oidcKey;
   const ticket = form.get('ticket');
-  const request = ticket ? await readTicket(key, ticket, now) : null;
-  if (!ticket || !request) return errorPage(c, 'This sign-in request has expired or is not valid. Start again from the application.');
+  const read = ticket ? await readTicket(key, ticket, now) : null;
+  if (!ticket || !read) return errorPage(c, 'This sign-in request has expired or is not valid. Start again from the application.');
   if (!(await csrfTokenMatches(key, form.get('csrf'), getCookie(c, FLOW_COOKIE), ticket))) {
     logEvent('oidc_token_refused', { reason: 'csrf' });
     return errorPage(c, 'This form is not valid in this browser (its security token does not match). Start again from the application.', 403);
   }
-  const client = await findClient(primaryDb(c.env), request.clientId);
-  if (!client || !redirectUriRegistered(client, request.redirectUri)) return errorPage(c, 'The application that sent you here is no longer registered.');
+  const { request } = read;
+  let client = read.client;
+  if (!client) {
+    const row = await findClient(primaryDb(c.env), request.clientId);
+    client = row && redirectUriRegistered(row, request.redirectUri) ? refOf(row, request.redirectUri) : null;
+  }
+  if (!client) return errorPage(c, NO_LONGER_REGISTERED);
   return { form, request, client, step: await stepContext(c, client, ticket, request.redirectUri) };
 }

@@ -3,25 +3,39 @@ import { callOn, PASSWORD, setNow, totpAt, useRealTime } from '../../helpers';
 import { interleavedDb } from '../../security/interleave';
 import { authorizePath, basic, Browser, codeOf, enrolled, opEnv, pkce, REDIRECT, registerClient, stepFields, T0, tokenRequest, type Client, type Enrolled } from './support';
 
-// Issue 19: each step of the hosted sign-in (password, code, consent) costs no
-// more D1 round trips than its JSON twin (/login, /otp-verify). A round trip is
-// one prepare().run/all/first/raw or one batch, counted by the same wrapper as
-// test/security/enumeration-round-trips.test.ts. The counts are published in
-// BENCHMARKS.md ("OpenID Provider: /token (quick run)"); `counts` below prints them.
+// Issue 19: each step of the hosted sign-in (password, code) costs no more D1
+// round trips than its JSON twin (/login, /otp-verify), both measured here in
+// the same test on the same account; the code exchange no more than the bench's
+// read+update baseline. A round trip is one prepare().run/all/first/raw or one
+// batch, counted by the same wrapper as test/security/enumeration-round-trips.test.ts.
+// A reload of the signing keys' 60 s per-isolate cache (a read of
+// `signing_keys`, made by whichever request first signs after the cache went
+// stale: the test's clock moves 30 s per sign-in) is counted apart, since
+// which request pays it depends on the clock, not on the route. The counts are
+// published in BENCHMARKS.md and docs/openid-provider.md ("Cost per step").
 
 afterEach(useRealTime);
 
 let counting = false;
 let trips = 0;
-const workerEnv = { ...opEnv(), DB: interleavedDb(() => void (counting && trips++)) } as Env;
+let keyReads = 0;
+const workerEnv = {
+  ...opEnv(),
+  DB: interleavedDb((execution) => {
+    if (!counting) return;
+    if (execution.sql.every((statement) => /\bsigning_keys\b/.test(statement))) keyReads++;
+    else trips++;
+  }),
+} as Env;
 
-/** `request`'s answer and the D1 round trips it made (warm caches: see beforeAll). */
-async function metered<T>(request: () => Promise<T>): Promise<{ answer: T; trips: number }> {
+/** `request`'s answer, the D1 round trips it made, and apart from them its reloads of the signing keys (warm caches: see beforeAll). */
+async function metered<T>(request: () => Promise<T>): Promise<{ answer: T; trips: number; keyReads: number }> {
   trips = 0;
+  keyReads = 0;
   counting = true;
   try {
     const answer = await request();
-    return { answer, trips };
+    return { answer, trips, keyReads };
   } finally {
     counting = false;
   }
@@ -73,19 +87,10 @@ beforeAll(async () => {
   useRealTime();
 }, 60_000);
 
-/**
- * Issue 19 asks that each hosted step cost no more D1 round trips than its JSON twin.
- * It does not yet (password 5 vs /login's 3, code 7 vs /otp-verify's 2 or 3, the
- * signing keys' 60 s cache reloading on some runs and not others: the client
- * is read again on every step, the promoted session is read back and touched, and the
- * code is inserted in a batch of its own; BENCHMARKS.md lists the fixes). Until then
- * these tests hold each step to the count measured when the provider landed, so a
- * change can only lower it; when a fix lands, lower the bound to the twin's count.
- */
-const HOSTED_PASSWORD_BOUND = 5;
-const HOSTED_CODE_BOUND = 7;
+/** The bench's yardstick for /token (bench/baseline/worker.ts, POST /read-update): one read, then one update. */
+const BASELINE_READ_UPDATE = 2;
 
-describe('the hosted sign-in D1 round trips, held to what was measured (the JSON twins: the target)', () => {
+describe('the hosted sign-in costs no more D1 round trips than its JSON twin', () => {
   it('password step: POST /authorize/password vs POST /login; code step: POST /authorize/otp vs POST /otp-verify', async () => {
     clock += 30;
     setNow(clock);
@@ -104,36 +109,32 @@ describe('the hosted sign-in D1 round trips, held to what was measured (the JSON
 
     console.log(
       `round trips: /login ${login.trips}, /authorize/password ${hosted.password.trips} (third party ${asking.password.trips}); ` +
-        `/otp-verify ${otpVerify.trips}, /authorize/otp ${hosted.otp.trips} (to the consent page ${asking.otp.trips})`,
+        `/otp-verify ${otpVerify.trips}, /authorize/otp ${hosted.otp.trips} (to the consent page ${asking.otp.trips}); ` +
+        `signing-key reloads: /otp-verify ${otpVerify.keyReads}, /authorize/otp ${hosted.otp.keyReads} and ${asking.otp.keyReads}`,
     );
     expect(login.trips).toBeGreaterThan(0);
     expect(otpVerify.trips).toBeGreaterThan(0);
-    expect(hosted.password.trips).toBeLessThanOrEqual(HOSTED_PASSWORD_BOUND);
-    expect(asking.password.trips).toBeLessThanOrEqual(HOSTED_PASSWORD_BOUND);
-    expect(hosted.otp.trips).toBeLessThanOrEqual(HOSTED_CODE_BOUND);
-    expect(asking.otp.trips).toBeLessThanOrEqual(HOSTED_CODE_BOUND);
-
+    for (const password of [hosted.password, asking.password]) expect(password.trips).toBeLessThanOrEqual(login.trips);
+    for (const otp of [hosted.otp, asking.otp]) {
+      expect(otp.trips).toBeLessThanOrEqual(otpVerify.trips);
+      // The hosted pages issue no JSON API tokens: nothing to sign, so no reload of the keys either.
+      expect(otp.keyReads).toBe(0);
+    }
   });
 
-  it('consent step and the code exchange: bounded by the counts measured when issue 19 landed', async () => {
+  it('consent step and the code exchange: the consent step no more than the code step, /token no more than read+update', async () => {
     const asking = await hostedOtp(thirdParty);
     expect(asking.otp.answer.status).toBe(200);
     const consent = await metered(() => asking.browser.post('/authorize/consent', { ...stepFields(asking.otp.answer.text), decision: 'allow' }));
     expect(consent.answer.status).toBe(303);
     const token = await exchange(codeOf(consent.answer.location), asking.verifier, thirdParty);
     expect(token.answer.status).toBe(200);
-    console.log(`round trips: /authorize/consent ${consent.trips}, /token (authorization_code) ${token.trips}`);
-    // The consent step has no JSON twin: its bound is the count measured when
-    // this test was written (see BENCHMARKS.md); a change that adds a round trip
-    // here must say so by raising it.
+    console.log(`round trips: /authorize/consent ${consent.trips}, /token (authorization_code) ${token.trips} (signing-key reloads ${token.keyReads})`);
+    // The consent step has no JSON twin; it ends as the code step does (with a
+    // code), reading the provider session where the code step checks a proof.
     expect(consent.trips).toBeGreaterThan(0);
-    expect(consent.trips).toBeLessThanOrEqual(CONSENT_BOUND);
+    expect(consent.trips).toBeLessThanOrEqual(asking.otp.trips);
     expect(token.trips).toBeGreaterThan(0);
-    expect(token.trips).toBeLessThanOrEqual(TOKEN_BOUND);
+    expect(token.trips).toBeLessThanOrEqual(BASELINE_READ_UPDATE);
   });
 });
-
-/** Measured 2026-12-07: client, provider session, consent + event (one batch), code insert, session touch. */
-const CONSENT_BOUND = 5;
-/** Measured 2026-12-07: client, code, provider session, spend + session + grant (one batch), username. */
-const TOKEN_BOUND = 5;
