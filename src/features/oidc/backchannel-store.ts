@@ -1,9 +1,9 @@
-import { and, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { logEvent } from '../../core/log';
 import type { Settings } from '../../settings';
 import { logoutToken, postLogoutToken } from './backchannel-send';
-import { clientSessionLive } from './grants';
+import { clientSessionLive, LOGOUT_AFTER_PROVIDER_SESSION } from './grants';
 import { oidcClients, oidcGrants, type OidcGrantRow } from './tables';
 
 /**
@@ -24,10 +24,18 @@ export const LOGOUT_LEASE_SECONDS = 300;
 /** Client sessions claimed per delivery (one person's, or one shard's per sweep). */
 const CLAIM_LIMIT = 100;
 
-/** Not confirmed, rounds left, and not held by a delivery in flight. */
-function claimable(now: number): SQL {
+/** Not sent, or deferred by the client's own revocation (grants.ts). */
+const unsent = or(isNull(oidcGrants.logoutSentAt), eq(oidcGrants.logoutSentAt, LOGOUT_AFTER_PROVIDER_SESSION))!;
+
+/**
+ * Not confirmed, rounds left, and not held by a delivery in flight. A row the
+ * client revoked itself waits for its provider session to end (unless
+ * `deferredToo`: the account is about to be deleted, which ends it).
+ */
+function claimable(now: number, deferredToo = false): SQL {
+  const providerEnded = sql`NOT EXISTS (SELECT 1 FROM sessions p WHERE p.id = ${oidcGrants.providerSessionId} AND p.revoked_at IS NULL AND p.expires_at > ${now})`;
   return and(
-    isNull(oidcGrants.logoutSentAt),
+    deferredToo ? unsent : or(isNull(oidcGrants.logoutSentAt), and(eq(oidcGrants.logoutSentAt, LOGOUT_AFTER_PROVIDER_SESSION), providerEnded)),
     lt(oidcGrants.logoutAttempts, LOGOUT_ROUNDS),
     or(isNull(oidcGrants.logoutClaimedAt), lt(oidcGrants.logoutClaimedAt, now - LOGOUT_LEASE_SECONDS)),
   )!;
@@ -36,10 +44,23 @@ function claimable(now: number): SQL {
 /**
  * Claims the ended, owed client sessions within `scope` (one person's, or a
  * whole shard's): one UPDATE, so of two deliveries each row goes to one.
+ * A logout token names the provider session (`sid`), and a client ends
+ * everything it holds for that sid: so while the same client still holds a
+ * live client session under the same provider session (it signed the person
+ * in again through it), an ended one waits, and both are told at once later.
  */
 export function claimEnded(db: Db, scope: SQL | undefined, now: number, idleSeconds: number, limit = CLAIM_LIMIT): Promise<OidcGrantRow[]> {
   const ended = sql`NOT ${clientSessionLive(sql`${oidcGrants.sessionId}`, now, now - idleSeconds)}`;
-  const owed = db.select({ id: oidcGrants.sessionId }).from(oidcGrants).where(and(scope, claimable(now), ended)).limit(limit);
+  const liveSibling = sql`EXISTS (SELECT 1 FROM oidc_grants sib WHERE sib.client_id = ${oidcGrants.clientId}
+    AND sib.provider_session_id = ${oidcGrants.providerSessionId} AND sib.session_id <> ${oidcGrants.sessionId}
+    AND ${clientSessionLive(sql`sib.session_id`, now, now - idleSeconds)})`;
+  // Rows never tried first: a failing client's retries must not fill every batch and starve the other clients.
+  const owed = db
+    .select({ id: oidcGrants.sessionId })
+    .from(oidcGrants)
+    .where(and(scope, claimable(now), ended, sql`NOT ${liveSibling}`))
+    .orderBy(oidcGrants.logoutAttempts)
+    .limit(limit);
   return db
     .update(oidcGrants)
     .set({ logoutClaimedAt: now, logoutAttempts: sql`${oidcGrants.logoutAttempts} + 1` })
@@ -47,9 +68,26 @@ export function claimEnded(db: Db, scope: SQL | undefined, now: number, idleSeco
     .returning();
 }
 
-/** Every client session of `userId` still owed a logout, live or ended: read just before the account (and these rows) are deleted. */
-export function owedBeforeDeletion(db: Db, userId: string, now: number): Promise<OidcGrantRow[]> {
-  return db.select().from(oidcGrants).where(and(eq(oidcGrants.userId, userId), claimable(now))).limit(CLAIM_LIMIT);
+/** Above this many clients with a back-channel URI, the deletion's read does not name them (D1 binds at most 100 parameters). */
+const NAMED_CLIENTS_MAX = 90;
+
+/**
+ * The client sessions of `userId` still owed a logout, live or ended, one per
+ * client and provider session (one logout token each): read just before the
+ * account (and these rows) are deleted. Only clients with a back-channel URI
+ * count, so sessions at other apps (decoys an attacker made) cannot fill the
+ * bounded read and push a real one out: nothing could find it afterwards.
+ */
+export async function owedBeforeDeletion(db: Db, primary: Db, userId: string, now: number): Promise<OidcGrantRow[]> {
+  const told = await primary.select({ id: oidcClients.id }).from(oidcClients).where(isNotNull(oidcClients.backchannelLogoutUri)).limit(NAMED_CLIENTS_MAX + 1);
+  if (told.length === 0) return [];
+  const named = told.length <= NAMED_CLIENTS_MAX ? inArray(oidcGrants.clientId, told.map((client) => client.id)) : undefined;
+  return db
+    .select()
+    .from(oidcGrants)
+    .where(and(eq(oidcGrants.userId, userId), claimable(now, true), named))
+    .groupBy(oidcGrants.clientId, oidcGrants.providerSessionId)
+    .limit(CLAIM_LIMIT);
 }
 
 interface Target {
@@ -68,14 +106,15 @@ function targetsOf(rows: OidcGrantRow[]): Target[] {
     let target = targets.get(key);
     if (!target) targets.set(key, (target = { clientId: row.clientId, sid: row.providerSessionId, userId: row.userId, sessionIds: [], lastRound: false }));
     target.sessionIds.push(row.sessionId);
-    target.lastRound ||= row.logoutAttempts + 1 >= LOGOUT_ROUNDS;
+    // A claimed row comes back with this round already counted (claimEnded adds it).
+    target.lastRound ||= row.logoutAttempts >= LOGOUT_ROUNDS;
   }
   return [...targets.values()];
 }
 
 /** Confirms a delivered target's rows, or hands a failed one back to the sweep; only rows this delivery claimed at `claimedAt`. */
 async function settle(db: Db, target: Target, claimedAt: number, delivered: boolean, now: number): Promise<void> {
-  const mine = and(inArray(oidcGrants.sessionId, target.sessionIds), eq(oidcGrants.logoutClaimedAt, claimedAt), isNull(oidcGrants.logoutSentAt));
+  const mine = and(inArray(oidcGrants.sessionId, target.sessionIds), eq(oidcGrants.logoutClaimedAt, claimedAt), unsent);
   await db.update(oidcGrants).set(delivered ? { logoutSentAt: now } : { logoutClaimedAt: null }).where(mine);
 }
 

@@ -68,7 +68,7 @@ export const backchannelLogoutAfter = createMiddleware<AppEnv>(async (c, next) =
       const db = idShardDb(c, userId);
       if (!c.get('settings').issuerUrl || !db) return;
       try {
-        doomed.rows = await owedBeforeDeletion(db, userId, nowSeconds());
+        doomed.rows = await owedBeforeDeletion(db, primaryDb(c.env), userId, nowSeconds());
         doomed.userId = userId;
       } catch (error) {
         // Best effort: the deletion itself goes on.

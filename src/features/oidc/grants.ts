@@ -18,6 +18,15 @@ export function clientSessionLive(sessionId: SQL | string, now: number, idleCuto
       AND p.revoked_at IS NULL AND p.expires_at > ${now})`;
 }
 
+/**
+ * `logout_sent_at` of a client session the client revoked itself (RFC 7009):
+ * no logout token for that revocation (the client knows, and one for the sid
+ * could sign the person out of it), but the client still holds a login for
+ * the provider session, so it is owed one once that session ends
+ * (backchannel-store.ts).
+ */
+export const LOGOUT_AFTER_PROVIDER_SESSION = 0;
+
 /** The grant, its user and its client session, if the session is live and the grant is `clientId`'s. */
 export async function liveGrant(db: Db, sessionId: string, clientId: string, now: number, idleSeconds: number) {
   const [row] = await db
@@ -33,10 +42,11 @@ export async function liveGrant(db: Db, sessionId: string, clientId: string, now
 /**
  * Revokes a client session of `clientId` (RFC 7009; a reused code): its
  * refresh token and its access tokens here. `byTheClient` (RFC 7009: the
- * client asked) also records its back-channel logout as done: the client
- * knows, and a logout token for a revocation it made itself could sign the
- * person out of it. A reused code is not the client's doing: the hourly
- * sweep tells it (backchannel-store.ts).
+ * client asked) also defers its back-channel logout until the provider
+ * session ends (LOGOUT_AFTER_PROVIDER_SESSION): the client knows of this
+ * revocation, and a logout token for it could sign the person out there. A
+ * reused code is not the client's doing: the hourly sweep tells it
+ * (backchannel-store.ts).
  */
 export async function revokeClientSession(db: Db, sessionId: string, clientId: string, now: number, client?: ClientInfo, byTheClient = false): Promise<boolean> {
   const [grant] = await db.select().from(oidcGrants).where(and(eq(oidcGrants.sessionId, sessionId), eq(oidcGrants.clientId, clientId))).limit(1);
@@ -45,7 +55,7 @@ export async function revokeClientSession(db: Db, sessionId: string, clientId: s
   const [revoked] = await db.batch([
     db.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.id, sessionId), sql`${sessions.revokedAt} IS NULL`)).returning({ id: sessions.id }),
     recordEvent(db, 'oidc_token_revoked', { userId: grant.userId, sessionId, client, reason: `client ${clientId}` }, now, revokedNow),
-    ...(byTheClient ? [db.update(oidcGrants).set({ logoutSentAt: now }).where(and(eq(oidcGrants.sessionId, sessionId), isNull(oidcGrants.logoutSentAt), revokedNow))] : []),
+    ...(byTheClient ? [db.update(oidcGrants).set({ logoutSentAt: LOGOUT_AFTER_PROVIDER_SESSION }).where(and(eq(oidcGrants.sessionId, sessionId), isNull(oidcGrants.logoutSentAt), revokedNow))] : []),
   ]);
   return revoked.length === 1;
 }

@@ -51,9 +51,22 @@ const redirectUriList = z.array(clientRedirectUri).max(20);
  * backchannelUriProblem refuses it elsewhere, where the settings are known.
  */
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+/**
+ * Names only a private resolver answers: RFC 6762 .local, RFC 8375 .home.arpa,
+ * .internal (ICANN's private-use TLD; cloud metadata), and the undelegated
+ * names networks use inside. Workers resolve publicly, but a self-hosted
+ * workerd or `wrangler dev` resolves with the host's resolver.
+ */
+const INTERNAL_SUFFIXES = ['local', 'internal', 'home.arpa', 'localdomain', 'lan', 'corp'];
 
+/** Given the hostname without the trailing dots of its fully qualified form ("localhost." is localhost to a resolver). */
 function loopbackHost(hostname: string): boolean {
   return LOOPBACK.includes(hostname) || hostname.endsWith('.localhost');
+}
+
+/** A single label (no dot: a search-domain name), or under a private-use name. */
+function internalName(hostname: string): boolean {
+  return !hostname.includes('.') || INTERNAL_SUFFIXES.some((suffix) => hostname === suffix || hostname.endsWith(`.${suffix}`));
 }
 
 export function backchannelUriProblem(value: string, development: boolean): string | null {
@@ -64,12 +77,14 @@ export function backchannelUriProblem(value: string, development: boolean): stri
     return 'must be an absolute URI';
   }
   if (url.href !== value || url.username || url.password || url.hash || value.includes('#')) return 'must be in canonical form, without userinfo or fragment';
-  if (loopbackHost(url.hostname)) {
+  const host = url.hostname.replace(/\.+$/, '');
+  if (loopbackHost(host)) {
     if (!development) return 'names a loopback host, allowed only in a local run (ENVIRONMENT = "development")';
     return url.protocol === 'https:' || url.protocol === 'http:' ? null : 'must be https (or http on a loopback host in a local run)';
   }
   if (url.protocol !== 'https:') return 'must be https';
   if (IPV4.test(url.hostname) || url.hostname.startsWith('[')) return 'must name a host, not an IP address';
+  if (internalName(host)) return 'must be a public DNS name (not a single label, .local, .internal or another private-use name)';
   return null;
 }
 
