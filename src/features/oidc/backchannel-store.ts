@@ -3,14 +3,19 @@ import type { Db } from '../../db/client';
 import { logEvent } from '../../core/log';
 import type { Settings } from '../../settings';
 import { logoutToken, postLogoutToken } from './backchannel-send';
-import { clientSessionLive, LOGOUT_AFTER_PROVIDER_SESSION } from './grants';
+import { LOGOUT_AFTER_PROVIDER_SESSION } from './grants';
 import { oidcClients, oidcGrants, type OidcGrantRow } from './tables';
 
 /**
  * Back-Channel Logout 1.0, the bookkeeping (docs/openid-provider.md,
- * "Back-channel logout"). A client session that can no longer be used (the
- * negation of clientSessionLive: revoked, expired or idle, or its provider
- * session revoked or expired) is owed one logout token. A delivery CLAIMS its
+ * "Back-channel logout"). A client session that was ENDED (its own row
+ * revoked, or its provider session's: a logout anywhere, DELETE /sessions,
+ * a password change, an MFA reset, a reuse, a disconnected app, an admin
+ * action; account deletion reads its rows before they go) is owed one
+ * logout token. One that merely expires or idles is not: a logout token
+ * tells the client the person's sign-in (the `sid`) is over, and an app that
+ * keeps its own login without refreshing would sign the person out an hour
+ * after sign-in for no reason the person gave. A delivery CLAIMS its
  * rows (a lease: `logout_claimed_at`, and one more round in
  * `logout_attempts`), POSTs, and only then CONFIRMS (`logout_sent_at`) or,
  * after a failed round, UNMARKS them. An isolate evicted mid-way leaves a
@@ -33,7 +38,7 @@ const unsent = or(isNull(oidcGrants.logoutSentAt), eq(oidcGrants.logoutSentAt, L
  * `deferredToo`: the account is about to be deleted, which ends it).
  */
 function claimable(now: number, deferredToo = false): SQL {
-  const providerEnded = sql`NOT EXISTS (SELECT 1 FROM sessions p WHERE p.id = ${oidcGrants.providerSessionId} AND p.revoked_at IS NULL AND p.expires_at > ${now})`;
+  const providerEnded = sql`EXISTS (SELECT 1 FROM sessions p WHERE p.id = ${oidcGrants.providerSessionId} AND p.revoked_at IS NOT NULL)`;
   return and(
     deferredToo ? unsent : or(isNull(oidcGrants.logoutSentAt), and(eq(oidcGrants.logoutSentAt, LOGOUT_AFTER_PROVIDER_SESSION), providerEnded)),
     lt(oidcGrants.logoutAttempts, LOGOUT_ROUNDS),
@@ -44,21 +49,15 @@ function claimable(now: number, deferredToo = false): SQL {
 /**
  * Claims the ended, owed client sessions within `scope` (one person's, or a
  * whole shard's): one UPDATE, so of two deliveries each row goes to one.
- * A logout token names the provider session (`sid`), and a client ends
- * everything it holds for that sid: so while the same client still holds a
- * live client session under the same provider session (it signed the person
- * in again through it), an ended one waits, and both are told at once later.
  */
-export function claimEnded(db: Db, scope: SQL | undefined, now: number, idleSeconds: number, limit = CLAIM_LIMIT): Promise<OidcGrantRow[]> {
-  const ended = sql`NOT ${clientSessionLive(sql`${oidcGrants.sessionId}`, now, now - idleSeconds)}`;
-  const liveSibling = sql`EXISTS (SELECT 1 FROM oidc_grants sib WHERE sib.client_id = ${oidcGrants.clientId}
-    AND sib.provider_session_id = ${oidcGrants.providerSessionId} AND sib.session_id <> ${oidcGrants.sessionId}
-    AND ${clientSessionLive(sql`sib.session_id`, now, now - idleSeconds)})`;
+export function claimEnded(db: Db, scope: SQL | undefined, now: number, limit = CLAIM_LIMIT): Promise<OidcGrantRow[]> {
+  const ended = sql`EXISTS (SELECT 1 FROM sessions s JOIN sessions p ON p.id = ${oidcGrants.providerSessionId}
+    WHERE s.id = ${oidcGrants.sessionId} AND (s.revoked_at IS NOT NULL OR p.revoked_at IS NOT NULL))`;
   // Rows never tried first: a failing client's retries must not fill every batch and starve the other clients.
   const owed = db
     .select({ id: oidcGrants.sessionId })
     .from(oidcGrants)
-    .where(and(scope, claimable(now), ended, sql`NOT ${liveSibling}`))
+    .where(and(scope, claimable(now), ended))
     .orderBy(oidcGrants.logoutAttempts)
     .limit(limit);
   return db
@@ -149,12 +148,12 @@ export async function deliver(db: Db, primary: Db, settings: Settings, rows: Oid
 
 /** After a request that may have ended `userId`'s sessions. */
 export async function deliverFor(db: Db, primary: Db, settings: Settings, userId: string, now: number): Promise<void> {
-  await deliver(db, primary, settings, await claimEnded(db, eq(oidcGrants.userId, userId), now, settings.sessionIdleSeconds), now, now);
+  await deliver(db, primary, settings, await claimEnded(db, eq(oidcGrants.userId, userId), now), now, now);
 }
 
-/** The hourly sweep of one shard: sessions that expired, and rounds an evicted isolate or a failing client left. The rows claimed. */
+/** The hourly sweep of one shard: rounds an evicted isolate, a cut-short delivery or a failing client left. The rows claimed. */
 export async function sweepBackchannelLogouts(db: Db, primary: Db, settings: Settings, now: number): Promise<number> {
-  const rows = await claimEnded(db, undefined, now, settings.sessionIdleSeconds);
+  const rows = await claimEnded(db, undefined, now);
   await deliver(db, primary, settings, rows, now, now);
   return rows.length;
 }

@@ -177,7 +177,7 @@ describe('back-channel delivery: claim, then confirm; the hourly sweep', () => {
     const db = getDb(workerEnv.DB);
     await db.update(sessions).set({ revokedAt: T0 + 40 }).where(eq(sessions.id, sidOf(idToken)));
     // The evicted delivery: it claimed, and never came back.
-    expect(await claimEnded(db, eq(oidcGrants.userId, user.id), T0 + 40, 3600)).toHaveLength(1);
+    expect(await claimEnded(db, eq(oidcGrants.userId, user.id), T0 + 40)).toHaveLength(1);
     await hourlyCron(T0 + 100); // within the lease: the claim may still be in flight
     expect(postsFor(user.id)).toHaveLength(0);
     await hourlyCron(T0 + 3600);
@@ -226,17 +226,22 @@ describe('back-channel delivery: claim, then confirm; the hourly sweep', () => {
     expect(postsFor(user.id)).toHaveLength(4);
   });
 
-  it('a session that expires (idle past its limit) is told by the hourly sweep; a live one is not', async () => {
-    // Failure story: nobody signs out; the client session simply idles out. No request ends it,
-    // so no request notified the client, which kept the person signed in on a session the
-    // provider no longer honours.
+  it('a session that merely idles out or reaches its end sends no logout token; one ended without a delivery is told by the sweep', async () => {
+    // Failure story: the sweep sent a logout token for every client session it found no
+    // longer usable, idle ones included. An app that keeps its own login and never refreshes
+    // (mod_auth_openidc's default) was told the person's sign-in was over an hour after it
+    // began, and signed them out, though nobody signed out anywhere. A logout token now
+    // follows an end someone caused; tokens that lapse tell the client by failing.
     const { user, idToken } = await signedIn();
     interceptPosts();
-    await hourlyCron(T0 + 60);
+    await hourlyCron(T0 + 30 + 3600 + 1); // the client session idle past its limit
+    await hourlyCron(T0 + 30 + 86_400 + 1); // the provider session past its end
     expect(postsFor(user.id)).toHaveLength(0);
-    await hourlyCron(T0 + 30 + 3600 + 1);
+    // An end whose own delivery never ran (the isolate went away with it): the sweep tells it.
+    await workerEnv.DB.prepare('UPDATE sessions SET revoked_at = ? WHERE id = ?').bind(T0 + 86_500, sidOf(idToken)).run();
+    await hourlyCron(T0 + 86_400 + 3600);
     expect(postsFor(user.id)).toHaveLength(1);
-    expect((await verifyLogoutToken(postsFor(user.id)[0]!.token, T0 + 3700)).payload).toMatchObject({ sub: user.id, sid: sidOf(idToken) });
+    expect((await verifyLogoutToken(postsFor(user.id)[0]!.token, T0 + 86_400 + 3600)).payload).toMatchObject({ sub: user.id, sid: sidOf(idToken) });
   });
 });
 

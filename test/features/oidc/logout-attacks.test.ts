@@ -60,7 +60,7 @@ describe('back-channel sweep: a stale client session must not sign the person ou
     // Back-Channel Logout client ends every session it holds for sid P, so the person was
     // signed out of the app in the middle of using S2, which the provider still honours; and
     // anyone able to make an app re-authorize (a link with prompt=none) can time that.
-    // A logout token for sid P now waits until the client holds no live session under P.
+    // A logout token now follows only an end someone caused (backchannel-store.ts).
     const user = await enrolled(workerEnv, T0, uniqueName('rv2-sib'));
     const browser = new Browser(workerEnv);
     const first = await exchange((await signIn(browser, user, authorizePath(client.clientId, challenge), T0 + 30)).location);
@@ -75,10 +75,12 @@ describe('back-channel sweep: a stale client session must not sign the person ou
     // S2 still works: the person is signed in at the app, so nothing may tell it otherwise.
     setNow(T0 + 3710);
     expect((await tokenRequest(workerEnv, { grant_type: 'refresh_token', refresh_token: second.refreshToken }, basic(client))).status).toBe(200);
-    // When S2 ends too, the client is told once for sid P.
-    await hourlyCron(T0 + 3710 + 3601);
+    // The person signing out of P tells the client once for sid P.
+    const sid = decodeJwtPayload(first.idToken).sid as string;
+    setNow(T0 + 3720);
+    await browser.get(`/end-session?${new URLSearchParams({ id_token_hint: second.idToken })}`);
     expect(postsFor(user.id)).toHaveLength(1);
-    expect(decodeJwtPayload(postsFor(user.id)[0]!.token).sid).toBe(decodeJwtPayload(first.idToken).sid);
+    expect(decodeJwtPayload(postsFor(user.id)[0]!.token).sid).toBe(sid);
   });
 });
 
@@ -171,7 +173,7 @@ describe('back-channel delivery log: the operator is told the truth', () => {
 });
 
 describe('back-channel sweep: a dead client must not starve the others', () => {
-  it('a healthy client’s idle session is told by the next sweep although a dead client has a full batch of retries waiting', async () => {
+  it('a healthy client’s ended session is told by the next sweep although a dead client has a full batch of retries waiting', async () => {
     // Attack story (delivery starvation): a client whose receiver is gone (decommissioned, or
     // made to time out by whoever controls it) keeps failing; its ended sessions come back to
     // the sweep for three rounds each. The sweep claimed the first 100 owed rows of the shard
@@ -197,11 +199,13 @@ describe('back-channel sweep: a dead client must not starve the others', () => {
       backlog.push(insert('sessions', { ...session, id, revoked_at: T0 + 25 }), insert('oidc_grants', { ...grant, session_id: id, provider_session_id: id, logout_attempts: 1 }));
     }
     await db.batch(backlog);
-    // Another person signs in to the healthy client, on the same shard, and simply goes idle.
+    // Another person signs in to the healthy client, on the same shard, and is signed out by
+    // a request whose own delivery never ran (its isolate went away): only the sweep can tell.
     let victim: Awaited<ReturnType<typeof enrolled>>;
     do victim = await enrolled(workerEnv, T0, uniqueName('rv2-starved'));
     while (victim.id[0] !== owner.id[0]);
     const { idToken } = await exchange((await signIn(new Browser(workerEnv), victim, authorizePath(client.clientId, challenge), T0 + 30)).location);
+    await db.prepare('UPDATE sessions SET revoked_at = ? WHERE id = ?').bind(T0 + 40, decodeJwtPayload(idToken).sid).run();
     posts = [];
     const realFetch = globalThis.fetch;
     vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {

@@ -1,6 +1,7 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { scheduled } from '../../../src/scheduled';
+import { shardOfId } from '../../../src/db/shard-ids';
 import { decodeJwtPayload, setNow, useRealTime } from '../../helpers';
 import { bindings, enrolledOn, nameOnShard } from '../../shards/support';
 import { authorizePath, basic, Browser, codeOf, opEnv, pkce, REDIRECT, registerClient, send, signIn, T0, tokenRequest, type Client, type Enrolled } from './support';
@@ -51,14 +52,17 @@ describe('the provider across four shards', () => {
     }
   });
 
-  it('the hourly back-channel sweep serves every shard: an expired client session on each is told, once', async () => {
+  it('the hourly back-channel sweep serves every shard: a session ended on each without a delivery is told, once', async () => {
     const told = await registerClient(workerEnv, { firstParty: true, name: 'Told', backchannelLogoutUri: 'https://rp.example/bcl' });
     const sids = new Map<string, string>();
     for (const user of users) {
       const { verifier, challenge } = await pkce();
       const answer = await signIn(new Browser(workerEnv), user, authorizePath(told.clientId, challenge), T0 + 120);
       const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(answer.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(told));
-      sids.set(user.id, decodeJwtPayload(tokens.json.id_token as string).sid as string);
+      const sid = decodeJwtPayload(tokens.json.id_token as string).sid as string;
+      sids.set(user.id, sid);
+      // Signed out by a request whose own delivery never ran: only the sweep can tell.
+      await bindings(SHARDS)[shardOfId(sid, SHARDS)!]!.prepare('UPDATE sessions SET revoked_at = ? WHERE id = ?').bind(T0 + 130, sid).run();
     }
     const posted: Record<string, unknown>[] = [];
     vi.spyOn(globalThis, 'fetch').mockImplementation(async (_input, init) => {
