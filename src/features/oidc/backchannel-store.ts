@@ -128,22 +128,36 @@ export async function deliver(db: Db, primary: Db, settings: Settings, rows: Oid
   const targets = targetsOf(rows);
   const clients = await primary.select().from(oidcClients).where(inArray(oidcClients.id, [...new Set(targets.map((t) => t.clientId))]));
   const byId = new Map(clients.map((client) => [client.id, client]));
-  await Promise.all(
-    targets.map(async (target) => {
-      const client = byId.get(target.clientId);
-      let delivered = true;
-      try {
-        if (client?.backchannelLogoutUri) {
-          const token = await logoutToken(db, settings, client, target.userId, target.sid, now);
-          delivered = await postLogoutToken(client.backchannelLogoutUri, token, client.id, target.userId, target.lastRound || claimedAt === null);
-        }
-        if (claimedAt !== null) await settle(db, target, claimedAt, delivered, now);
-      } catch (error) {
-        // Left claimed: the lease lapses and the sweep tries again.
-        logEvent('oidc_backchannel_logout', { userId: target.userId, reason: `client ${target.clientId}: delivery failed, ${error instanceof Error ? error.name : 'error'}` });
+  await atMostAtOnce(DELIVERIES_AT_ONCE, targets, async (target) => {
+    const client = byId.get(target.clientId);
+    let delivered = true;
+    try {
+      if (client?.backchannelLogoutUri) {
+        const token = await logoutToken(db, settings, client, target.userId, target.sid, now);
+        delivered = await postLogoutToken(client.backchannelLogoutUri, token, client.id, target.userId, target.lastRound || claimedAt === null);
       }
-    }),
-  );
+      if (claimedAt !== null) await settle(db, target, claimedAt, delivered, now);
+    } catch (error) {
+      // Left claimed: the lease lapses and the sweep tries again.
+      logEvent('oidc_backchannel_logout', { userId: target.userId, reason: `client ${target.clientId}: delivery failed, ${error instanceof Error ? error.name : 'error'}` });
+    }
+  });
+}
+
+/**
+ * A Worker keeps at most six connections open per invocation and queues the
+ * rest, while each attempt's 5 s timeout runs from its fetch() call: sent all
+ * at once, one slow client would make the queued attempts of the others time
+ * out and spend their rounds. Four at a time leaves room for D1 and the keys.
+ */
+const DELIVERIES_AT_ONCE = 4;
+
+async function atMostAtOnce<T>(limit: number, items: T[], work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
 
 /** After a request that may have ended `userId`'s sessions. */

@@ -300,3 +300,44 @@ describe('back-channel logout when the account is deleted', () => {
     expect(payload).toMatchObject({ sub: user.id, sid: sidOf(idToken), aud: client.clientId });
   });
 });
+
+describe('back-channel delivery: one slow client does not use up the others’ attempts', () => {
+  it('a sign-out owed to six clients POSTs to at most four at once, and every client is told', async () => {
+    // Failure story: every logout token was POSTed at once. A Worker keeps six connections
+    // open per invocation and queues the rest, while each attempt's 5 s timeout runs from its
+    // fetch() call; a slow client (or several) held the connections, the queued POSTs of the
+    // others timed out unsent and spent their rounds. Deliveries now go four at a time.
+    const clients: Client[] = [];
+    for (let i = 0; i < 6; i++) {
+      setNow(T0 - 6000 + 600 * i); // the support API's flood filter counts a minute at a time
+      clients.push(await registerClient(workerEnv, { firstParty: true, name: `Lane ${i}`, backchannelLogoutUri: `https://rp.example/lane-${i}` }));
+    }
+    const user = await enrolled(workerEnv, T0, uniqueName('bcl-lanes'));
+    const browser = new Browser(workerEnv);
+    for (const [i, each] of clients.entries()) {
+      const answer = i === 0 ? await signIn(browser, user, authorizePath(each.clientId, challenge), T0 + 30) : await browser.get(authorizePath(each.clientId, challenge));
+      const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(answer.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(each));
+      expect(tokens.status, tokens.text).toBe(200);
+    }
+    let inFlight = 0;
+    let most = 0;
+    const told: string[] = [];
+    const realFetch = globalThis.fetch;
+    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (!url.startsWith('https://rp.example/lane-')) return realFetch(input, init);
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      // The answer comes after a turn of the event loop, so POSTs started together overlap.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      inFlight -= 1;
+      told.push(url);
+      return new Response(null, { status: 200 });
+    });
+    setNow(T0 + 40);
+    const out = await send(workerEnv, '/logout', { method: 'POST', headers: { Authorization: `Bearer ${user.fullToken}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ scope: 'all' }) });
+    expect(out.status).toBe(204);
+    expect(told.sort()).toEqual(clients.map((_, i) => `https://rp.example/lane-${i}`).sort());
+    expect(most).toBe(4);
+  });
+});
