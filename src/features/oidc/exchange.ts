@@ -11,7 +11,7 @@ import { logEvent } from '../../core/log';
 import type { Settings } from '../../settings';
 import { CODE_VERIFIER } from './config';
 import { codeHashOf, findCode } from './codes';
-import { clientRead, plausibleClientId } from './clients';
+import { clientRead, plausibleClientId, redirectUriRegistered } from './clients';
 import { verifyClient, type Credentials } from './client-auth';
 import { revokeClientSession } from './grants';
 import { isOAuthError, OAuthError } from './oauth-error';
@@ -127,6 +127,8 @@ export async function exchangeCode(
   if (row.usedAt !== null) return refuseReuse(db, row, now, clientInfo, onRevoked);
   if (row.clientId !== client.id) return refuse(db, row, 'another client', now, clientInfo);
   if (row.redirectUri !== params.redirectUri) return refuse(db, row, 'redirect_uri mismatch', now, clientInfo);
+  // A redirect URI removed from the registration stops working at once: a code it received a moment before is refused too.
+  if (!redirectUriRegistered(client, row.redirectUri)) return refuse(db, row, 'redirect_uri no longer registered', now, clientInfo);
   if (row.expiresAt <= now) return refuse(db, row, 'expired', now, clientInfo);
   if (!(await pkceMatches(params.codeVerifier, row.codeChallenge))) return refuse(db, row, 'PKCE verifier mismatch', now, clientInfo);
   const provider = read.provider;
