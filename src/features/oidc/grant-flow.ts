@@ -77,6 +77,16 @@ export async function showSignIn(c: C, anyClient: AnyClient, request: Authorizat
 }
 
 /**
+ * The consent page, its ticket bound to the provider session it asks: an
+ * answer given after someone else signed in on this browser is not theirs
+ * (routes-steps.ts, consentStep).
+ */
+async function consentPage(c: C, client: ClientRef, request: AuthorizationRequest, providerSessionId: string, now: number) {
+  const ticket = await makeTicket(c.get('settings').oidcKey, { ...request, consentSession: providerSessionId }, client, now);
+  return render(c, 'Allow access?', consentForm(await stepContext(c, client, ticket, request.redirectUri), request.scopes));
+}
+
+/**
  * After both factors (now, or in a live provider session): consent if the
  * client is not first-party and this scope set was never allowed, then the
  * code. The code is written only while the provider session is live and
@@ -93,8 +103,7 @@ export async function afterSignIn(c: C, anyClient: AnyClient, request: Authoriza
   const needsConsent = !client.firstParty && !options.consented && (prompt.has('consent') || !(await hasConsent(db, provider.user.id, client.id, scope)));
   if (needsConsent) {
     if (prompt.has('none')) return redirectToClient(c, request, { error: 'consent_required', error_description: 'The person has not allowed this application yet.' });
-    const step = await stepContext(c, client, await makeTicket(c.get('settings').oidcKey, request, client, now), request.redirectUri);
-    return render(c, 'Allow access?', consentForm(step, request.scopes));
+    return consentPage(c, client, request, provider.session.id, now);
   }
   const checked = await clientGuard(c, db, client, request);
   if ('changed' in checked) return checked.changed ? afterSignIn(c, checked.changed, request, provider, now, options) : errorPage(c, NO_LONGER_REGISTERED);
@@ -163,8 +172,7 @@ export async function codeWithProof(c: C, db: Db, client: ClientRef, request: Au
       const [inserted, consents] = results as [D1Result, unknown[]];
       if (inserted.meta.changes === 1) return redirectToClient(c, request, { code });
       if (client.firstParty || consents.length > 0) return null;
-      const step = await stepContext(c, client, await makeTicket(c.get('settings').oidcKey, request, client, now), request.redirectUri);
-      return render(c, 'Allow access?', consentForm(step, request.scopes));
+      return consentPage(c, client, request, provider.sessionId, now);
     },
   };
 }

@@ -205,7 +205,8 @@ async function consentStep(c: C) {
   const provider = await providerSessionOf(c, now, s.request);
   if (!provider) return showSignIn(c, s.client, s.request, now, 'Sign in to continue.');
   const decision = s.form.get('decision');
-  if (decision !== 'allow' && decision !== 'deny') return afterSignIn(c, s.client, s.request, provider, now);
+  // An answer counts only from the person the page asked: after a sign-out and someone else's sign-in on this browser, they are asked (or served) themselves.
+  if ((decision !== 'allow' && decision !== 'deny') || s.request.consentSession !== provider.session.id) return afterSignIn(c, s.client, s.request, provider, now);
   const source = { userId: provider.user.id, sessionId: provider.session.id, client: clientInfo(c) };
   if (decision === 'allow') return (await allowAndCode(c, s.client, s.request, provider, now, source)) ?? afterSignIn(c, s.client, s.request, provider, now, { consented: true });
   await recordConsent(idShardDb(c, provider.session.id)!, source, s.client.id, s.request.scopes.join(' '), false, now);

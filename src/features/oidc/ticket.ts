@@ -26,6 +26,8 @@ export interface AuthorizationRequest {
   acrValues?: Acr[];
   /** `login_hint`: the username the sign-in page starts with. */
   loginHint?: string;
+  /** On the consent page's ticket: the provider session it asked; its answer counts only in that session. */
+  consentSession?: string;
 }
 
 /** The client as the ticket's maker read it (clients.ts, ClientRef); the id is the request's. */
