@@ -86,7 +86,7 @@ export async function checkAuthorizationRequest(primary: Db, settings: Settings,
     client,
     prompt,
     hintedSub,
-    request: { clientId: client.id, redirectUri, scopes, state, nonce, codeChallenge, forceLogin, authAfter, acrValues, ...(loginHint ? { loginHint } : {}) },
+    request: { clientId: client.id, redirectUri, scopes, state, nonce, codeChallenge, forceLogin, authAfter, acrValues, ...(loginHint ? { loginHint } : {}), ...(prompt.has('consent') ? { askConsent: true } : {}) },
   };
 }
 

@@ -100,7 +100,7 @@ export async function afterSignIn(c: C, anyClient: AnyClient, request: Authoriza
   if (!acr) return errorBack(c, client, request, { error: 'unmet_authentication_requirements', error_description: 'The sign-in did not meet the requested acr_values.' });
   const scope = request.scopes.join(' ');
   const prompt = options.prompt ?? new Set<string>();
-  const needsConsent = !client.firstParty && !options.consented && (prompt.has('consent') || !(await hasConsent(db, provider.user.id, client.id, scope)));
+  const needsConsent = !client.firstParty && !options.consented && (prompt.has('consent') || request.askConsent === true || !(await hasConsent(db, provider.user.id, client.id, scope)));
   if (needsConsent) {
     if (prompt.has('none')) return redirectToClient(c, request, { error: 'consent_required', error_description: 'The person has not allowed this application yet.' });
     return consentPage(c, client, request, provider.session.id, now);
@@ -160,7 +160,9 @@ export async function codeWithProof(c: C, db: Db, client: ClientRef, request: Au
   const scope = request.scopes.join(' ');
   const offline = client.firstParty || request.scopes.includes('offline_access');
   const { code, row } = await newCode(request, { userId: provider.userId, providerSessionId: provider.sessionId, scopes: request.scopes, offline, acr }, now);
-  const guard = sql`${client.verified || !onPrimary ? sql`1` : clientStill(client)} AND ${client.firstParty ? sql`1` : consentExists(provider.userId, client.id, scope)}`;
+  // prompt=consent: a client that is not first-party gets the consent page even with a consent remembered.
+  const mustAsk = !client.firstParty && request.askConsent === true;
+  const guard = sql`${client.verified || !onPrimary ? sql`1` : clientStill(client)} AND ${client.firstParty ? sql`1` : mustAsk ? sql`0` : consentExists(provider.userId, client.id, scope)}`;
   let stillHolds: Promise<boolean> | null = null;
   return {
     also: (won: SQL) => {
@@ -171,7 +173,7 @@ export async function codeWithProof(c: C, db: Db, client: ClientRef, request: Au
       if (!results || !(await stillHolds)) return null;
       const [inserted, consents] = results as [D1Result, unknown[]];
       if (inserted.meta.changes === 1) return redirectToClient(c, request, { code });
-      if (client.firstParty || consents.length > 0) return null;
+      if (client.firstParty || (consents.length > 0 && !mustAsk)) return null;
       return consentPage(c, client, request, provider.sessionId, now);
     },
   };

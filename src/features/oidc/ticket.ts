@@ -26,6 +26,8 @@ export interface AuthorizationRequest {
   acrValues?: Acr[];
   /** `login_hint`: the username the sign-in page starts with. */
   loginHint?: string;
+  /** `prompt=consent` (a client that is not first-party): the consent page even when a consent is remembered, after a sign-in too. */
+  askConsent?: boolean;
   /** On the consent page's ticket: the provider session it asked; its answer counts only in that session. */
   consentSession?: string;
 }
