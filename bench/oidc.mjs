@@ -22,11 +22,17 @@ async function must(response, what, status) {
   return response;
 }
 
+/**
+ * The client's ID-token algorithm: RS256 (the default, as OpenID Connect requires of a
+ * provider) unless BENCH_ID_TOKEN_ALG=EdDSA, which shows what the RSA signature costs.
+ */
+const ID_TOKEN_ALG = process.env.BENCH_ID_TOKEN_ALG === 'EdDSA' ? 'EdDSA' : 'RS256';
+
 export async function registerClient(base) {
   const response = await fetch(`${base}/admin/clients`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${oidcVars.ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ name: 'Bench', redirectUris: [REDIRECT], type: 'confidential', firstParty: true }),
+    body: JSON.stringify({ name: 'Bench', redirectUris: [REDIRECT], type: 'confidential', firstParty: true, idTokenSignedResponseAlg: ID_TOKEN_ALG }),
   });
   const client = await (await must(response, 'POST /admin/clients', 201)).json();
   return { ...client, basic: `Basic ${Buffer.from(`${encodeURIComponent(client.clientId)}:${encodeURIComponent(client.clientSecret)}`).toString('base64')}` };

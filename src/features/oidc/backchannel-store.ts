@@ -118,6 +118,21 @@ async function settle(db: Db, target: Target, claimedAt: number, delivered: bool
 }
 
 /**
+ * Hands back claimed rows that were never tried: claim and round undone (their
+ * client failed a round on another target just now, so trying it again this
+ * run would only spend their rounds). In chunks, as D1 binds 100 values at most.
+ */
+async function release(db: Db, sessionIds: string[], claimedAt: number): Promise<void> {
+  for (let at = 0; at < sessionIds.length; at += 90) {
+    const chunk = sessionIds.slice(at, at + 90);
+    await db
+      .update(oidcGrants)
+      .set({ logoutClaimedAt: null, logoutAttempts: sql`${oidcGrants.logoutAttempts} - 1` })
+      .where(and(inArray(oidcGrants.sessionId, chunk), eq(oidcGrants.logoutClaimedAt, claimedAt), unsent));
+  }
+}
+
+/**
  * POSTs a logout token for each target whose client has a back-channel URI,
  * then settles its rows (`claimedAt` null: the rows are about to be deleted
  * with their account, nothing to settle). A client without a URI, or deleted,
@@ -128,18 +143,30 @@ export async function deliver(db: Db, primary: Db, settings: Settings, rows: Oid
   const targets = targetsOf(rows);
   const clients = await primary.select().from(oidcClients).where(inArray(oidcClients.id, [...new Set(targets.map((t) => t.clientId))]));
   const byId = new Map(clients.map((client) => [client.id, client]));
-  await atMostAtOnce(DELIVERIES_AT_ONCE, targets, async (target) => {
-    const client = byId.get(target.clientId);
-    let delivered = true;
-    try {
-      if (client?.backchannelLogoutUri) {
-        const token = await logoutToken(db, settings, client, target.userId, target.sid, now);
-        delivered = await postLogoutToken(client.backchannelLogoutUri, token, client.id, target.userId, target.lastRound || claimedAt === null);
+  const byClient = new Map<string, Target[]>();
+  for (const target of targets) byClient.set(target.clientId, [...(byClient.get(target.clientId) ?? []), target]);
+  // A client at a time per lane, its targets one after another: once one fails its round, the
+  // client is down for this run and its other targets go back untried, their rounds kept.
+  await atMostAtOnce(DELIVERIES_AT_ONCE, [...byClient.values()], async (clientTargets) => {
+    const client = byId.get(clientTargets[0]!.clientId);
+    for (const [index, target] of clientTargets.entries()) {
+      let delivered = true;
+      try {
+        if (client?.backchannelLogoutUri) {
+          const token = await logoutToken(db, settings, client, target.userId, target.sid, now);
+          delivered = await postLogoutToken(client.backchannelLogoutUri, token, client.id, target.userId, target.lastRound || claimedAt === null);
+        }
+        if (claimedAt !== null) await settle(db, target, claimedAt, delivered, now);
+      } catch (error) {
+        // Left claimed: the lease lapses and the sweep tries again.
+        logEvent('oidc_backchannel_logout', { userId: target.userId, reason: `client ${target.clientId}: delivery failed, ${error instanceof Error ? error.name : 'error'}` });
       }
-      if (claimedAt !== null) await settle(db, target, claimedAt, delivered, now);
-    } catch (error) {
-      // Left claimed: the lease lapses and the sweep tries again.
-      logEvent('oidc_backchannel_logout', { userId: target.userId, reason: `client ${target.clientId}: delivery failed, ${error instanceof Error ? error.name : 'error'}` });
+      if (!delivered) {
+        const untried = clientTargets.slice(index + 1);
+        if (claimedAt !== null && untried.length) await release(db, untried.flatMap((each) => each.sessionIds), claimedAt);
+        if (untried.length) logEvent('oidc_backchannel_logout', { reason: `client ${target.clientId}: down, ${untried.length} more logout token(s) left for the next sweep` });
+        return;
+      }
     }
   });
 }
@@ -148,7 +175,8 @@ export async function deliver(db: Db, primary: Db, settings: Settings, rows: Oid
  * A Worker keeps at most six connections open per invocation and queues the
  * rest, while each attempt's 5 s timeout runs from its fetch() call: sent all
  * at once, one slow client would make the queued attempts of the others time
- * out and spend their rounds. Four at a time leaves room for D1 and the keys.
+ * out and spend their rounds. Four clients at a time leaves room for D1 and
+ * the keys.
  */
 const DELIVERIES_AT_ONCE = 4;
 
