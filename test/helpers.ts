@@ -174,3 +174,15 @@ export function decodeJwtPayload(token: string): Record<string, unknown> {
   // The payload is UTF-8: decode the bytes, so non-ASCII usernames survive.
   return JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (char) => char.charCodeAt(0))));
 }
+
+/**
+ * `value` with one base64url character in its middle changed: a tampered signature
+ * or tag that always differs. (Changing the last characters can leave the decoded
+ * bytes as they were: the final character of an unpadded base64url string carries
+ * padding bits a decoder ignores, so a test doing that failed about once in a
+ * thousand runs.)
+ */
+export function withOneCharacterChanged(value: string): string {
+  const at = Math.floor(value.length / 2);
+  return `${value.slice(0, at)}${value[at] === 'A' ? 'B' : 'A'}${value.slice(at + 1)}`;
+}

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { budgetRow } from '../../budget';
 import { afterEach, describe, expect, it } from 'vitest';
-import { call, decodeJwtPayload, enrolledUser, setNow, totpAt, useRealTime } from '../../helpers';
+import { call, decodeJwtPayload, enrolledUser, setNow, totpAt, useRealTime, withOneCharacterChanged } from '../../helpers';
 
 afterEach(useRealTime);
 
@@ -104,7 +104,7 @@ describe('POST /refresh: rotation', () => {
     const forged = [
       `${prefix}.${sid}.${Number(generation) + 5}.${tag}`,
       `${prefix}.${crypto.randomUUID()}.0.${tag}`,
-      `${prefix}.${sid}.${generation}.${tag!.slice(0, -2)}AA`,
+      `${prefix}.${sid}.${generation}.${withOneCharacterChanged(tag!)}`,
       'rt1.x.0.y',
       user.fullToken,
       '',
