@@ -102,6 +102,9 @@ async function runJourney(context, origin, api) {
   await screenshot('bob-enrolled');
 
   console.log('Bob, passkey only: the step-up prompt offers the passkey, and no recovery code is spent');
+  // The account view's own first GET /sessions must be done before the step-up answer is
+  // staged, or that load, not the click below, gets it (and the dialog then blocks the click).
+  await page.locator('#sessions-list li').first().waitFor();
   await askStepUpOnce('/sessions');
   const reauthenticated = page.waitForResponse((r) => r.url() === `${origin}/reauthenticate`);
   await page.click('#sessions-reload');
