@@ -161,9 +161,10 @@ export async function deliver(db: Db, primary: Db, settings: Settings, rows: Oid
         // Left claimed: the lease lapses and the sweep tries again.
         logEvent('oidc_backchannel_logout', { userId: target.userId, reason: `client ${target.clientId}: delivery failed, ${error instanceof Error ? error.name : 'error'}` });
       }
-      if (!delivered) {
+      // A deletion's targets (claimedAt null) have no row left to hand back: each gets its round.
+      if (!delivered && claimedAt !== null) {
         const untried = clientTargets.slice(index + 1);
-        if (claimedAt !== null && untried.length) await release(db, untried.flatMap((each) => each.sessionIds), claimedAt);
+        if (untried.length) await release(db, untried.flatMap((each) => each.sessionIds), claimedAt);
         if (untried.length) logEvent('oidc_backchannel_logout', { reason: `client ${target.clientId}: down, ${untried.length} more logout token(s) left for the next sweep` });
         return;
       }
