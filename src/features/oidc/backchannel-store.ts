@@ -118,16 +118,19 @@ async function settle(db: Db, target: Target, claimedAt: number, delivered: bool
 }
 
 /**
- * Hands back claimed rows that were never tried: claim and round undone (their
- * client failed a round on another target just now, so trying it again this
- * run would only spend their rounds). In chunks, as D1 binds 100 values at most.
+ * Hands back claimed rows that were never tried: the claim cleared, the round
+ * KEPT (their client failed a round on another target just now: it was down
+ * for this run, for all of them). Undoing the round left a dead client's
+ * backlog at its lowest count, draining one session per sweep and sorting
+ * ahead of every other client's retries until the cleanup deleted them
+ * (review 4). In chunks, as D1 binds 100 values at most.
  */
 async function release(db: Db, sessionIds: string[], claimedAt: number): Promise<void> {
   for (let at = 0; at < sessionIds.length; at += 90) {
     const chunk = sessionIds.slice(at, at + 90);
     await db
       .update(oidcGrants)
-      .set({ logoutClaimedAt: null, logoutAttempts: sql`${oidcGrants.logoutAttempts} - 1` })
+      .set({ logoutClaimedAt: null })
       .where(and(inArray(oidcGrants.sessionId, chunk), eq(oidcGrants.logoutClaimedAt, claimedAt), unsent));
   }
 }
@@ -146,7 +149,7 @@ export async function deliver(db: Db, primary: Db, settings: Settings, rows: Oid
   const byClient = new Map<string, Target[]>();
   for (const target of targets) byClient.set(target.clientId, [...(byClient.get(target.clientId) ?? []), target]);
   // A client at a time per lane, its targets one after another: once one fails its round, the
-  // client is down for this run and its other targets go back untried, their rounds kept.
+  // client is down for this run and its other targets go back untried, with this round counted.
   await atMostAtOnce(DELIVERIES_AT_ONCE, [...byClient.values()], async (clientTargets) => {
     const client = byId.get(clientTargets[0]!.clientId);
     for (const [index, target] of clientTargets.entries()) {
@@ -165,7 +168,8 @@ export async function deliver(db: Db, primary: Db, settings: Settings, rows: Oid
       if (!delivered && claimedAt !== null) {
         const untried = clientTargets.slice(index + 1);
         if (untried.length) await release(db, untried.flatMap((each) => each.sessionIds), claimedAt);
-        if (untried.length) logEvent('oidc_backchannel_logout', { reason: `client ${target.clientId}: down, ${untried.length} more logout token(s) left for the next sweep` });
+        const givenUp = untried.filter((each) => each.lastRound).length;
+        if (untried.length) logEvent('oidc_backchannel_logout', { reason: `client ${target.clientId}: down, ${untried.length - givenUp} more logout token(s) left for the next sweep, ${givenUp} given up` });
         return;
       }
     }

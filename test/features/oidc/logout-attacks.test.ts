@@ -219,14 +219,16 @@ describe('back-channel sweep: a dead client must not starve the others', () => {
     expect(told).toHaveLength(1);
     expect(decodeJwtPayload(told[0]!.token).sid).toBe(decodeJwtPayload(idToken).sid);
     // The dead client got one round (three attempts) this run, not one per owed session; the
-    // sessions it was not tried for went back with their rounds kept, for the next sweep.
+    // sessions it was not tried for went back for the next sweep with this round counted
+    // (review 4: undone, a backlog kept its lowest count and starved other clients' retries).
     expect(posts.filter((post) => post.url.endsWith('/dead'))).toHaveLength(3);
     const rounds = await db.prepare("SELECT logout_attempts AS n, count(*) AS c FROM oidc_grants WHERE client_id = ? AND logout_claimed_at IS NULL AND logout_sent_at IS NULL GROUP BY logout_attempts ORDER BY n").bind(dead.clientId).all();
-    // (the owner's own live session, never owed; 119 untried, rounds kept; the one tried, a round more)
+    // (the owner's own live session, never owed; 21 beyond the batch of 100 the victim's row
+    // shared, not claimed; the 98 untried and the one tried, a round more)
     expect(rounds.results).toEqual([
       { n: 0, c: 1 },
-      { n: 1, c: 119 },
-      { n: 2, c: 1 },
+      { n: 1, c: 21 },
+      { n: 2, c: 99 },
     ]);
   });
 });
