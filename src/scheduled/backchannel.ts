@@ -4,8 +4,8 @@ import { getSettings } from '../settings';
 
 /**
  * The OpenID Provider's back-channel sweep, every run (hourly and daily):
- * on each shard, client sessions that ended without a request to notice
- * (expiry, idleness) and rounds that an evicted isolate or a failing client
+ * on each shard, client sessions ended (revoked) without a request to notice
+ * (a first-party refresh-token reuse) and rounds that an evicted isolate or a failing client
  * left unconfirmed are claimed and delivered (features/oidc/backchannel-store.ts),
  * a bounded number per shard; the rest go in the next run. It runs before the
  * cleanup, which deletes ended sessions (and their rows) only a week later.
