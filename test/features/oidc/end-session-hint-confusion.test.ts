@@ -4,9 +4,9 @@ import { setNow, uniqueName, useRealTime } from '../../helpers';
 import { authorizePath, basic, Browser, codeOf, enrolled, opEnv, pkce, REDIRECT, registerClient, signIn, T0, tokenRequest, type Client } from './support';
 
 /**
- * /end-session's id_token_hint token confusion (pending: the fix belongs in
- * src/features/oidc/end-session.ts, verifyIdTokenHint, which checks no
- * `typ`). A hint for this very browser session signs out at once, without
+ * /end-session's id_token_hint token confusion (verifyIdTokenHint in
+ * src/features/oidc/end-session.ts takes `typ: JWT` only). A hint for this
+ * very browser session signs out at once, without
  * the confirmation page. A back-channel logout token (`logout+jwt`) carries
  * the same `iss`, `sub` and `sid` under the same keys, and travels where ID
  * tokens do not: to the client's receiver and whatever logs it keeps. After a
