@@ -12,7 +12,7 @@ const jwksRoute = declareRoute({
   tag: 'sessions',
   summary: 'The public keys that verify access tokens',
   description:
-    'RFC 7517 JWK Set of the Ed25519 keys (public members only) that sign access tokens, including the next key 48 h before it signs and a retired one for 24 h past its last token. The one cacheable response: `Cache-Control: public, max-age=300, stale-while-revalidate=30`, an `ETag` (`304` for a matching `If-None-Match`), readable from any origin. Each isolate reads the keys at most once every 5 s, so a revoked key leaves this answer within 5 s and HTTP caches within 5 min 35 s.',
+    'RFC 7517 JWK Set of the Ed25519 keys (public members only) that sign access tokens, including the next key 48 h before it signs and a retired one for 24 h past its last token. The one cacheable response: `Cache-Control: public, max-age=300, stale-while-revalidate=30`, an `ETag` (`304` for a matching `If-None-Match`), readable from any origin. Each isolate keeps the keys it read for 5 s (a request that finds no fresh copy reads them itself, never awaiting another request’s read), so a revoked key leaves this answer within 5 s and HTTP caches within 5 min 35 s.',
   token: 'none',
   success: {
     status: 200,
@@ -28,7 +28,7 @@ const jwksRoute = declareRoute({
 });
 
 /**
- * The JWKS of this isolate, read from D1 at most once per JWKS_ISOLATE_CACHE_MS.
+ * The JWKS of this isolate, kept JWKS_ISOLATE_CACHE_MS from the start of its read.
  * The route is public and outside the flood filter, and every read went to the
  * primary shard, whose writes are serialized: anyone could spend its budget by
  * asking for the JWKS in a loop. Five seconds makes that one read per isolate per
@@ -38,7 +38,7 @@ const jwksRoute = declareRoute({
  */
 export const JWKS_ISOLATE_CACHE_MS = 5_000;
 type ServedJwks = JwksResponse<PublicJwk | RsaPublicJwk>;
-const cached = new WeakMap<Env, { at: number; value: Promise<ServedJwks> }>();
+const cached = new WeakMap<Env, { at: number; value: ServedJwks }>();
 
 async function readJwks(env: Env, settings: Settings): Promise<ServedJwks> {
   const now = nowSeconds();
@@ -48,15 +48,21 @@ async function readJwks(env: Env, settings: Settings): Promise<ServedJwks> {
   return jwks(primaryDb(env), now, { rsa });
 }
 
-function cachedJwks(env: Env, settings: Settings): Promise<ServedJwks> {
-  const now = Date.now();
+/**
+ * Only a settled answer is kept and shared; a read in flight is not. A request
+ * whose client leaves is cancelled by the runtime with the D1 read it started,
+ * and a promise of that read never settles: every request awaiting it hung,
+ * and the cache kept it for its 5 s (test/features/service/jwks-cancelled-read).
+ * So each request that finds no fresh answer reads for itself (the requests in
+ * flight in the instant the copy expires, once per 5 s); a failed read keeps nothing.
+ */
+async function cachedJwks(env: Env, settings: Settings): Promise<ServedJwks> {
   const hit = cached.get(env);
   // Math.abs: a clock set back (tests) is no reason to keep an old answer.
-  if (hit && Math.abs(now - hit.at) < JWKS_ISOLATE_CACHE_MS) return hit.value;
-  const value = readJwks(env, settings);
-  cached.set(env, { at: now, value });
-  // A failed read is not kept: the next request tries again.
-  value.catch(() => cached.delete(env));
+  if (hit && Math.abs(Date.now() - hit.at) < JWKS_ISOLATE_CACHE_MS) return hit.value;
+  const at = Date.now();
+  const value = await readJwks(env, settings);
+  cached.set(env, { at, value });
   return value;
 }
 
