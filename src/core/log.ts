@@ -21,6 +21,8 @@ export type SecurityEvent =
   | 'account_deleted'
   | 'admin_action'
   | 'admin_token_refused'
+  /** A backup-eligible passkey's counter did not advance: accepted (copies of a synced passkey share no counter), told to the operator. */
+  | 'passkey_counter_regressed'
   /** D1 overloaded or briefly unreachable: answered 503 (src/db/transient.ts). */
   | 'storage_unavailable'
   /** The OpenID Provider (features/oidc): client changes (a support-log line), consent answers, refused tokens and clients. */

@@ -90,8 +90,9 @@ export async function verifyAuthentication(
   // reports, it is accepted and reported: such a credential may be synced, its copies keep
   // no common counter (one may report 0, another a lower value), and WebAuthn L3 §6.1.1
   // ("Signature Counter Considerations") leaves the response to a mismatch to the RP's risk
-  // policy. API.md says the same: a counter that goes backwards is refused for a
-  // device-bound credential only. Either way the stored value is never lowered.
+  // policy. docs/passkeys.md says the same: a counter that goes backwards is refused for a
+  // device-bound credential only. Either way the stored value is never lowered; an
+  // accepted regression is told to the operator (`passkey_counter_regressed`, by the callers).
   const counterUsed = authData.signCount !== 0 || stored.signCount !== 0;
   const advanced = authData.signCount > stored.signCount;
   if (counterUsed && !advanced && !backupEligible) return refuse('counter');

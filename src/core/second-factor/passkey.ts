@@ -197,5 +197,6 @@ export async function verifyPasskey(
     throw await refusedAndRecorded(db, reservation, source, now, 'replay', []);
   }
   logEvent(purpose === 'login' ? 'mfa_verified' : 'reauthenticated', { userId: user.id, sessionId: opened.id, reason: 'webauthn' });
+  if (result.counterRegressed) logEvent('passkey_counter_regressed', { userId: user.id, sessionId: opened.id, reason: purpose });
   return issueSessionTokens(db, settings, user, opened, now);
 }

@@ -179,5 +179,6 @@ async function commit(
     sameDb ? null : batchPrebuilt(primary, budgets(0)),
   ]);
   logEvent('passkey_signin', { userId, sessionId: session.id, reason: session.acr });
+  if (result.counterRegressed) logEvent('passkey_counter_regressed', { userId, sessionId: session.id, reason: 'signin' });
   return tokens;
 }
