@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { dummyHash, hashPassword, verifyPassword } from '../crypto/password';
-import { refuseIfHashQueueFull } from '../crypto/hash-gate';
+import { dummyHash } from '../crypto/password';
+import { passwordAttempt } from './passwords/password-check';
 import type { Db } from '../db/client';
 import { withReadRetry } from '../db/read-retry';
 import { users, type UserRow } from '../db/schema';
@@ -46,12 +46,15 @@ export async function login(
   const usernameKey = foldForComparison(username);
   const [row] = await withReadRetry(() => db.select({ user: users, passkeys: passkeyCount() }).from(users).where(eq(users.usernameKey, usernameKey)).limit(1));
   const user = row?.user;
-  // An isolate too busy to hash answers 503 before the attempt is taken from the budget.
-  refuseIfHashQueueFull();
-  const reservation = await reservePasswordAttempt(db, user, usernameKey, now);
-  if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user?.id, 'password');
   const cost = settings.passwordHashCost;
-  const check = await verifyPassword(password, user?.passwordHash ?? dummyHash(cost), cost);
+  // The reservation, the check and a weaker hash's upgrade in one slot of the hash gate:
+  // an isolate too busy to hash answers 503 before the attempt is taken from the budget.
+  const attempt = await passwordAttempt(() => reservePasswordAttempt(db, user, usernameKey, now), password, user?.passwordHash ?? dummyHash(cost), cost, (check) =>
+    user && check.needsRehash ? password : null,
+  );
+  const { reservation } = attempt;
+  if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user?.id, 'password');
+  const check = attempt.check!;
   if (!user || !check.ok) {
     logEvent('login_failed', { userId: user?.id, reason: user ? 'wrong_password' : 'unknown_user' });
     logLockIfSet(reservation, user?.id, 'pwd');
@@ -63,11 +66,11 @@ export async function login(
     throw new ApiError('invalid_credentials');
   }
   const session = newSession(settings, user.id, false, now, ['pwd'], client);
-  const upgrade = check.needsRehash
+  const upgrade = attempt.hash
     ? [
         db
           .update(users)
-          .set({ passwordHash: await hashPassword(password, cost) })
+          .set({ passwordHash: attempt.hash })
           // Only if nobody changed it meanwhile.
           .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash))),
       ]

@@ -24,7 +24,9 @@ import { ApiError } from '../core/errors';
  * `503 unavailable` and a Retry-After, as an overloaded D1 is; one admitted that
  * could no longer finish within the bound gives up the same way. Waiters are
  * served first come, first served, so an admitted request is not overtaken by
- * later ones (the estimate it was admitted on holds).
+ * later ones (the estimate it was admitted on holds). A route that spends a
+ * password attempt does so inside its slot (core/passwords/password-check.ts),
+ * so the 503 never comes after the attempt was counted.
  */
 const MAX_IN_FLIGHT = 1;
 const POLL_MS = 5;
@@ -82,15 +84,6 @@ function expectedMs(): number {
 
 function unavailable(waitMs: number): ApiError {
   return new ApiError('unavailable', { message: 'Too many sign-ins at once here; try again shortly.', retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) });
-}
-
-/**
- * The admission check alone, for a route that should refuse before it spends
- * anything on a request it cannot serve (login: before the attempt is taken from
- * the password budget). Throws the same 503 as withHashSlot would.
- */
-export function refuseIfHashQueueFull(): void {
-  admit();
 }
 
 /** Admits a request or throws the 503; returns how long it may stay. */

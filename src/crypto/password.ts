@@ -58,10 +58,19 @@ function passwordBytes(password: string): Uint8Array {
  */
 export const scryptWork = { derivations: 0, lastParams: null as ScryptParams | null };
 
-function derive(password: string, salt: Uint8Array, params: ScryptParams): Promise<Uint8Array> {
+/**
+ * `slot: 'held'`: the caller runs inside withHashSlot already (a password attempt
+ * whose budget reservation shares the slot: core/passwords/password-check.ts);
+ * otherwise the derivation takes a slot of its own.
+ */
+export interface HashOptions {
+  slot?: 'held';
+}
+
+function derive(password: string, salt: Uint8Array, params: ScryptParams, options: HashOptions = {}): Promise<Uint8Array> {
   scryptWork.derivations += 1;
   scryptWork.lastParams = params;
-  return withHashSlot(() =>
+  const work = () =>
     scryptAsync(passwordBytes(password), salt, {
       N: 2 ** params.logN,
       r: params.r,
@@ -70,8 +79,8 @@ function derive(password: string, salt: Uint8Array, params: ScryptParams): Promi
       // Where the clock advances (local workerd), give the event loop back every
       // few milliseconds so other requests are served between slices of a hash.
       asyncTick: SCRYPT_YIELD_EVERY_MS,
-    }),
-  );
+    });
+  return options.slot === 'held' ? work() : withHashSlot(work);
 }
 
 /**
@@ -79,9 +88,9 @@ function derive(password: string, salt: Uint8Array, params: ScryptParams): Promi
  * to verify it. `params` is `settings.passwordHashCost` (no default, so no
  * caller can hash at another cost than the deployment's by forgetting it).
  */
-export async function hashPassword(password: string, params: ScryptParams): Promise<string> {
+export async function hashPassword(password: string, params: ScryptParams, options: HashOptions = {}): Promise<string> {
   const salt = randomBytes(SCRYPT_SALT_BYTES);
-  const hash = await derive(password, salt, params);
+  const hash = await derive(password, salt, params, options);
   return `$scrypt$ln=${params.logN},r=${params.r},p=${params.p}$${base64Encode(salt)}$${base64Encode(hash)}`;
 }
 
@@ -127,10 +136,10 @@ export function isWeakerThanCurrent(params: ScryptParams, current: ScryptParams)
  * Verifies in constant time. A malformed stored hash never matches.
  * `current` is `settings.passwordHashCost`, against which `needsRehash` is judged.
  */
-export async function verifyPassword(password: string, stored: string, current: ScryptParams): Promise<PasswordCheck> {
+export async function verifyPassword(password: string, stored: string, current: ScryptParams, options: HashOptions = {}): Promise<PasswordCheck> {
   const parsed = parseHash(stored);
   if (!parsed) return { ok: false, needsRehash: false };
-  const candidate = await derive(password, parsed.salt, parsed.params);
+  const candidate = await derive(password, parsed.salt, parsed.params, options);
   return { ok: timingSafeEqual(candidate, parsed.hash), needsRehash: isWeakerThanCurrent(parsed.params, current) };
 }
 

@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm';
-import { hashPassword, type ScryptParams } from '../../crypto/password';
+import type { ScryptParams } from '../../crypto/password';
 import type { Db } from '../../db/client';
 import { passwordResets, users } from '../../db/schema';
 import { ApiError } from '../../core/errors';
@@ -35,8 +35,8 @@ export async function changePassword(
   // The registration rules, the blocklist of common passwords included.
   const problem = await passwordProblem(db, user.username, newPassword);
   if (problem) throw new ApiError('weak_password', { message: problem });
-  await checkCurrentPassword(db, cost, user, currentPassword, { sessionId: auth.sessionId, client, reason: 'password_change_wrong_password' }, now);
-  const passwordHash = await hashPassword(newPassword, cost);
+  // The new hash in the same hash slot as the check: a 503 never follows a counted attempt.
+  const passwordHash = (await checkCurrentPassword(db, cost, user, currentPassword, { sessionId: auth.sessionId, client, reason: 'password_change_wrong_password' }, now, newPassword))!;
   const changed = passwordHashIs(user.id, passwordHash);
   const [written] = await db.batch([
     db

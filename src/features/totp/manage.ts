@@ -1,6 +1,5 @@
 import { and, eq, isNotNull, lt, not, sql } from 'drizzle-orm';
-import { verifyPassword } from '../../crypto/password';
-import { refuseIfHashQueueFull } from '../../crypto/hash-gate';
+import { passwordAttempt } from '../../core/passwords/password-check';
 import type { Db } from '../../db/client';
 import { recoveryCodes, users } from '../../db/schema';
 import { ApiError } from '../../core/errors';
@@ -80,11 +79,10 @@ export async function disableMfa(
     }
     clear = and(eq(users.id, user.id), eq(users.totpSecret, user.totpSecret), lt(users.totpLastStep, step), presentedSessionLive(auth, now));
   } else {
-    refuseIfHashQueueFull(); // 503 before the attempt is spent, not after
-    const reservation = await reserveUserAttempt(db, 'pwd', user.id, now);
+    // The reservation and the check in one hash slot: a 503 comes before the attempt is spent, not after.
+    const { reservation, check } = await passwordAttempt(() => reserveUserAttempt(db, 'pwd', user.id, now), proof.password, user.passwordHash, settings.passwordHashCost);
     if (!reservation.ok) throw lockedError(reservation.retryAfterSeconds, user.id, 'password');
-    const check = await verifyPassword(proof.password, user.passwordHash, settings.passwordHashCost);
-    if (!check.ok) {
+    if (!check!.ok) {
       logEvent('login_failed', { userId: user.id, reason: 'disable_wrong_password' });
       logLockIfSet(reservation, user.id, 'pwd');
       const locked = lockedEventIfSet(db, reservation, { userId: user.id, sessionId: auth.sessionId, client, method: 'pwd' }, now);
