@@ -44,9 +44,7 @@ export const networkFailure = prebuilt(['networkKey', 'now'], (db, p) => reserva
  * A locked network writes nothing here either (its request is a 429).
  */
 export const challengeSpend = prebuilt(['challengeId', 'expiresAt', 'live', 'networkKey', 'now'], (db, p) =>
-  db
-    .insert(webauthnSigninSpent)
-    .select(sql`SELECT ${p.challengeId}, ${p.expiresAt} WHERE ${p.live} = 1 AND ${networkOpen(p)}`)
+  insertIf(db, webauthnSigninSpent, { challengeId: sql`${p.challengeId}`, expiresAt: sql`${p.expiresAt}` }, sql`${p.live} = 1 AND ${networkOpen(p)}`)
     .onConflictDoNothing()
     .returning({ challengeId: webauthnSigninSpent.challengeId }),
 );
