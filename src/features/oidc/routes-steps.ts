@@ -33,6 +33,8 @@ import { ipFloodFilterAs } from '../../http/middleware/rate-limit';
 
 type C = Context<AppEnv>;
 
+const seconds = (n: number) => (n === 1 ? '1 second' : `${n} seconds`);
+
 /** What a person reads for an expected refusal (API.md: the same form again, the reason in role="alert"). */
 function reasonOf(error: unknown): string {
   if (!(error instanceof ApiError)) throw error;
@@ -42,7 +44,10 @@ function reasonOf(error: unknown): string {
     case 'invalid_code':
       return 'That code is wrong or was already used.';
     case 'too_many_requests':
-      return `Too many attempts. Try again in ${error.extra?.retryAfterSeconds ?? 30} seconds.`;
+      return `Too many attempts. Try again in ${seconds(error.extra?.retryAfterSeconds ?? 30)}.`;
+    // The password-hash queue past its bound (crypto/hash-gate.ts): nothing was spent; the form again, not a JSON 503.
+    case 'unavailable':
+      return `Too many sign-ins at once here. Try again in ${seconds(error.extra?.retryAfterSeconds ?? 2)}.`;
     case 'factor_locked':
       return 'Too many wrong codes: codes are refused until a recovery code succeeds or support unlocks the account.';
     case 'weak_password':
