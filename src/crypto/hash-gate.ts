@@ -8,7 +8,10 @@ import { ApiError } from '../core/errors';
  * slices, and hashes started together interleave: fifty concurrent logins all
  * finish last, together, each holding its 16 MiB of a 128 MB isolate. In
  * production the clock stands still during execution, so a hash never yields
- * and runs to completion anyway; the gate (and its bound) changes nothing there.
+ * and runs to completion anyway; there the gate only makes a password attempt's
+ * budget reservation (one D1 statement, awaited inside the slot: see
+ * core/passwords/password-check.ts) and its hash one turn, so requests of one
+ * isolate take turns at that, and its measured time is the D1 round trip's.
  *
  * Waiters poll in their own request context rather than being woken by the
  * request that frees the slot: a woken request that was cancelled meanwhile
@@ -63,7 +66,8 @@ const waiters: { polledAt: number }[] = [];
  * Moving average of how long the work took in this isolate, in ms; 0 until one
  * was measured. Unmeasured, nobody is refused at the door (the deadline still
  * bounds the wait): where the clock stands still during execution (production,
- * tests on a fixed clock) a hash measures 0, and there no queue forms anyway.
+ * tests on a fixed clock) a hash measures 0 (a turn with a D1 statement in it, that
+ * statement's round trip), and there hardly any queue forms.
  */
 let hashMs = 0;
 
