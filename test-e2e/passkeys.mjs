@@ -133,6 +133,7 @@ async function runJourney(context, origin, api) {
   await page.fill('#code', totp(secret, Date.now() / 1000));
   await page.press('#code', 'Enter');
   await page.locator('#step-done').waitFor({ state: 'visible' });
+  const aliceRecoveryCodes = await page.locator('#recovery-list li').allInnerTexts();
   check('no passkey yet', (await page.locator('#passkey-list').innerText()).includes('None yet.'));
   check('the facts say: authenticator app only', /Second factors\s+authenticator app\n/.test((await page.locator('#me').innerText()) + '\n'));
   await page.fill('#passkey-name', 'Laptop');
@@ -182,8 +183,15 @@ async function runJourney(context, origin, api) {
   await page.fill('#code', totp(secret, Date.now() / 1000 + 30));
   await page.press('#code', 'Enter');
   await page.locator('#step-done').waitFor({ state: 'visible' });
+  // Another device of Alice's (signed in with a recovery code): ASVS 5.0 V7.4.3, removing a
+  // passkey offers ending the other sessions; the page's checkbox sends ?endSessions=true.
+  const otherLogin = await jsonApi(api, '/login', { json: { username: alice, password } });
+  const other = await jsonApi(api, '/otp-verify', { token: otherLogin.body.token, json: { recoveryCode: aliceRecoveryCodes[0] } });
+  check('another session of Alice’s is open', other.status === 200 && (await jsonApi(api, '/me', { token: other.body.token })).status === 200, JSON.stringify(other.body));
+  await page.check('#passkey-end-sessions');
   await page.click('#passkey-list button');
-  await page.locator('#add-passkey-form .form-status').filter({ hasText: 'Passkey “Laptop” removed.' }).waitFor();
+  await page.locator('#add-passkey-form .form-status').filter({ hasText: 'Passkey “Laptop” removed. Every other session is signed out.' }).waitFor();
+  check('with the box ticked, the other session ended with the passkey', (await jsonApi(api, '/me', { token: other.body.token })).status === 401);
   check('the list is empty again', (await page.locator('#passkey-list').innerText()).includes('None yet.'));
   const factsAfterRemove = await page.locator('#me').filter({ hasText: /Second factors\s*authenticator app(?!,)/ }).waitFor({ timeout: 5000 }).then(() => true, () => false);
   check('"Second factors" is refreshed after the removal', factsAfterRemove, await page.locator('#me').innerText());
