@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm run test:e2e` (and `node test-e2e/readme.mjs` alone): the README's curl
-// walkthrough, run as a newcomer pastes it. Starts `npm run dev -- --port <free
-// port from 8911>` (which makes .dev.vars and migrates the local D1 when they are
-// missing, both gitignored), takes every ```sh block of the README's "Walkthrough
+// walkthrough, run as a newcomer pastes it. Starts `npm run dev -- --port <a free
+// port: from E2E_PORTS when set, like the other browser tests>` (which makes
+// .dev.vars and migrates the local D1 when they are missing, both gitignored), takes every ```sh block of the README's "Walkthrough
 // with curl" section, and feeds them to one bash session, block after block:
 //   1. the whole walkthrough;
 //   2. the whole walkthrough again in the same shell (a second paste: a new user,
@@ -21,15 +21,13 @@
 // writes into a mktemp -d folder, not the clone.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outDir = join(root, 'e2e-output');
-/** The first port tried; 8787 is the README's (a developer's own npm run dev). */
-const FIRST_PORT = 8911;
 const STEP_SECONDS = 30;
 
 let failures = 0;
@@ -37,18 +35,6 @@ function check(name, ok, detail = '') {
   console.log(`  ${ok ? '✓' : '✗'} ${name}${!ok && detail ? `\n${detail.replace(/^/gm, '      ')}` : ''}`);
   if (!ok) failures += 1;
   return ok;
-}
-
-function portIsFree(port) {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-async function freePortFrom(first) {
-  for (let port = first; port < first + 100; port++) if (await portIsFree(port)) return port;
-  throw new Error(`no free port from ${first}`);
 }
 
 /** The ```sh blocks of a Markdown section (by its `## ` heading), in order. */
@@ -147,8 +133,9 @@ async function main() {
     ['docs/support.md', 'Try it locally'],
   ].flatMap(([file, heading]) => sectionBlocks(readFileSync(join(root, file), 'utf8'), heading).map((block) => ({ file, block })));
   if (blocks.length < 3) throw new Error(`the walkthrough has ${blocks.length} sh blocks; expected the helpers and several steps`);
-  const port = await freePortFrom(FIRST_PORT);
-  const inspectorPort = await freePortFrom(port + 1);
+  // E2E_PORTS=A-B (a shared machine) or any free ports: never the README's 8787, a developer's own npm run dev.
+  const port = await freePort();
+  const inspectorPort = await freePort();
   const base = `http://localhost:${port}`;
   const pasted = blocks.map((block) => block.replaceAll('localhost:8787', `localhost:${port}`));
   const codeBlocks = pasted.map((block, i) => (/\bcode "\$SECRET"/.test(block) ? i : -1)).filter((i) => i >= 0);
