@@ -10,7 +10,10 @@
 //   3. the re-authenticate block twice in a row right after a block that used a
 //      code, so the second (and usually the first) needs a code of a later 30 s
 //      step than the last one accepted: the `code` helper must wait for it;
-//   4. the curl recipes of docs/api.md ("Recipes") and docs/support.md ("Try it
+//   4. the blocks that need no fresh code, and the QR code line, with tokens that
+//      are no good: each must show the error answer, fail, and leave every
+//      variable as it was;
+//   5. the curl recipes of docs/api.md ("Recipes") and docs/support.md ("Try it
 //      locally"), which continue in the same shell, once each, from the clone.
 // Every block must end with status 0, print no error answer (`"error"`, `HTTP
 // 4xx/5xx`), nothing on stderr and no `null`, and leave no variable empty or
@@ -210,6 +213,26 @@ async function main() {
       twice.printed.includes('waiting for the next 30 s step') && twice.seconds >= secondsLeft - 1,
       `it took ${twice.seconds} s with ${secondsLeft} s left in the step of the code before`,
     );
+
+    // A paste with a token that is no good (expired, or a typo): the block must show the
+    // error answer, fail, and leave the variables as they were (never "null" or empty),
+    // so the reader sees what went wrong and the next block is not fed garbage. The
+    // blocks that need no fresh code (no 30 s wait), and the QR code line on its own.
+    console.log('A block pasted with a token that is no good shows the error and assigns nothing:');
+    await shell.run('SAVED="$TOKEN $FULL $REFRESH"; TOKEN=no-good; FULL=no-good; REFRESH=no-good');
+    const qrLine = pasted.flatMap((block) => block.split('\n')).find((line) => /^curl .*\/qrcode/.test(line));
+    if (!qrLine) throw new Error('the walkthrough has no curl line for /qrcode');
+    const failing = pasted.filter((block, i) => i > 0 && !/\bcode "\$SECRET"/.test(block) && !block.includes('/register')).concat(qrLine);
+    for (const block of failing) {
+      const result = await shell.run(block);
+      const first = block.split('\n').find((line) => line && !line.startsWith('#')) ?? '';
+      const problems = [];
+      if (result.status === 0) problems.push('status 0');
+      if (!/"error"\s*:|error: 401/.test(result.printed + result.stderr)) problems.push('no error answer shown');
+      for (const name of ['TOKEN', 'FULL', 'REFRESH']) if (result.vars[name] !== 'no-good') problems.push(`$${name} became ${JSON.stringify(result.vars[name])}`);
+      check(`bad token: ${first.length > 70 ? `${first.slice(0, 70)}…` : first}`, problems.length === 0, `${problems.join('\n')}\nprinted:\n${result.printed}\nstderr:\n${result.stderr}`);
+    }
+    await shell.run('read -r TOKEN FULL REFRESH <<< "$SAVED"');
 
     // support.md reads ADMIN_TOKEN from .dev.vars: pasted in the clone, as it says.
     console.log('The recipes of docs/api.md and docs/support.md, in the same shell, in the clone:');
