@@ -2,8 +2,10 @@
 // `npm run test:e2e` (and `node test-e2e/readme.mjs` alone): the README's curl
 // walkthrough, run as a newcomer pastes it. Starts `npm run dev -- --port <a free
 // port: from E2E_PORTS when set, like the other browser tests>` (which makes
-// .dev.vars and migrates the local D1 when they are missing, both gitignored), takes every ```sh block of the README's "Walkthrough
-// with curl" section, and feeds them to one bash session, block after block:
+// .dev.vars and migrates the local D1 when they are missing, both gitignored;
+// what it prints before "Ready" must be short), takes every ```sh block of the
+// README's "Walkthrough with curl" section, and feeds them to one bash session,
+// block after block:
 //   1. the whole walkthrough;
 //   2. the whole walkthrough again in the same shell (a second paste: a new user,
 //      the helpers defined again, the temp folder kept);
@@ -179,6 +181,20 @@ async function main() {
       if (Date.now() > deadline) throw new Error('npm run dev did not answer /health within 180 s');
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
+    // What a newcomer reads before "Ready": short (it was 383 lines of migration tables),
+    // and no line from wrangler's banner, whose update check calls the npm registry.
+    let startup = [];
+    for (let tries = 0; tries < 50 && !startup.some((line) => line.includes('Ready on')); tries++) {
+      if (tries) await new Promise((resolve) => setTimeout(resolve, 100));
+      startup = readFileSync(join(outDir, 'readme-dev.log'), 'utf8').split('\n');
+    }
+    const ready = startup.findIndex((line) => line.includes('Ready on'));
+    const beforeReady = startup.slice(0, ready + 1);
+    check(
+      `npm run dev says "Ready" after ${ready + 1} lines, with one line per database and no table of migrations or update check`,
+      ready >= 0 && ready < 50 && beforeReady.some((line) => /^migrations: DB: /.test(line)) && !beforeReady.some((line) => /[┌│└]|update available|⛅/.test(line)),
+      beforeReady.join('\n'),
+    );
 
     // A shell as a newcomer has it: no W, TOKEN or FULL from anywhere else.
     const env = { ...process.env, PATH: path.join(':') };
