@@ -1,4 +1,4 @@
-import { $, type OpenAPIHono } from '@hono/zod-openapi';
+import { $ } from '@hono/zod-openapi';
 import { cors } from 'hono/cors';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from './http/app-env';
@@ -54,9 +54,6 @@ const corsForListedOrigins = createMiddleware<AppEnv>(async (c, next) => {
   })(c, next);
 });
 
-/** The app whose declarations /openapi.json documents (set below, read per request). */
-let documented: OpenAPIHono<AppEnv> | undefined;
-
 // Bodies are read per route, after its bearer check (see declareRoute), so an
 // unknown path is 404 before its body is read (API.md, order of checks).
 const app = $(routeGroup().use(securityHeaders, settings, corsForListedOrigins, backchannelLogoutAfter))
@@ -70,9 +67,8 @@ const app = $(routeGroup().use(securityHeaders, settings, corsForListedOrigins, 
   .route('/', health)
   .route('/', page)
   .route('/', oidc)
-  .openapi(openApiRoute, (c) => c.body(openApiJson(documented!), 200, { 'Content-Type': 'application/json; charset=utf-8' }));
+  .openapi(openApiRoute, async (c) => c.body(await openApiJson(c.env.ASSETS), 200, { 'Content-Type': 'application/json; charset=utf-8' }));
 registerComponents(app);
-documented = app;
 
 app.notFound((c) => errorResponse(c, 'not_found'));
 

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import * as realProcessors from '../../node_modules/zod/v4/core/json-schema-processors.js';
 import * as realToJsonSchema from '../../node_modules/zod/v4/core/to-json-schema.js';
 import * as stub from '../../src/lib/zod-json-schema-stub';
+import * as realZodToOpenApi from '@asteasolutions/zod-to-openapi';
+import * as zodToOpenApiBundle from '../../src/lib/zod-to-openapi-bundle';
 
 // The deployed bundle replaces zod's two JSON Schema modules with
 // src/lib/zod-json-schema-stub.ts (wrangler.toml [alias]). The test pool
@@ -19,5 +21,29 @@ describe("the bundle's stand-in for zod's JSON Schema modules", () => {
   it('fails loudly, never silently, if a conversion is ever asked for', () => {
     expect(() => stub.toJSONSchema()).toThrow(/not in the Worker bundle/);
     expect(() => stub.createToJSONSchemaMethod()()).toThrow(/not in the Worker bundle/);
+  });
+});
+
+// The deployed bundle replaces @asteasolutions/zod-to-openapi with
+// src/lib/zod-to-openapi-bundle.ts (wrangler.toml [alias]): the registry and
+// the schema metadata every route declaration uses, without the generators.
+describe("the bundle's stand-in for zod-to-openapi", () => {
+  const generators = ['OpenApiGeneratorV3', 'OpenApiGeneratorV31', 'OpenApiGeneratorV32'];
+
+  it('exports every name the real module exports (an upgrade that adds one fails here, not at deploy)', () => {
+    expect(Object.keys(zodToOpenApiBundle).sort()).toEqual(Object.keys(realZodToOpenApi).sort());
+  });
+
+  it('is the real module but for the generators', () => {
+    for (const [name, value] of Object.entries(zodToOpenApiBundle)) {
+      if (!generators.includes(name)) expect(value, name).toBe(realZodToOpenApi[name as keyof typeof realZodToOpenApi]);
+    }
+  });
+
+  it('fails loudly, never silently, if a document is ever generated in the Worker', () => {
+    for (const name of generators) {
+      const Generator = zodToOpenApiBundle[name as keyof typeof zodToOpenApiBundle] as unknown as new () => unknown;
+      expect(() => new Generator(), name).toThrow(/not in the Worker bundle/);
+    }
   });
 });

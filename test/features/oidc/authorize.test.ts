@@ -2,6 +2,7 @@ import { env } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setNow, useRealTime } from '../../helpers';
 import { admin, authorizePath, Browser, form, ISSUER, opEnv, pkce, REDIRECT, registerClient, send, T0, type Client } from './support';
+import { PAGE_STYLES_INTEGRITY, PAGE_STYLES_PATH } from '../../../src/http/page-assets.generated';
 
 afterEach(useRealTime);
 
@@ -142,6 +143,10 @@ describe('the sign-in page', () => {
     expect(answer.text.match(/type="submit"/g)).toHaveLength(1);
     expect(answer.text).toMatch(/<label for="username">/);
     expect(answer.text).not.toMatch(/<script/);
+    // The account page's stylesheet, a file of the static assets, allowed by this response's nonce.
+    const nonce = /style-src 'nonce-([^']+)'/.exec(csp)![1]!;
+    expect(answer.text).toContain(`<link rel="stylesheet" href="${PAGE_STYLES_PATH}" integrity="${PAGE_STYLES_INTEGRITY}" nonce="${nonce}" />`);
+    expect(answer.text).not.toMatch(/<style/);
     const cookie = answer.headers.getSetCookie().find((line) => line.startsWith('__Host-edge-mfa-flow='))!;
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/Secure/);
