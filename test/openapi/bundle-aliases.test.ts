@@ -4,6 +4,9 @@ import * as realToJsonSchema from '../../node_modules/zod/v4/core/to-json-schema
 import * as stub from '../../src/lib/zod-json-schema-stub';
 import * as realZodToOpenApi from '@asteasolutions/zod-to-openapi';
 import * as zodToOpenApiBundle from '../../src/lib/zod-to-openapi-bundle';
+import { isPgEnum, pgEnum } from 'drizzle-orm/pg-core';
+import { sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import * as pgEnumStub from '../../src/lib/drizzle-pg-enum-stub';
 
 // The deployed bundle replaces zod's two JSON Schema modules with
 // src/lib/zod-json-schema-stub.ts (wrangler.toml [alias]). The test pool
@@ -45,5 +48,20 @@ describe("the bundle's stand-in for zod-to-openapi", () => {
       const Generator = zodToOpenApiBundle[name as keyof typeof zodToOpenApiBundle] as unknown as new () => unknown;
       expect(() => new Generator(), name).toThrow(/not in the Worker bundle/);
     }
+  });
+});
+
+// The deployed bundle replaces drizzle's pg-core/columns/enum.js, which its
+// shared sql.js imports for isPgEnum alone, with src/lib/drizzle-pg-enum-stub.ts.
+describe("the bundle's stand-in for drizzle's Postgres enum module", () => {
+  it('exports only isPgEnum, the one name sql.js imports', () => {
+    expect(Object.keys(pgEnumStub)).toEqual(['isPgEnum']);
+  });
+
+  it('answers as the real isPgEnum does, for a Postgres enum and for anything else', () => {
+    const table = sqliteTable('t', { name: text('name') });
+    const values: unknown[] = [pgEnum('mood', ['sad', 'happy']), table, table.name, () => undefined, {}, 'mood', 0, null, undefined];
+    for (const value of values) expect(pgEnumStub.isPgEnum(value)).toBe(isPgEnum(value));
+    expect(pgEnumStub.isPgEnum(values[0])).toBe(true);
   });
 });
