@@ -5,7 +5,6 @@ import type { AppEnv } from './http/app-env';
 import { STORAGE_RETRY_AFTER_SECONDS, transientD1Kind } from './db/transient';
 import { ApiError, errorResponse } from './core/errors';
 import { logError, logEvent } from './core/log';
-import { registerComponents } from './http/openapi/components';
 import { routeGroup } from './http/openapi/declare';
 import { account } from './features/account/routes';
 import { admin } from './features/support/routes';
@@ -68,7 +67,6 @@ const app = $(routeGroup().use(securityHeaders, settings, corsForListedOrigins, 
   .route('/', page)
   .route('/', oidc)
   .openapi(openApiRoute, async (c) => c.body(await openApiJson(c.env.ASSETS), 200, { 'Content-Type': 'application/json; charset=utf-8' }));
-registerComponents(app);
 
 app.notFound((c) => errorResponse(c, 'not_found'));
 

@@ -1,13 +1,23 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../app-env';
-import { TAGS } from './components';
+import { registerComponents, TAGS } from './components';
 import { OPENAPI_DOCUMENT_PATH } from './document.generated';
+
+const withComponents = new WeakSet<object>();
 
 /**
  * The OpenAPI 3.1 document of every route declared on `app`: generated from
- * the same declarations that validate the requests, so it cannot drift.
+ * the same declarations that validate the requests, so it cannot drift. The
+ * shared components (the error body, one example per code, the security
+ * schemes) concern only the document, so they are registered here, once per
+ * app, after every route: the Worker, which never builds the document, does
+ * not carry them.
  */
 export function buildOpenApiDocument(app: OpenAPIHono<AppEnv>) {
+  if (!withComponents.has(app)) {
+    registerComponents(app);
+    withComponents.add(app);
+  }
   return app.getOpenAPI31Document({
     openapi: '3.1.0',
     info: {
