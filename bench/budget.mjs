@@ -5,7 +5,7 @@
  * declarations, 130 with Ed25519 tokens and sessions (issue 10), 140 with
  * passkeys (issue 11), 150 with the provider (its pages share the page's CSS,
  * and no OIDC library is bundled: jose does the JWTs). The provider took it
- * to 166.6 KiB; 148.4 KiB since the page's script and stylesheet and
+ * to 166.6 KiB; 148.3 KiB since the page's script and stylesheet and
  * /openapi.json's document are Workers static assets built by
  * scripts/build-page.mjs (-11.3 KiB, then -5.6 for zod-to-openapi's generator,
  * which the Worker no longer carries), drizzle's Postgres enum module is a
