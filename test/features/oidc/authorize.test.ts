@@ -143,14 +143,17 @@ describe('the sign-in page', () => {
     expect(answer.text.match(/type="submit"/g)).toHaveLength(1);
     expect(answer.text).toMatch(/<label for="username">/);
     expect(answer.text).not.toMatch(/<script/);
-    // The account page's stylesheet, a file of the static assets, allowed by this response's nonce.
-    const nonce = /style-src 'nonce-([^']+)'/.exec(csp)![1]!;
-    expect(answer.text).toContain(`<link rel="stylesheet" href="${PAGE_STYLES_PATH}" integrity="${PAGE_STYLES_INTEGRITY}" nonce="${nonce}" />`);
-    expect(answer.text).not.toMatch(/<style/);
     const cookie = answer.headers.getSetCookie().find((line) => line.startsWith('__Host-edge-mfa-flow='))!;
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/Secure/);
     expect(cookie).toMatch(/SameSite=Lax/);
     expect(cookie).toMatch(/Path=\//);
+  });
+
+  it("links the account page's stylesheet, a file of the static assets, under the response's nonce", async () => {
+    const answer = await new Browser(workerEnv).get(authorizePath(confidential.clientId, challenge));
+    const nonce = /style-src 'nonce-([^']+)'/.exec(answer.headers.get('Content-Security-Policy')!)![1]!;
+    expect(answer.text).toContain(`<link rel="stylesheet" href="${PAGE_STYLES_PATH}" integrity="${PAGE_STYLES_INTEGRITY}" nonce="${nonce}" />`);
+    expect(answer.text).not.toMatch(/<style/);
   });
 });
