@@ -195,6 +195,12 @@ async function main() {
       ready >= 0 && ready < 50 && beforeReady.some((line) => /^migrations: DB: /.test(line)) && !beforeReady.some((line) => /[┌│└]|update available|⛅/.test(line)),
       beforeReady.join('\n'),
     );
+    // A fresh clone's .dev.vars (made just now) is the one worker-configuration.d.ts was
+    // generated beside: wrangler then finds the committed types current. A developer's own
+    // .dev.vars may hold other keys, so only then.
+    if (!hadDevVars) {
+      check('npm run dev does not say "Your types might be out of date" (npm run cf-typegen after a change of wrangler.toml)', !beforeReady.some((line) => line.includes('types might be out of date')), beforeReady.join('\n'));
+    }
 
     // A shell as a newcomer has it: no W, TOKEN or FULL from anywhere else.
     const env = { ...process.env, PATH: path.join(':') };
