@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { call, decodeJwtPayload, loginUser, setNow, uniqueName, useRealTime } from '../../helpers';
+import { PAGE_SCRIPT_PATH } from '../../../src/http/page-assets.generated';
+import { call, decodeJwtPayload, loginUser, setNow, staticAsset, uniqueName, useRealTime } from '../../helpers';
 import { authorizePath, basic, Browser, codeOf, enrolled, opEnv, pkce, REDIRECT, registerClient, send, signIn, stepFields, T0, tokenRequest, type Client } from './support';
 
 /** API.md, "Logout and revocation": GET /me/grants and DELETE /me/grants/:clientId. */
@@ -83,9 +84,12 @@ describe('connected apps', () => {
     const { text } = await call('/');
     expect(text).toMatch(/<section id="account-apps" aria-labelledby="h-apps" hidden>\s*<h2 id="h-apps">Connected apps<\/h2>/);
     expect(text).toMatch(/<ul id="apps-list" class="cards" aria-labelledby="h-apps"><\/ul>/);
-    expect(text).toMatch(/["']\/me\/grants["']/);
-    expect(text).toMatch(/["']\/me\/grants\/["']/);
-    expect(text).toContain('Disconnect');
+    // The page's script is a static asset (its <script src>), not inline.
+    expect(text).toContain(`src="${PAGE_SCRIPT_PATH}"`);
+    const script = (await staticAsset(PAGE_SCRIPT_PATH)).text;
+    expect(script).toMatch(/["']\/me\/grants["']/);
+    expect(script).toMatch(/["']\/me\/grants\/["']/);
+    expect(script).toContain('Disconnect');
   });
 
   it('lists every client holding a live token, not only a consent or a refresh token; DELETE revokes it and the client is told by back-channel logout', async () => {
