@@ -18,12 +18,12 @@ import { ApiError } from '../../core/errors';
 import { logEvent } from '../../core/log';
 import { wellFormed } from '../../core/second-factor/passkey';
 import { storedCredentialOf, userHandleOf } from '../../core/second-factor/passkey-store';
+import { credentialBudgetSubject } from '../../core/second-factor/passwordless-budget';
 import { newSession, type ClientInfo } from '../../core/sessions/store';
 import { issueSessionTokens, type SessionTokens } from '../../core/sessions/tokens';
 import { grantedReservation, lockedError, logLockIfSet, readReservation } from '../../core/throttle/throttle';
 import type { Settings } from '../../settings';
 import { discoverableRequestOptions, parseAuthenticationResponse, verifyAuthentication, type DiscoverableRequestOptionsJSON } from '../../webauthn';
-import { sha256 } from '../../webauthn/bytes';
 import { issueSigninChallenge, readSigninChallenge } from './signin-challenge';
 import {
   challengeSpend,
@@ -92,7 +92,7 @@ export async function signInWithPasskey(
   const sameDb = userDb === dbs.primary;
   const [challenge, credentialKey] = await Promise.all([
     readSigninChallenge(settings.signinChallengeKey, input.challengeId, now),
-    sha256(new TextEncoder().encode(credentialId)).then(encodeBase64urlNoPadding),
+    credentialBudgetSubject(credentialId),
   ]);
   const networkKey = client.ip ?? 'unknown';
   const onPrimary = [
