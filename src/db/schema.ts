@@ -285,7 +285,7 @@ export type WebAuthnChallengeRow = typeof webauthnChallenges.$inferSelect;
 
 /**
  * Passwordless sign-in challenges that were presented (POST /webauthn/signin/verify).
- * The challenge itself is stateless (an HMAC of its id, src/features/passkeys/signin-challenge.ts),
+ * The challenge itself is stateless (an HMAC of its id, src/core/passwordless/challenge.ts),
  * so /webauthn/signin/options stores nothing; a challenge is good once because the first
  * verify inserts its id here (on the primary: the challenge names no user, so no shard)
  * and every later one finds it. Rows go when their challenge has expired (the cron).

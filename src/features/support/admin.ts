@@ -9,7 +9,7 @@ import { revokeUserSessions } from '../../core/sessions/store';
 import { throttleKey } from '../../core/throttle/throttle';
 import { clearedBudget, userLocked } from '../../core/throttle/user-throttle';
 import { isoInstant } from '../../core/time';
-import { clearCredentialBudgets, credentialBudgetLocked } from '../../core/second-factor/passwordless-budget';
+import { clearCredentialBudgets, credentialBudgetLocked } from '../../core/passwordless/budget';
 
 /** What support sees of an account: never a hash, a secret or a code. */
 export interface AdminUserView {

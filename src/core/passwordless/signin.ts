@@ -14,17 +14,17 @@ import { encodeBase64urlNoPadding } from '@oslojs/encoding';
 import { randomId } from '../../crypto/random';
 import type { Db } from '../../db/client';
 import { batchPrebuilt } from '../../db/prebuilt';
-import { ApiError } from '../../core/errors';
-import { logEvent } from '../../core/log';
-import { wellFormed } from '../../core/second-factor/passkey';
-import { storedCredentialOf, userHandleOf } from '../../core/second-factor/passkey-store';
-import { credentialBudgetSubject } from '../../core/second-factor/passwordless-budget';
-import { newSession, type ClientInfo } from '../../core/sessions/store';
-import { issueSessionTokens, type SessionTokens } from '../../core/sessions/tokens';
-import { grantedReservation, lockedError, logLockIfSet, readReservation } from '../../core/throttle/throttle';
+import { ApiError } from '../errors';
+import { logEvent } from '../log';
+import { wellFormed } from '../second-factor/passkey';
+import { storedCredentialOf, userHandleOf } from '../second-factor/passkey-store';
+import { credentialBudgetSubject } from './budget';
+import { newSession, type ClientInfo } from '../sessions/store';
+import { issueSessionTokens, type SessionTokens } from '../sessions/tokens';
+import { grantedReservation, lockedError, logLockIfSet, readReservation } from '../throttle/throttle';
 import type { Settings } from '../../settings';
 import { discoverableRequestOptions, parseAuthenticationResponse, verifyAuthentication, type DiscoverableRequestOptionsJSON } from '../../webauthn';
-import { issueSigninChallenge, readSigninChallenge } from './signin-challenge';
+import { issueSigninChallenge, readSigninChallenge } from './challenge';
 import {
   challengeSpend,
   counterUpdate,
@@ -35,8 +35,15 @@ import {
   networkLock,
   sessionInsert,
   signinEvent,
-} from './signin-statements';
-import { dummyCredential } from './signin-dummy';
+} from './statements';
+import { dummyCredential } from './dummy';
+
+/** A passwordless sign-in's result: the new full session's tokens, and the session (the provider's pages keep it as theirs). */
+export interface SignedIn {
+  tokens: SessionTokens;
+  sessionId: string;
+  userId: string;
+}
 
 /** Where the request's rows are: the primary (budgets, challenges) and the shard a user id names (null: none). */
 export interface SigninDbs {
@@ -78,7 +85,7 @@ export async function signInWithPasskey(
   input: { challengeId: string; response: unknown },
   now: number,
   client: ClientInfo,
-): Promise<SessionTokens> {
+): Promise<SignedIn> {
   const parsed = parseAuthenticationResponse(input.response);
   // A malformed body is not a guess: 400, no budget taken, nothing stored.
   if (!parsed.ok || !wellFormed(parsed.response)) {
@@ -156,7 +163,7 @@ async function commit(
     now: number;
     client: ClientInfo;
   },
-): Promise<SessionTokens> {
+): Promise<SignedIn> {
   const { row, result, now } = c;
   const userId = row.credential.userId;
   const session = { ...newSession(settings, userId, true, now, ['pop', 'mfa'], c.client), acr: result.backupEligible ? 'phr' : 'phrh' };
@@ -179,5 +186,5 @@ async function commit(
     sameDb ? null : batchPrebuilt(primary, budgets(0)),
   ]);
   logEvent('passkey_signin', { userId, sessionId: session.id, reason: session.acr });
-  return tokens;
+  return { tokens, sessionId: session.id, userId };
 }
