@@ -62,7 +62,7 @@ export const sessions = sqliteTable(
     amr: text('amr').notNull().default('pwd'),
     /**
      * The `acr` of the last proof when it is not `aal2`: `phrh` (a passkey with UV,
-     * device-bound: BS = 0) or `phr` (synced) after a passwordless sign-in. Null:
+     * device-bound: BE = 0) or `phr` (BE = 1: synced or syncable) after a passwordless sign-in. Null:
      * `aal2` (a password and a second factor). Read by the access token and the
      * OpenID provider; a renewal (/reauthenticate) sets it back to what it proved.
      */

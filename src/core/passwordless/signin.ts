@@ -2,7 +2,7 @@
  * Passwordless sign-in with a discoverable passkey (issue 21; WebAuthn L3 §7.2 with the
  * user identified by the ceremony, not before it). A passkey that verified its user (UV)
  * is a multi-factor cryptographic authenticator (NIST SP 800-63B-4): the new full
- * session records amr ["pop","mfa"] and acr `phrh` (device-bound, BS = 0) or `phr` (synced).
+ * session records amr ["pop","mfa"] and acr `phrh` (device-bound: not backup eligible, BE = 0) or `phr` (BE = 1, synced or syncable).
  *
  * Round trip one, at once on the primary and on the user's shard (one batch when they are
  * one database): the network's lock read, the credential's budget reserved, the challenge
