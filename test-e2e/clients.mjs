@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// `npm run test:clients`: the README's "Sign in with edge-mfa" configurations,
-// run as written against `wrangler dev`, by the client libraries themselves:
+// `npm run test:clients`: the client configurations of docs/clients.md, run as
+// written against `wrangler dev`, by the client libraries themselves:
 // Auth.js (@auth/core), mod_auth_openidc (Apache), Python's authlib and
-// @hono/oidc-auth. Every configuration is read from the README (the blocks
-// after `<!-- test:clients NAME -->`), so the README and this check cannot
-// drift; the only changes are the example hosts (made this machine's ports)
-// and the client id and secret, which come from the README's one-liner
+// @hono/oidc-auth. Every configuration is read from that page (the blocks
+// after `<!-- test:clients NAME -->`), so what a user copies and this check
+// cannot drift; the only changes are the example hosts (made this machine's
+// ports) and the client id and secret, which come from the page's one-liner
 // `npm run client:create` (scripts/client-create.mjs).
 //
 // For each library, three people sign in through the hosted pages, driven by
@@ -24,7 +24,7 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { apacheApp, authjsApp, authlibApp, honoApp, PYTHON, readmeBlocks } from './clients/apps.mjs';
+import { apacheApp, authjsApp, authlibApp, clientBlocks, CLIENTS_DOC, honoApp, PYTHON } from './clients/apps.mjs';
 import { Browser, formsOf, textOf } from './clients/browser.mjs';
 import { makePerson, newcomer, signInOnHostedPages } from './clients/person.mjs';
 
@@ -64,7 +64,7 @@ async function waitForHealth(child) {
   throw new Error('wrangler dev did not answer /health in time');
 }
 
-/** The README's one-liner, `npm run client:create -- --name … --redirect-uri …`, against this server. */
+/** The one-liner of docs/clients.md, `npm run client:create -- --name … --redirect-uri …`, against this server. */
 function createClient(adminToken, name, redirectUris, postLogoutRedirectUris = []) {
   const args = [join(root, 'scripts/client-create.mjs'), '--url', base, '--name', name, ...redirectUris.flatMap((uri) => ['--redirect-uri', uri]), ...postLogoutRedirectUris.flatMap((uri) => ['--post-logout-redirect-uri', uri])];
   const run = spawnSync(process.execPath, args, { cwd: root, env: { ...env, ADMIN_TOKEN: adminToken }, encoding: 'utf8' });
@@ -98,7 +98,7 @@ const show = (outcome) => JSON.stringify({ ...outcome, browser: undefined, lande
 
 async function runLibrary(label, apps) {
   console.log(label);
-  // The plain configurations keep acr only where the README's block does (authlib, Apache): elsewhere it is not in the session.
+  // The plain configurations keep acr only where the page's block does (authlib, Apache): elsewhere it is not in the session.
   const person = await makePerson(base);
   const plain = await signIn(apps.plain, person, 'otp');
   check(`${label}: password + TOTP signs the person in (acr aal2 where kept)`, plain.signedIn && isPerson(plain, person) && [undefined, 'aal2'].includes(plain.acr) && plain.error === null, show(plain));
@@ -112,9 +112,9 @@ async function runLibrary(label, apps) {
 
 async function main() {
   needs();
-  const blocks = readmeBlocks();
+  const blocks = clientBlocks();
   for (const name of ['authjs', 'authjs-phr', 'apache', 'apache-phr', 'apache-logout', 'authlib', 'hono', 'hono-phr']) {
-    if (!blocks.has(name)) throw new Error(`README.md has no <!-- test:clients ${name} --> block`);
+    if (!blocks.has(name)) throw new Error(`${CLIENTS_DOC} has no <!-- test:clients ${name} --> block`);
   }
   mkdirSync(outDir, { recursive: true });
   const work = mkdtempSync(join(tmpdir(), 'edge-mfa-clients-'));
@@ -155,7 +155,7 @@ async function main() {
       phr: await app(authjsApp, { name: 'authjs-phr', block: blocks.get('authjs-phr'), port: port(2), client: authjs }),
     });
 
-    // The README's sign-out: the client registered with --post-logout-redirect-uri, and the link to
+    // The page's sign-out: the client registered with --post-logout-redirect-uri, and the link to
     // mod_auth_openidc's redirect URI with ?logout=; it sends the ID token to /end-session as
     // id_token_hint, the provider session ends, and the browser comes back to the registered page.
     const signOut = blocks.get('apache-logout').replaceAll('https://www.example.com', local(3, '')).replaceAll(encodeURIComponent('https://www.example.com'), encodeURIComponent(local(3, '')));
@@ -174,7 +174,7 @@ async function main() {
       const ended = browser.visited.some((url) => url.startsWith(`${base}/end-session?`) && new URL(url).searchParams.has('id_token_hint'));
       const again = await browser.navigate(local(3, '/protected/'));
       check(
-        "mod_auth_openidc (Apache): the README's sign-out link ends the provider session (/end-session with id_token_hint) and comes back",
+        "mod_auth_openidc (Apache): docs/clients.md's sign-out link ends the provider session (/end-session with id_token_hint) and comes back",
         Boolean(afterLogout) && ended && out?.url === afterLogout && formsOf(again.body).some((f) => f.action === '/authorize/password'),
         `${afterLogout} ${logoutLink} -> ${out?.status} ${out?.url}; then ${again.url}`,
       );

@@ -11,6 +11,9 @@ import { base64Decode, base64Encode } from '../../src/crypto/base64';
 import { timingSafeEqual } from '../../src/crypto/compare';
 import { randomBytes } from '../../src/crypto/random';
 
+// The bounds a configured cost is checked against (src/settings/env-vars.ts): the real ones.
+export { MAX_MEMORY_BYTES, withinStoredBounds } from '../../src/crypto/password';
+
 export interface ScryptParams {
   logN: number;
   r: number;

@@ -38,13 +38,14 @@ export interface EventSource {
 export interface EventValues {
   id: string;
   userId: string;
-  type: string;
+  /** One of THE list (core/event-types.ts): a statement that names its type outright is checked too. */
+  type: SecurityEventType;
   at: number;
   sessionId: string | null;
   userAgent: string | null;
   ip: string | null;
   reason: string | null;
-  method: string | null;
+  method: EventMethod | null;
 }
 export const EVENT_VALUES = ['id', 'userId', 'type', 'at', 'sessionId', 'userAgent', 'ip', 'reason', 'method'] as const satisfies readonly (keyof EventValues)[];
 

@@ -1,4 +1,4 @@
-import { getTableColumns, sql, type SQL } from 'drizzle-orm';
+import { getTableColumns, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type { Db } from './client';
 
@@ -20,4 +20,14 @@ export function insertIf<T extends SQLiteTable>(db: Db, table: T, row: GuardedRo
     return typeof value === 'boolean' ? (value ? 1 : 0) : (value ?? null);
   });
   return db.insert(table).select(sql`SELECT ${sql.join(values.map((value) => sql`${value}`), sql`, `)} WHERE ${guard}`);
+}
+
+/** A table's field names in column order: the placeholders of a prebuilt statement (db/prebuilt.ts) that inserts a whole row. */
+export function columnKeys<T extends SQLiteTable>(table: T): (keyof T['$inferInsert'] & string)[] {
+  return Object.keys(getTableColumns(table)) as (keyof T['$inferInsert'] & string)[];
+}
+
+/** Every column of `table` bound to the placeholder of its field name: a prebuilt statement's row for insertIf. */
+export function placeholderRow<T extends SQLiteTable>(table: T, p: Record<string, Placeholder>): GuardedRow<T> {
+  return Object.fromEntries(columnKeys(table).map((key) => [key, sql`${p[key]}`])) as GuardedRow<T>;
 }

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import type { EventMethod, SecurityEventType } from '../core/event-types';
 
 /** Times are Unix seconds. */
 export const users = sqliteTable('users', {
@@ -181,15 +182,14 @@ export const securityEvents = sqliteTable(
     seq: integer('seq').primaryKey(),
     id: text('id').notNull(),
     userId: text('user_id').notNull(),
-    type: text('type').notNull(),
+    type: text('type').$type<SecurityEventType>().notNull(),
     at: integer('at').notNull(),
     sessionId: text('session_id'),
     userAgent: text('user_agent'),
     /** Truncated to /24 (IPv4) or /48 (IPv6). */
     ip: text('ip'),
     reason: text('reason'),
-    /** The factor the event is about, an RFC 8176 amr value (core/event-types.ts EVENT_METHODS); null: none. */
-    method: text('method'),
+    method: text('method').$type<EventMethod>(), // the factor it is about (an RFC 8176 amr value); null: none
   },
   (t) => [index('security_events_user_idx').on(t.userId, t.at, t.seq)],
 );

@@ -1,6 +1,7 @@
 import { and, eq, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import { withReadRetry } from '../db/read-retry';
 import type { Db } from '../db/client';
+import { insertIf } from '../db/guarded-insert';
 import { signingKeys, type SigningKeyRow } from '../db/schema';
 import { generateSigningKey, sealPrivateKey, SIGNING_ALG } from './signing-key-crypto';
 import { RETIRED_PUBLISH_SECONDS, type KeyWindow, type SuccessorPlan } from './signing-key-schedule';
@@ -34,13 +35,9 @@ async function newKeyRow(wrapKey: CryptoKey, now: number, window: KeyWindow): Pr
   return { kid: key.kid, alg: SIGNING_ALG, publicX: key.x, sealedPrivateKey, createdAt: now, revokedAt: null, rsaKid: null, rsaN: null, sealedRsaPrivateKey: null, ...window };
 }
 
-/** INSERT ... SELECT <row> WHERE <guard>: drizzle lists the columns in table order (the RSA partner comes later). */
+/** INSERT ... SELECT <row> WHERE <guard> (db/guarded-insert.ts): the new key has no RSA partner yet (it comes later) and is not revoked. */
 function insertRowIf(db: Db, row: SigningKeyRow, guard: SQL) {
-  return db
-    .insert(signingKeys)
-    .select(
-      sql`SELECT ${row.kid}, ${row.alg}, ${row.publicX}, ${row.sealedPrivateKey}, ${row.createdAt}, ${row.publishAt}, ${row.signFrom}, ${row.signUntil}, ${row.publishedUntil}, NULL, NULL, NULL, NULL WHERE ${guard}`,
-    );
+  return insertIf(db, signingKeys, { ...row, revokedAt: null, rsaKid: null, rsaN: null, sealedRsaPrivateKey: null }, guard);
 }
 
 /**

@@ -1,6 +1,6 @@
-// The applications of test-e2e/clients.mjs, each built from a README block
-// (`<!-- test:clients NAME -->` before a fenced block) with only these changes:
-// the README's example hosts become this machine's ports, and the client's id
+// The applications of test-e2e/clients.mjs, each built from a block of
+// docs/clients.md (`<!-- test:clients NAME -->` before a fenced block) with only
+// these changes: the page's example hosts become this machine's ports, and the client's id
 // and secret come from `npm run client:create`. Each app answers the question
 // "who is signed in, and how (acr)?" at the page the browser lands on.
 import { spawn } from 'node:child_process';
@@ -13,17 +13,20 @@ import { build } from 'esbuild';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const EXAMPLE_ISSUER = 'https://auth.example.com';
 
-/** The README's `<!-- test:clients NAME -->` blocks, by name. */
-export function readmeBlocks() {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+/** The file the configurations a user copies live in (and are read from here). */
+export const CLIENTS_DOC = 'docs/clients.md';
+
+/** The `<!-- test:clients NAME -->` blocks of docs/clients.md, by name. */
+export function clientBlocks() {
+  const page = readFileSync(join(root, CLIENTS_DOC), 'utf8');
   const blocks = new Map();
-  for (const match of readme.matchAll(/<!-- test:clients ([a-z-]+) -->\n```[a-z]*\n([\s\S]*?)\n```/g)) blocks.set(match[1], match[2]);
+  for (const match of page.matchAll(/<!-- test:clients ([a-z-]+) -->\n```[a-z]*\n([\s\S]*?)\n```/g)) blocks.set(match[1], match[2]);
   return blocks;
 }
 
 /** A TypeScript module bundled for Node (its imports resolved from the repository's node_modules), then imported. */
 async function importTs(work, name, contents) {
-  const out = await build({ stdin: { contents, resolveDir: root, loader: 'ts', sourcefile: `README ${name}` }, bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'silent' });
+  const out = await build({ stdin: { contents, resolveDir: root, loader: 'ts', sourcefile: `${CLIENTS_DOC} ${name}` }, bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'silent' });
   const file = join(work, `${name}.mjs`);
   writeFileSync(file, out.outputFiles[0].text);
   return import(pathToFileURL(file).href);
@@ -60,7 +63,7 @@ const json = (page) => {
   }
 };
 
-/** Auth.js: the README's provider (and callbacks) in @auth/core's Auth(), at /api/auth. */
+/** Auth.js: docs/clients.md's provider (and callbacks) in @auth/core's Auth(), at /api/auth. */
 export async function authjsApp({ work, block, name, port, issuer, client }) {
   process.env.AUTH_EDGE_MFA_ID = client.clientId;
   process.env.AUTH_EDGE_MFA_SECRET = client.clientSecret;
@@ -85,7 +88,7 @@ export async function authjsApp({ work, block, name, port, issuer, client }) {
   };
 }
 
-/** @hono/oidc-auth: the README's app (a module exporting the Hono app), with its OIDC_* variables. */
+/** @hono/oidc-auth: docs/clients.md's app (a module exporting the Hono app), with its OIDC_* variables. */
 export async function honoApp({ work, block, name, port, issuer, client }) {
   Object.assign(process.env, { OIDC_ISSUER: issuer, OIDC_CLIENT_ID: client.clientId, OIDC_CLIENT_SECRET: client.clientSecret, OIDC_AUTH_SECRET: 'test-e2e-clients-hono-secret-0123456789' });
   const { default: app } = await importTs(work, name, block);
@@ -137,7 +140,7 @@ async function waitFor(url, spawned, log) {
 
 export const PYTHON = process.env.CLIENTS_PYTHON ?? '/usr/bin/python3';
 
-/** authlib: the README's module (its example hosts made local) behind test-e2e/clients/authlib-app.py. */
+/** authlib: docs/clients.md's module (its example hosts made local) behind test-e2e/clients/authlib-app.py. */
 export async function authlibApp({ work, block, name, port, issuer, client, acr }) {
   const module = join(work, `${name.replace(/-/g, '_')}.py`);
   writeFileSync(module, block.replaceAll(EXAMPLE_ISSUER, issuer).replaceAll('https://app.example.com/cb', `http://localhost:${port}/cb`));
@@ -150,7 +153,7 @@ export async function authlibApp({ work, block, name, port, issuer, client, acr 
     stop: spawned.stop,
     log,
     start: (browser) => browser.navigate(`http://localhost:${port}/login`),
-    /** The callback's answer: the README's finish() result, or its refusal. */
+    /** The callback's answer: docs/clients.md's finish() result, or its refusal. */
     remember(page) {
       last = page;
     },
@@ -162,7 +165,7 @@ export async function authlibApp({ work, block, name, port, issuer, client, acr 
 }
 
 /**
- * mod_auth_openidc: the README's Apache block (and, for `phr`, its second block
+ * mod_auth_openidc: docs/clients.md's Apache block (and, for `phr`, its second block
  * in place of the first's <Location>) in an httpd.conf of our own, run as
  * `apache2 -X` on localhost:port. The protected page names the claims in a
  * response header (mod_headers reads the module's OIDC_CLAIM_* variables).

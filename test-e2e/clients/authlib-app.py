@@ -1,5 +1,5 @@
-"""The authlib application of test-e2e/clients.mjs: the README's authlib block
-(a module, path in argv[1]) behind the smallest web server there is.
+"""The authlib application of test-e2e/clients.mjs: the authlib block of
+docs/clients.md (a module, path in argv[1]) behind the smallest web server there is.
 GET /login starts a sign-in (with acr_values when argv[3] names one); the
 callback answers the checked ID token's claims as JSON, or 403 with the error.
 """
@@ -9,13 +9,13 @@ import sys
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-spec = importlib.util.spec_from_file_location('edge_mfa_readme', sys.argv[1])
-readme = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(readme)
+spec = importlib.util.spec_from_file_location('edge_mfa_client', sys.argv[1])
+config = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(config)
 PORT = int(sys.argv[2])
 ACR = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
-CALLBACK_PATH = urllib.parse.urlsplit(readme.REDIRECT_URI).path
-sessions = {}  # state -> the session the README's start() filled (one browser each here)
+CALLBACK_PATH = urllib.parse.urlsplit(config.REDIRECT_URI).path
+sessions = {}  # state -> the session the page's start() filled (one browser each here)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -34,7 +34,7 @@ class Handler(BaseHTTPRequestHandler):
         url = urllib.parse.urlsplit(self.path)
         if url.path == '/login':
             session = {}
-            location = readme.start(session, acr_values=ACR) if ACR else readme.start(session)
+            location = config.start(session, acr_values=ACR) if ACR else config.start(session)
             sessions[session['state']] = session
             return self.answer(302, {}, {'Location': location})
         if url.path == CALLBACK_PATH:
@@ -43,8 +43,8 @@ class Handler(BaseHTTPRequestHandler):
             if session is None:
                 return self.answer(403, {'error': 'unknown state'})
             try:
-                claims = readme.finish(session, f'http://localhost:{PORT}{self.path}', acr=ACR) if ACR else readme.finish(session, f'http://localhost:{PORT}{self.path}')
-            except Exception as error:  # the README's finish() refuses by raising
+                claims = config.finish(session, f'http://localhost:{PORT}{self.path}', acr=ACR) if ACR else config.finish(session, f'http://localhost:{PORT}{self.path}')
+            except Exception as error:  # the page's finish() refuses by raising
                 return self.answer(403, {'error': type(error).__name__, 'detail': str(error)})
             return self.answer(200, dict(claims))
         return self.answer(404, {})

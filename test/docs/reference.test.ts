@@ -4,6 +4,7 @@
 // with its status. Vite's `?raw` import brings the Markdown into the pool.
 import { describe, expect, it } from 'vitest';
 import apiReference from '../../docs/api.md?raw';
+import { SECURITY_EVENT_TYPES } from '../../src/core/event-types';
 import { ERRORS, type ErrorCode } from '../../src/core/errors';
 import { call } from '../helpers';
 
@@ -35,6 +36,13 @@ describe('docs/api.md', () => {
     expect(wrong, 'error codes missing from docs/api.md or with another status').toEqual([]);
     const unknown = [...rows.keys()].filter((code) => !(code in ERRORS));
     expect(unknown, 'codes in docs/api.md that the app never answers').toEqual([]);
+  });
+
+  it('lists every security-event type under GET /me/security-events (one list: src/core/event-types.ts)', () => {
+    const section = /^### GET \/me\/security-events\n([\s\S]*?)^#{2,3} /m.exec(apiReference)?.[1] ?? '';
+    expect(section.length).toBeGreaterThan(0);
+    const missing = SECURITY_EVENT_TYPES.filter((type) => !section.includes(`\`${type}\``));
+    expect(missing, 'security-event types missing from docs/api.md').toEqual([]);
   });
 
   it('the checks above can fail: a route and a code that are not there are found missing', () => {

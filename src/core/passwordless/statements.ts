@@ -8,7 +8,8 @@
  * handle names: the credential read, and the commit.
  */
 import { eventInsert } from '../events';
-import { and, eq, getTableColumns, sql, type Placeholder, type SQL } from 'drizzle-orm';
+import { and, eq, sql, type Placeholder, type SQL } from 'drizzle-orm';
+import { columnKeys, insertIf, placeholderRow } from '../../db/guarded-insert';
 import { prebuilt, prefixedColumns } from '../../db/prebuilt';
 import { sessions, throttles, users, webauthnCredentials, webauthnSigninSpent } from '../../db/schema';
 import { reservationStatement, resetThrottle } from '../throttle/throttle';
@@ -43,9 +44,7 @@ export const networkFailure = prebuilt(['networkKey', 'now'], (db, p) => reserva
  * A locked network writes nothing here either (its request is a 429).
  */
 export const challengeSpend = prebuilt(['challengeId', 'expiresAt', 'live', 'networkKey', 'now'], (db, p) =>
-  db
-    .insert(webauthnSigninSpent)
-    .select(sql`SELECT ${p.challengeId}, ${p.expiresAt} WHERE ${p.live} = 1 AND ${networkOpen(p)}`)
+  insertIf(db, webauthnSigninSpent, { challengeId: sql`${p.challengeId}`, expiresAt: sql`${p.expiresAt}` }, sql`${p.live} = 1 AND ${networkOpen(p)}`)
     .onConflictDoNothing()
     .returning({ challengeId: webauthnSigninSpent.challengeId }),
 );
@@ -64,8 +63,6 @@ export const credentialRead = prebuilt(['credentialId', 'userId'], (db, p) =>
     .limit(1),
 );
 
-const SESSION_KEYS = Object.keys(getTableColumns(sessions)) as (keyof typeof sessions.$inferSelect)[];
-
 /** The commit's guard (§7.2 step 26): the credential is still the user's, passwordless, and its counter the one read. */
 function credentialUnchanged(p: Record<'credentialId' | 'userId' | 'storedSignCount', Placeholder>): SQL {
   return sql`EXISTS (SELECT 1 FROM ${webauthnCredentials} WHERE ${webauthnCredentials.id} = ${p.credentialId}
@@ -73,9 +70,7 @@ function credentialUnchanged(p: Record<'credentialId' | 'userId' | 'storedSignCo
 }
 
 /** The new full session, inserted only under the guard: the first statement of the commit. */
-export const sessionInsert = prebuilt([...SESSION_KEYS, 'credentialId', 'storedSignCount'], (db, p) =>
-  db.insert(sessions).select(sql`SELECT ${sql.join(SESSION_KEYS.map((key) => sql`${p[key]}`), sql`, `)} WHERE ${credentialUnchanged(p)}`),
-);
+export const sessionInsert = prebuilt([...columnKeys(sessions), 'credentialId', 'storedSignCount'], (db, p) => insertIf(db, sessions, placeholderRow(sessions, p), credentialUnchanged(p)));
 
 function sessionMade(p: Record<'sid', Placeholder>): SQL {
   return sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${p.sid})`;

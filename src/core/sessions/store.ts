@@ -1,4 +1,4 @@
-import { and, eq, isNull, ne, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
+import { and, eq, inArray, isNull, ne, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { insertIf } from '../../db/guarded-insert';
 import { sessions, type UserRow } from '../../db/schema';
@@ -100,6 +100,14 @@ export function revokeSession(db: Db, sessionId: string, now: number, guard?: SQ
     .update(sessions)
     .set({ revokedAt: now })
     .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt), guard));
+}
+
+/** Revokes the sessions whose ids `ids` selects (a subquery: a client's, say), those not revoked yet. */
+export function revokeSessionsIn(db: Db, ids: SQLWrapper, now: number) {
+  return db
+    .update(sessions)
+    .set({ revokedAt: now })
+    .where(and(inArray(sessions.id, ids), isNull(sessions.revokedAt)));
 }
 
 /** Revokes every live session of the user, except `keepSessionId` when given. */

@@ -2,7 +2,7 @@ import { and, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { sessions } from '../../db/schema';
 import { recordEvent } from '../../core/events';
-import type { ClientInfo } from '../../core/sessions/store';
+import { revokeSessionsIn, type ClientInfo } from '../../core/sessions/store';
 import type { Settings } from '../../settings';
 import { SCOPES } from './config';
 import { clientSessionLive } from './grants';
@@ -72,7 +72,7 @@ export async function revokeConnectedApp(db: Db, primary: Db, userId: string, cl
   const clientSessions = db.select({ id: oidcGrants.sessionId }).from(oidcGrants).where(and(eq(oidcGrants.userId, userId), eq(oidcGrants.clientId, clientId)));
   await db.batch([
     db.delete(oidcConsents).where(and(eq(oidcConsents.userId, userId), eq(oidcConsents.clientId, clientId))),
-    db.update(sessions).set({ revokedAt: now }).where(and(inArray(sessions.id, clientSessions), isNull(sessions.revokedAt))),
+    revokeSessionsIn(db, clientSessions, now),
     db.delete(oidcCodes).where(and(eq(oidcCodes.userId, userId), eq(oidcCodes.clientId, clientId), isNull(oidcCodes.usedAt))),
     recordEvent(db, 'oidc_grant_revoked', { userId, client, reason: `client ${clientId}` }, now),
   ]);

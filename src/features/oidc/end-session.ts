@@ -1,11 +1,9 @@
 import { decodeProtectedHeader, importJWK, jwtVerify, decodeJwt } from 'jose';
-import { and, eq, isNull } from 'drizzle-orm';
 import { decodeBase64urlIgnorePadding, encodeBase64urlNoPadding } from '@oslojs/encoding';
 import type { Db } from '../../db/client';
-import { sessions } from '../../db/schema';
 import { signingKeysDb } from '../../db/shards';
 import { recordEvent } from '../../core/events';
-import type { ClientInfo } from '../../core/sessions/store';
+import { revokeSession, type ClientInfo } from '../../core/sessions/store';
 import type { Settings } from '../../settings';
 import { rsaJwksOf, RSA_ALG } from '../../tokens/rsa-signing-keys';
 import { SIGNING_ALG } from '../../tokens/signing-key-crypto';
@@ -130,7 +128,7 @@ export async function readLogoutTicket(key: CryptoKey, ticket: string | null | u
 /** Ends the provider session (and with it every client session hanging off it: src/features/oidc/grants.ts), with a security event. */
 export async function endProviderSession(db: Db, sessionId: string, userId: string, now: number, client: ClientInfo): Promise<void> {
   await db.batch([
-    db.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt))),
+    revokeSession(db, sessionId, now),
     recordEvent(db, 'session_ended', { userId, sessionId, client, reason: 'end-session' }, now),
   ]);
 }

@@ -1,5 +1,6 @@
-import { and, eq, getTableColumns, sql, type Placeholder, type SQL } from 'drizzle-orm';
+import { and, eq, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import { eventInsert } from '../../core/events';
+import { columnKeys, insertIf, placeholderRow } from '../../db/guarded-insert';
 import { prebuilt } from '../../db/prebuilt';
 import { sessions } from '../../db/schema';
 import { oidcCodes, oidcGrants } from './tables';
@@ -20,25 +21,19 @@ export const codeSpend = prebuilt(['codeHash', 'sid', 'now'], (db, p) =>
     .returning({ codeHash: oidcCodes.codeHash }),
 );
 
-const SESSION_KEYS = Object.keys(getTableColumns(sessions)) as (keyof typeof sessions.$inferSelect)[];
-
 function opened(p: Record<'sid', Placeholder>): SQL {
   return sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${p.sid})`;
 }
 
 /** The client session, only if the spend above named it and the provider session is still live. */
-export const clientSessionInsert = prebuilt([...SESSION_KEYS, 'codeHash', 'providerSessionId', 'now'], (db, p) => {
+export const clientSessionInsert = prebuilt([...columnKeys(sessions), 'codeHash', 'providerSessionId', 'now'], (db, p) => {
   const mine = sql`EXISTS (SELECT 1 FROM ${oidcCodes} WHERE ${oidcCodes.codeHash} = ${p.codeHash} AND ${oidcCodes.sessionId} = ${p.id})`;
   const providerLive = sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${p.providerSessionId} AND ${sessions.revokedAt} IS NULL AND ${sessions.expiresAt} > ${p.now})`;
-  return db.insert(sessions).select(sql`SELECT ${sql.join(SESSION_KEYS.map((key) => sql`${p[key]}`), sql`, `)} WHERE ${mine} AND ${providerLive}`);
+  return insertIf(db, sessions, placeholderRow(sessions, p), sql`${mine} AND ${providerLive}`);
 });
 
-const GRANT_KEYS = Object.keys(getTableColumns(oidcGrants)) as (keyof typeof oidcGrants.$inferSelect)[];
-
 /** Its grant, only once the client session exists. */
-export const grantInsert = prebuilt([...GRANT_KEYS, 'sid'], (db, p) =>
-  db.insert(oidcGrants).select(sql`SELECT ${sql.join(GRANT_KEYS.map((key) => sql`${p[key]}`), sql`, `)} WHERE ${opened(p)}`),
-);
+export const grantInsert = prebuilt([...columnKeys(oidcGrants), 'sid'], (db, p) => insertIf(db, oidcGrants, placeholderRow(oidcGrants, p), opened(p)));
 
 /** The security event `oidc_code_exchanged`, only once the client session exists. */
 export const exchangedEvent = prebuilt(['eventId', 'userId', 'now', 'sid', 'userAgent', 'ip', 'reason'], (db, p) =>

@@ -2,7 +2,7 @@ import { and, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { sessions, users } from '../../db/schema';
 import { recordEvent } from '../../core/events';
-import type { ClientInfo } from '../../core/sessions/store';
+import { revokeSession, type ClientInfo } from '../../core/sessions/store';
 import { oidcGrants } from './tables';
 
 /**
@@ -53,7 +53,7 @@ export async function revokeClientSession(db: Db, sessionId: string, clientId: s
   if (!grant) return false;
   const revokedNow = sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${sessionId} AND ${sessions.revokedAt} = ${now})`;
   const [revoked] = await db.batch([
-    db.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.id, sessionId), sql`${sessions.revokedAt} IS NULL`)).returning({ id: sessions.id }),
+    revokeSession(db, sessionId, now).returning({ id: sessions.id }),
     recordEvent(db, 'oidc_token_revoked', { userId: grant.userId, sessionId, client, reason: `client ${clientId}` }, now, revokedNow),
     ...(byTheClient ? [db.update(oidcGrants).set({ logoutSentAt: LOGOUT_AFTER_PROVIDER_SESSION }).where(and(eq(oidcGrants.sessionId, sessionId), isNull(oidcGrants.logoutSentAt), revokedNow))] : []),
   ]);

@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { REFRESH_GRACE_SECONDS } from '../../settings/tunables';
 import { refreshTokenReusedEvent } from '../../core/events';
-import type { ClientInfo } from '../../core/sessions/store';
+import { revokeSession, type ClientInfo } from '../../core/sessions/store';
 import type { Db } from '../../db/client';
 import { sessions, users } from '../../db/schema';
 import { logEvent } from '../../core/log';
@@ -77,7 +77,7 @@ export async function refreshGrant(
   if (generation < current.generation) {
     await db.batch([
       refreshTokenReusedEvent(db, user.id, sessionId, clientInfo, now, sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${sessionId} AND ${sessions.revokedAt} IS NULL)`),
-      db.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.id, sessionId), sql`${sessions.revokedAt} IS NULL`)),
+      revokeSession(db, sessionId, now),
     ]);
     logEvent('refresh_token_reused', { userId: user.id, sessionId, reason: `generation ${generation} of ${current.generation}` });
     onRevoked(user.id);

@@ -1,7 +1,7 @@
-import { and, eq, inArray, isNull } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { sessions } from '../../db/schema';
 import { logEvent } from '../../core/log';
+import { revokeSessionsIn } from '../../core/sessions/store';
 import { newClientId, newClientSecret, viewOf, type ClientView } from './clients';
 import type { ClientCreate, ClientPatch } from './schemas';
 import { oidcClients, oidcCodes, oidcConsents, oidcGrants } from './tables';
@@ -82,7 +82,7 @@ export async function deleteClient(primary: Db, shards: Db[], clientId: string, 
   for (const db of shards) {
     const granted = db.select({ id: oidcGrants.sessionId }).from(oidcGrants).where(eq(oidcGrants.clientId, clientId));
     await db.batch([
-      db.update(sessions).set({ revokedAt: now }).where(and(inArray(sessions.id, granted), isNull(sessions.revokedAt))),
+      revokeSessionsIn(db, granted, now),
       db.delete(oidcCodes).where(eq(oidcCodes.clientId, clientId)),
       db.delete(oidcConsents).where(eq(oidcConsents.clientId, clientId)),
     ]);

@@ -5,22 +5,10 @@ import { primaryDb } from '../../db/shards';
 import { clientInfo } from '../../http/middleware/client-info';
 import { callerDb } from '../../http/middleware/shard';
 import { declareRoute, routeGroup } from '../../http/openapi/declare';
+import { grantsResponse } from '../../http/openapi/responses';
 import { logEvent } from '../../core/log';
 import { requireProvider } from './config';
 import { connectedApps, revokeConnectedApp } from './connected-apps';
-
-const grantsResponse = z
-  .object({
-    grants: z.array(
-      z.object({
-        clientId: z.string(),
-        name: z.string(),
-        scopes: z.array(z.string()),
-        createdAt: z.number().int(),
-        lastUsedAt: z.number().int().nullable(),
-      }),
-    ),
-  });
 
 const common = { tag: 'oidc' as const, token: 'full' as const, before: [requireProvider] };
 

@@ -102,13 +102,13 @@ export async function listEvents(db: Db, cursorKey: CryptoKey, userId: string, l
   return {
     events: page.map((row) => ({
       id: row.id,
-      type: row.type as SecurityEventType,
+      type: row.type,
       at: isoInstant(row.at),
       ip: row.ip,
       userAgent: row.userAgent,
       sessionId: row.sessionId,
       reason: row.reason,
-      method: row.method as EventMethod | null,
+      method: row.method,
     })),
     next: rows.length > limit && last ? await encodeCursor(cursorKey, userId, { at: last.at, seq: last.seq }) : null,
   };

@@ -9,7 +9,7 @@ import type { Settings } from '../../settings';
 import { readRefreshToken } from '../../tokens/refresh-token';
 import { issueSessionTokens, type SessionTokens } from '../../core/sessions/tokens';
 import { refreshTokenReusedEvent } from '../../core/events';
-import { sessionLive, sessionLiveAt, type ClientInfo } from '../../core/sessions/store';
+import { revokeSession, sessionLive, sessionLiveAt, type ClientInfo } from '../../core/sessions/store';
 
 /** Every refused refresh looks the same to the client (API.md). */
 const refused = () => new ApiError('invalid_refresh_token');
@@ -74,7 +74,7 @@ export async function refreshSession(db: Db, settings: Settings, refreshToken: s
   if (generation < current.generation) {
     await db.batch([
       refreshTokenReusedEvent(db, user.id, sessionId, client, now, sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${sessionId} AND ${sessions.revokedAt} IS NULL)`),
-      db.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.id, sessionId), sql`${sessions.revokedAt} IS NULL`)),
+      revokeSession(db, sessionId, now),
     ]);
     logEvent('refresh_token_reused', { userId: user.id, sessionId, reason: `generation ${generation} of ${current.generation}` });
   }

@@ -110,14 +110,12 @@ export const disableOtpResponse = z.strictObject({
   recoveryCodesKept: z.literal(true).optional().meta({ description: 'Present when a passkey remains: the recovery codes stay as its fallback.' }),
 });
 
-const isoInstant = z.string().meta({ description: 'ISO 8601 instant, UTC.' });
-
 export const securityEventsResponse = z.strictObject({
   events: z.array(
     z.strictObject({
       id: z.string(),
       type: z.enum(SECURITY_EVENT_TYPES).meta({ description: 'What happened (the page shows each with its own words).' }),
-      at: isoInstant,
+      at: instant,
       ip: z.string().nullable().meta({ description: 'The client network, truncated to /24 or /48.' }),
       userAgent: z.string().nullable(),
       sessionId: z.string().nullable(),
@@ -137,7 +135,7 @@ export const securityEventsResponse = z.strictObject({
 export const adminUserResponse = z.strictObject({
   id: z.string(),
   username: z.string(),
-  createdAt: isoInstant,
+  createdAt: instant,
   methods: z.array(z.string()).meta({ description: 'The second factors the account has, e.g. `["otp"]`; empty: none.' }),
   locked: z.boolean().meta({ description: 'A password or code lock is in force (or codes are refused after 100 failures).' }),
 });
@@ -188,6 +186,19 @@ export const webauthnCredentialsResponse = z.strictObject({
       lastUsedAt: instant.nullable(),
       backedUp: z.boolean().meta({ description: 'The passkey is synced by its provider (the BS flag).' }),
       passwordless: z.boolean().meta({ description: 'Registered with user verification (UV): it signs in alone, with no username or password (POST /webauthn/signin/verify). Else a second factor only.' }),
+    }),
+  ),
+});
+
+/** GET /me/grants (features/oidc): the connected apps; `createdAt` and `lastUsedAt` are Unix seconds. */
+export const grantsResponse = z.object({
+  grants: z.array(
+    z.object({
+      clientId: z.string(),
+      name: z.string(),
+      scopes: z.array(z.string()),
+      createdAt: z.number().int(),
+      lastUsedAt: z.number().int().nullable(),
     }),
   ),
 });

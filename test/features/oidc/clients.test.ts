@@ -1,5 +1,5 @@
 /**
- * What the README's four client libraries rely on (npm run test:clients runs
+ * What the four client libraries of docs/clients.md rely on (npm run test:clients runs
  * the libraries themselves; these pin the provider's side in the pool):
  * - Auth.js (@auth/core 0.41) throws at its callback when discovery has no
  *   `userinfo_endpoint`, and by default sends neither `state` nor `nonce`

@@ -58,7 +58,8 @@ describe('DELETE /me', () => {
     expect(r.text).toBe('');
     expect(await rowsOf(user)).toEqual(NOTHING);
     // Every table that stores rows of a user, not only those named above
-    // (src/core/user-data.ts is the list): a table added later and forgotten there fails here.
+    // (src/core/user-data.ts is the list); a table this user has no rows in is
+    // checked from the schema by user-data-list.test.ts.
     // (D1 refuses pragma_table_info; the CREATE statements say the same.)
     const { results: tables } = await env.DB.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' ORDER BY name").all<{ name: string; sql: string }>();
     const results = tables.filter((t) => /[`"]user_id[`"]/.test(t.sql));

@@ -11,7 +11,7 @@ import { call } from './authed';
 import { describeUserAgent } from './user-agent';
 import { asFailure, confirmNear, setError, signOut } from './view';
 import { SECURITY_EVENT_WORDS } from '../../../core/event-types';
-import type { SecurityEvent, SecurityEvents, SessionInfo } from './api-types';
+import type { SecurityEvent, SecurityEvents, SessionInfo, SessionList } from './api-types';
 
 const EVENTS_PAGE_SIZE = 10;
 
@@ -82,7 +82,7 @@ function sessionItem(session: SessionInfo): HTMLLIElement {
 }
 
 export async function loadSessions(): Promise<void> {
-  const { sessions } = await call<{ sessions: SessionInfo[] }>('GET', '/sessions');
+  const { sessions } = await call<SessionList>('GET', '/sessions');
   account.sessionsList.replaceChildren(...sessions.map(sessionItem));
   account.logoutOthers.hidden = !sessions.some((session) => !session.current);
 }

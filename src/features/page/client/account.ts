@@ -8,6 +8,7 @@
  */
 import { api, Failure, hasToken, onTokenCleared, setToken } from './api';
 import { account } from './account-elements';
+import type { Ok } from './api-types';
 import { clearLists, isNotDeployed, loadEvents, loadSessions } from './account-sessions';
 import { clearApps, loadApps } from './connected-apps';
 import { call } from './authed';
@@ -46,7 +47,7 @@ account.passwordForm.addEventListener('submit', (event) => {
   const fieldFor = (code: string): HTMLElement => (code === 'weak_password' || code === 'validation_failed' ? account.newPassword : account.currentPassword);
   void run(account.passwordForm, fieldFor, async () => {
     try {
-      await call<{ ok: true }>('POST', '/password', body);
+      await call<Ok>('POST', '/password', body);
     } catch (caught) {
       if (isNotDeployed(caught)) {
         account.password.hidden = true;

@@ -5,18 +5,11 @@
  * OpenID Provider is off (the route answers 404).
  */
 import { Failure, hasToken } from './api';
+import type { ConnectedApp, ConnectedApps } from './api-types';
 import { account } from './account-elements';
 import { call } from './authed';
 import { isNotDeployed } from './account-sessions';
 import { asFailure, confirmNear, setError, signOut } from './view';
-
-interface ConnectedApp {
-  clientId: string;
-  name: string;
-  scopes: string[];
-  createdAt: number;
-  lastUsedAt: number | null;
-}
 
 const SCOPE_WORDS: Record<string, string> = { openid: 'who you are', profile: 'your username', offline_access: 'staying signed in' };
 
@@ -53,7 +46,7 @@ function appItem(app: ConnectedApp): HTMLLIElement {
 /** Loads the list; hides the section where the provider is off. Failures are shown beside it, never thrown. */
 export async function loadApps(): Promise<void> {
   try {
-    const { grants } = await call<{ grants: ConnectedApp[] }>('GET', '/me/grants');
+    const { grants } = await call<ConnectedApps>('GET', '/me/grants');
     account.appsList.replaceChildren(...grants.map(appItem));
     account.appsEmpty.hidden = grants.length > 0;
     account.apps.hidden = false;

@@ -5,14 +5,11 @@
  * storage, a cookie or the URL.
  */
 import { api, Failure, hasToken, onTokenCleared, setToken } from './api';
+import type { Refreshed } from './api-types';
 import { signOut } from './view';
 
-/** A pair from /otp-verify, /refresh or /reauthenticate. */
-export interface Tokens {
-  token: string;
-  refreshToken?: string;
-  expiresIn?: number;
-}
+/** What `adopt` reads of an answer with tokens: /otp-verify, /refresh, /reauthenticate, or a first passkey enrollment (refresh token optional). */
+export type Tokens = Pick<Refreshed, 'token'> & Partial<Pick<Refreshed, 'refreshToken' | 'expiresIn'>>;
 
 /** Renew when 80% of the access token's life has passed, leaving a margin for a slow network. */
 const REFRESH_AT_FRACTION = 0.8;

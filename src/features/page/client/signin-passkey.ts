@@ -7,10 +7,9 @@
  * and shows nothing. Kept to this module so the rest of the page only calls its hooks.
  */
 import { api, Failure, setToken, type Verified } from './api';
+import type { PasskeySigninOptions } from './api-types';
 import { getPasskey, PasskeyCancelled, passkeysSupported } from './passkeys';
 import { run, setError } from './view';
-
-type SigninOptions = { challengeId: string; publicKey: Record<string, unknown> };
 
 const REFUSED = 'That passkey was not accepted for signing in. It may have been added without a PIN or fingerprint (then it only works after the password), or removed. Use your password instead.';
 const CANCELLED = 'No passkey was used: the request was cancelled, timed out, or this device holds no passkey for this site.';
@@ -30,7 +29,7 @@ let signedIn: (verified: Verified) => Promise<void> = async () => {};
 
 /** options, get(), verify: one sign-in. `signal` set: the autofill's conditional request. */
 async function signIn(mediation: 'conditional' | 'optional', signal?: AbortSignal): Promise<Verified> {
-  const options = await api<SigninOptions>('POST', '/webauthn/signin/options');
+  const options = await api<PasskeySigninOptions>('POST', '/webauthn/signin/options');
   const response = await getPasskey(options.publicKey, { mediation, signal });
   try {
     return await api<Verified>('POST', '/webauthn/signin/verify', { challengeId: options.challengeId, response });
