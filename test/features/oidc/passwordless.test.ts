@@ -7,8 +7,8 @@ import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeJwtPayload, setNow, useRealTime } from '../../helpers';
 import { handleOf, ORIGIN, passkeyUser, RP_ID } from '../passkeys/support';
-import { freshIp } from '../passkeys/signin-support';
-import type { SoftwareAuthenticator } from '../../webauthn/authenticator';
+import { freshIp, passwordlessSignin } from '../passkeys/signin-support';
+import { SoftwareAuthenticator } from '../../webauthn/authenticator';
 import { authorizePath, basic, Browser, codeOf, ISSUER, opEnv, PASSWORD, pkce, REDIRECT, registerClient, stepFields, T0, tokenRequest, type Answer, type Client } from './support';
 
 afterEach(useRealTime);
@@ -174,5 +174,30 @@ describe('what the passkey sign-in page refuses: the sign-in page again, with th
     const second = await browser.post('/authorize/password', { ...stepFields(locked.answer.text), username: user.username, password: PASSWORD });
     expect(second.status).toBe(200);
     expect(second.text).toContain('id="passkey-form"');
+  });
+
+  it('attack: sprayed assertions through the hosted step and the JSON route from one network share its one budget', async () => {
+    // The story: a script takes one ticket and CSRF token from /authorize and sends made-up
+    // credentials through /authorize/passkey-signin, half of them to /webauthn/signin/verify,
+    // hoping each twin keeps a budget of its own. Both count in `pkip:<network>`: 20 lock it.
+    const user = await passkeyUser(T0);
+    const client = await registerClient(workerEnv, { firstParty: true });
+    const { challenge } = await pkce();
+    setNow(T0 + 30);
+    const ip = freshIp();
+    const browser = new Browser(workerEnv);
+    let page = await browser.get(authorizePath(client.clientId, challenge));
+    for (let i = 0; i < 10; i++) {
+      const stranger = await SoftwareAuthenticator.create(-7);
+      page = (await passkeySignin(browser, page, stranger, '0' + crypto.randomUUID().slice(1), {}, ip)).answer;
+      expect(page.text).toMatch(/role="alert">That passkey was not accepted/);
+      const json = await passwordlessSignin(stranger, '0' + crypto.randomUUID().slice(1), ip);
+      expect(json.result.status).toBe(401);
+    }
+    expect((await passwordlessSignin(user.authenticator, user.id, ip)).result.status).toBe(429);
+    const hosted = await passkeySignin(browser, page, user.authenticator, user.id, {}, ip);
+    expect(hosted.answer.text).toMatch(/role="alert">Too many attempts/);
+    // Another network is not locked.
+    expect((await passkeySignin(browser, page, user.authenticator, user.id)).answer.status).toBe(303);
   });
 });
