@@ -80,6 +80,8 @@ async function runJourney(context, origin, api) {
   const carolAuthenticator = await addAuthenticator();
   await registerAndLogIn(carol);
   await enrollPasskey();
+  const listed = await page.locator('#passkey-list li').filter({ hasText: 'signs in without a password' }).waitFor().then(() => true, () => false);
+  check('the account view says the passkey signs in without a password (passwordless: true)', listed);
   await logOut();
   await page.fill('#username', '');
   await page.click('#signin-passkey-form button');
