@@ -1,5 +1,13 @@
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
+
+// The Worker serves the page's script and stylesheet and /openapi.json's document
+// from its static assets (wrangler.toml [assets]), built by scripts/build-page.mjs
+// from the sources; it rebuilds only what changed, so no run sees stale ones.
+execFileSync(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'scripts/build-page.mjs')], { stdio: 'inherit' });
 
 // Nothing may call out: no wrangler metrics, no fetch of Request.cf data.
 process.env.WRANGLER_SEND_METRICS = 'false';

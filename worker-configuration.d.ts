@@ -3,6 +3,7 @@
 interface __BaseEnv_Env {
 	DB: D1Database;
 	AUTH_RATE_LIMITER: RateLimit;
+	ASSETS: Fetcher;
 	ISSUER: string;
 	ACCESS_TOKEN_TTL_SECONDS: string;
 	MFA_TOKEN_TTL_SECONDS: string;

@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 // Checks the Worker exactly as `wrangler deploy` bundles it: minified, with
 // wrangler.toml's [alias] stand-ins (src/lib/zod-bundle.ts,
-// src/lib/zod-json-schema-stub.ts, src/webauthn/oslo-sha2.ts), which the
-// vitest pool does not apply. Prints the gzipped size the way bench/run.mjs
-// measures it (every .js/.wasm of `deploy --dry-run --outdir`, gzip -9) and
-// fails over BUNDLE_BUDGET_KIB (bench/budget.mjs); then serves that bundle with `wrangler dev` and walks
-// a short journey, and checks that GET /openapi.json is byte for byte the
-// document built from the declarations without the aliases.
+// src/lib/zod-json-schema-stub.ts, src/lib/zod-to-openapi-bundle.ts,
+// src/webauthn/oslo-sha2.ts), which the vitest pool does not apply. Prints the
+// gzipped size the way bench/run.mjs measures it (every .js/.wasm of `deploy
+// --dry-run --outdir`, gzip -9; the static assets of public/, uploaded beside
+// the Worker, are not part of it) and fails over BUNDLE_BUDGET_KIB
+// (bench/budget.mjs); then serves that bundle with `wrangler dev` and walks a
+// short journey, checks that GET /openapi.json is byte for byte the document
+// built from the declarations without the aliases, and that the page's script
+// and stylesheet are served as their integrity says.
 // Usage: node scripts/check-bundle.mjs [--size-only]
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +92,14 @@ async function journey(state) {
     check('POST /webauthn/register/verify with a forged response is a 4xx', refused.status >= 400 && refused.status < 500);
     const page = await call('GET', '/', { headers: { Accept: 'text/html' } });
     check('GET / serves the page', page.status === 200 && page.text.includes('<script'));
+    // Its script and stylesheet, static assets (wrangler.toml [assets]), with the integrity the page names.
+    for (const [tag, attribute, type] of [['script', 'src', /javascript/], ['link', 'href', /^text\/css/]]) {
+      const element = new RegExp(`<${tag} [^>]*${attribute}="(/assets/[^"]+)" integrity="(sha384-[^"]+)"`).exec(page.text);
+      const response = element ? await fetch(worker.base + element[1]) : null;
+      const bytes = response?.ok ? Buffer.from(await response.arrayBuffer()) : null;
+      const digest = bytes ? `sha384-${createHash('sha384').update(bytes).digest('base64')}` : null;
+      check(`GET the page's ${tag} ${element?.[1]} 200, ${type}, as its integrity says`, !!element && !!bytes && type.test(response.headers.get('Content-Type') ?? '') && digest === element[2]);
+    }
     check('an unknown path 404', (await call('GET', '/no-such-path')).status === 404);
   } finally {
     await worker.stop();

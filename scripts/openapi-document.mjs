@@ -2,7 +2,8 @@
 // Node the way the Worker builds it, but without wrangler.toml's stand-ins
 // for zod's JSON Schema modules and oslo's SHA-2 (only `zod` is aliased, to
 // src/lib/zod-bundle.ts). Used by scripts/lint-openapi.mjs and
-// scripts/check-bundle.mjs.
+// scripts/check-bundle.mjs, and by scripts/build-page.mjs, which writes the
+// document the Worker serves (public/assets/openapi.<hash>.json).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,7 @@ export async function openApiDocumentFromDeclarations() {
       alias: { zod: './src/lib/zod-bundle.ts' },
       external: ['cloudflare:*', 'node:*'],
       outfile: entry,
+      absWorkingDir: root,
       logLevel: 'error',
     });
     return (await import(pathToFileURL(entry).href)).default;

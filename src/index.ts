@@ -1,11 +1,10 @@
-import { $, type OpenAPIHono } from '@hono/zod-openapi';
+import { $ } from '@hono/zod-openapi';
 import { cors } from 'hono/cors';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from './http/app-env';
 import { STORAGE_RETRY_AFTER_SECONDS, transientD1Kind } from './db/transient';
 import { ApiError, errorResponse } from './core/errors';
 import { logError, logEvent } from './core/log';
-import { registerComponents } from './http/openapi/components';
 import { routeGroup } from './http/openapi/declare';
 import { account } from './features/account/routes';
 import { admin } from './features/support/routes';
@@ -54,9 +53,6 @@ const corsForListedOrigins = createMiddleware<AppEnv>(async (c, next) => {
   })(c, next);
 });
 
-/** The app whose declarations /openapi.json documents (set below, read per request). */
-let documented: OpenAPIHono<AppEnv> | undefined;
-
 // Bodies are read per route, after its bearer check (see declareRoute), so an
 // unknown path is 404 before its body is read (API.md, order of checks).
 const app = $(routeGroup().use(securityHeaders, settings, corsForListedOrigins, backchannelLogoutAfter))
@@ -70,9 +66,7 @@ const app = $(routeGroup().use(securityHeaders, settings, corsForListedOrigins, 
   .route('/', health)
   .route('/', page)
   .route('/', oidc)
-  .openapi(openApiRoute, (c) => c.body(openApiJson(documented!), 200, { 'Content-Type': 'application/json; charset=utf-8' }));
-registerComponents(app);
-documented = app;
+  .openapi(openApiRoute, async (c) => c.body(await openApiJson(c.env.ASSETS), 200, { 'Content-Type': 'application/json; charset=utf-8' }));
 
 app.notFound((c) => errorResponse(c, 'not_found'));
 

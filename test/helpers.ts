@@ -65,6 +65,18 @@ export function call<T = Record<string, unknown>>(path: string, options: CallOpt
   return callWith<T>((url, init) => SELF.fetch(url, init), path, options);
 }
 
+/**
+ * GET of a file of the Worker's static assets (wrangler.toml [assets], built
+ * by scripts/build-page.mjs), as the asset layer serves it in front of the
+ * Worker (public/_headers applied). The pool's SELF runs the Worker only, so
+ * the ASSETS binding answers here.
+ */
+export async function staticAsset(path: string): Promise<{ status: number; headers: Headers; text: string; bytes: ArrayBuffer }> {
+  const response = await env.ASSETS.fetch(new URL(path, BASE));
+  const bytes = await response.arrayBuffer();
+  return { status: response.status, headers: response.headers, text: new TextDecoder().decode(bytes), bytes };
+}
+
 /** One request through `send` (SELF, or the app with another env), its body parsed as JSON when it is JSON. */
 export async function callWith<T = Record<string, unknown>>(send: (url: string, init: RequestInit) => Promise<Response>, path: string, options: CallOptions = {}): Promise<ApiResult<T>> {
   const headers: Record<string, string> = { ...options.headers };

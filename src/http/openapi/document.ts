@@ -1,12 +1,23 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from '../app-env';
-import { TAGS } from './components';
+import { registerComponents, TAGS } from './components';
+import { OPENAPI_DOCUMENT_PATH } from './document.generated';
+
+const withComponents = new WeakSet<object>();
 
 /**
  * The OpenAPI 3.1 document of every route declared on `app`: generated from
- * the same declarations that validate the requests, so it cannot drift.
+ * the same declarations that validate the requests, so it cannot drift. The
+ * shared components (the error body, one example per code, the security
+ * schemes) concern only the document, so they are registered here, once per
+ * app, after every route: the Worker, which never builds the document, does
+ * not carry them.
  */
 export function buildOpenApiDocument(app: OpenAPIHono<AppEnv>) {
+  if (!withComponents.has(app)) {
+    registerComponents(app);
+    withComponents.add(app);
+  }
   return app.getOpenAPI31Document({
     openapi: '3.1.0',
     info: {
@@ -24,14 +35,23 @@ export function buildOpenApiDocument(app: OpenAPIHono<AppEnv>) {
   });
 }
 
-const cache = new WeakMap<object, string>();
+let served: Promise<string> | undefined;
 
-/** Built once per isolate: the declarations do not change while it lives. */
-export function openApiJson(app: OpenAPIHono<AppEnv>): string {
-  let json = cache.get(app);
-  if (json === undefined) {
-    json = JSON.stringify(buildOpenApiDocument(app));
-    cache.set(app, json);
-  }
-  return json;
+/**
+ * GET /openapi.json's body: the document above, built from the declarations
+ * at build time (scripts/build-page.mjs) into the Worker's static assets and
+ * read once per isolate through the ASSETS binding. The Worker does not build
+ * it: the deployed bundle leaves zod-to-openapi's generator out
+ * (src/lib/zod-to-openapi-bundle.ts), and test/openapi/document.test.ts checks
+ * that the served document is the one the declarations build.
+ */
+export function openApiJson(assets: Fetcher): Promise<string> {
+  served ??= (async () => {
+    const response = await assets.fetch(new URL(OPENAPI_DOCUMENT_PATH, 'https://assets.invalid'));
+    if (!response.ok) throw new Error(`${OPENAPI_DOCUMENT_PATH} is not in the static assets (${response.status}): run node scripts/build-page.mjs`);
+    return response.text();
+  })();
+  // A failed read is not kept: the next request tries again.
+  served.catch(() => (served = undefined));
+  return served;
 }

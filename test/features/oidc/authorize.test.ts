@@ -2,6 +2,7 @@ import { env } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setNow, useRealTime } from '../../helpers';
 import { admin, authorizePath, Browser, form, ISSUER, opEnv, pkce, REDIRECT, registerClient, send, T0, type Client } from './support';
+import { PAGE_STYLES_INTEGRITY, PAGE_STYLES_PATH } from '../../../src/http/page-assets.generated';
 
 afterEach(useRealTime);
 
@@ -153,5 +154,12 @@ describe('the sign-in page', () => {
     expect(cookie).toMatch(/Secure/);
     expect(cookie).toMatch(/SameSite=Lax/);
     expect(cookie).toMatch(/Path=\//);
+  });
+
+  it("links the account page's stylesheet, a file of the static assets, under the response's nonce", async () => {
+    const answer = await new Browser(workerEnv).get(authorizePath(confidential.clientId, challenge));
+    const nonce = /style-src 'nonce-([^']+)'/.exec(answer.headers.get('Content-Security-Policy')!)![1]!;
+    expect(answer.text).toContain(`<link rel="stylesheet" href="${PAGE_STYLES_PATH}" integrity="${PAGE_STYLES_INTEGRITY}" nonce="${nonce}" />`);
+    expect(answer.text).not.toMatch(/<style/);
   });
 });

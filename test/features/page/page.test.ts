@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { call } from '../../helpers';
+import { call, staticAsset } from '../../helpers';
 
 /** The attributes of each tag named `tag` in the page. */
 function tags(html: string, tag: string): Array<Record<string, string>> {
@@ -8,6 +8,13 @@ function tags(html: string, tag: string): Array<Record<string, string>> {
     for (const [, name, value] of match[1]!.matchAll(/([a-z-]+)(?:="([^"]*)")?/gi)) attributes[name!.toLowerCase()] = value ?? '';
     return attributes;
   });
+}
+
+/** The page and its script (a file of the static assets, named by the page's one <script src>). */
+async function pageAndScript(): Promise<{ text: string; script: string }> {
+  const { text } = await call('/');
+  const src = tags(text, 'script')[0]!.src!;
+  return { text, script: (await staticAsset(src)).text };
 }
 
 describe('GET / (the enrollment page)', () => {
@@ -25,21 +32,45 @@ describe('GET / (the enrollment page)', () => {
     expect(csp).toContain("connect-src 'self'");
     expect(csp).toContain("frame-ancestors 'none'");
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|https?:|\*/);
-    // Every script and style carries this response's nonce; there are no other sources.
+    // Every script and stylesheet carries this response's nonce; there are no other sources.
+    // The script and the stylesheet are files of this origin's static assets (next test), not inline.
     const scripts = tags(first.text, 'script');
-    const styles = tags(first.text, 'style');
+    const stylesheets = tags(first.text, 'link').filter((link) => link.rel === 'stylesheet');
     expect(scripts.length).toBe(1);
-    for (const element of [...scripts, ...styles]) expect(element.nonce).toBe(nonce);
-    expect(scripts.every((s) => s.src === undefined)).toBe(true);
+    expect(stylesheets.length).toBe(1);
+    expect(tags(first.text, 'style')).toEqual([]);
+    for (const element of [...scripts, ...stylesheets]) expect(element.nonce).toBe(nonce);
+    expect(scripts[0]!.src).toMatch(/^\/assets\/page\.[0-9a-f]{16}\.js$/);
+    expect(stylesheets[0]!.href).toMatch(/^\/assets\/page\.[0-9a-f]{16}\.css$/);
     const second = await call('/');
     expect(second.headers.get('Content-Security-Policy')).not.toBe(csp);
   });
 
-  it('loads nothing from elsewhere and keeps tokens out of storage', async () => {
+  it('serves its script and stylesheet from the static assets, each as its integrity attribute says, never sniffed', async () => {
     const { text } = await call('/');
+    const script = tags(text, 'script')[0]!;
+    const stylesheet = tags(text, 'link').find((link) => link.rel === 'stylesheet')!;
+    for (const [element, path, type] of [
+      [script, script.src!, /^(text|application)\/javascript/],
+      [stylesheet, stylesheet.href!, /^text\/css/],
+    ] as const) {
+      const asset = await staticAsset(path);
+      expect(asset.status, path).toBe(200);
+      expect(asset.headers.get('Content-Type'), path).toMatch(type);
+      expect(asset.headers.get('X-Content-Type-Options'), path).toBe('nosniff');
+      // A content-hashed name: a new build is a new name, so the file may be cached for good.
+      expect(asset.headers.get('Cache-Control'), path).toContain('immutable');
+      // A browser refuses the file if these differ (Subresource Integrity).
+      const digest = btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest('SHA-384', asset.bytes))));
+      expect(element.integrity, path).toBe(`sha384-${digest}`);
+    }
+  });
+
+  it('loads nothing from elsewhere and keeps tokens out of storage', async () => {
+    const { text, script } = await pageAndScript();
     expect(text).not.toMatch(/(src|href)="(https?:)?\/\//i);
-    expect(tags(text, 'link')).toEqual([]);
-    expect(text).not.toMatch(/localStorage|sessionStorage|document\.cookie|indexedDB/);
+    expect(tags(text, 'link').map((link) => link.rel)).toEqual(['stylesheet']);
+    expect(text + script).not.toMatch(/localStorage|sessionStorage|document\.cookie|indexedDB/);
     // No inline event handlers: they would need 'unsafe-inline'.
     expect(text).not.toMatch(/\son[a-z]+="/i);
   });
@@ -80,17 +111,17 @@ describe('GET / (the enrollment page)', () => {
   });
 
   it('has a message for every error code a person can meet', async () => {
-    const { text } = await call('/');
+    const { script } = await pageAndScript();
     for (const code of ['invalid_credentials', 'weak_password', 'username_taken', 'invalid_code', 'unauthorized', 'mfa_already_enabled', 'no_pending_enrollment', 'mfa_not_enrolled', 'internal']) {
-      expect(text, code).toMatch(new RegExp(`\\b${code}:\\s*["'\`]`));
+      expect(script, code).toMatch(new RegExp(`\\b${code}:\\s*["'\`]`));
     }
     // The script is minified: either quote.
-    expect(text).toMatch(/["']too_many_requests["']/);
-    expect(text).toMatch(/get\(["']Retry-After["']\)/);
+    expect(script).toMatch(/["']too_many_requests["']/);
+    expect(script).toMatch(/get\(["']Retry-After["']\)/);
   });
 
   it('has the account view and the step-up prompt, hidden until signed in, every field labelled', async () => {
-    const { text } = await call('/');
+    const { text, script } = await pageAndScript();
     const byId = new Map([...tags(text, 'div'), ...tags(text, 'section'), ...tags(text, 'dialog'), ...tags(text, 'input')].map((element) => [element.id, element]));
     expect(byId.get('account-view')).toHaveProperty('hidden');
     for (const id of ['account-activity', 'account-password', 'account-delete']) expect(byId.get(id), id).toHaveProperty('hidden');
@@ -104,7 +135,7 @@ describe('GET / (the enrollment page)', () => {
     // A passkey can answer the step-up (issue 23): a native button, shown when the account has one.
     expect(text).toMatch(/<div id="step-up-passkey-option" hidden>\s*<button id="step-up-passkey" type="button">Use a passkey<\/button>/);
     // The script renews the access token and reads the refresh token from responses, and keeps both in memory.
-    expect(text).toMatch(/["']\/refresh["']/);
-    expect(text).toMatch(/["']insufficient_user_authentication["']/);
+    expect(script).toMatch(/["']\/refresh["']/);
+    expect(script).toMatch(/["']insufficient_user_authentication["']/);
   });
 });

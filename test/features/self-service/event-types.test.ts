@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SECURITY_EVENT_TYPES, SECURITY_EVENT_WORDS } from '../../../src/core/event-types';
-import { PAGE_SCRIPT } from '../../../src/http/page-assets.generated';
-import { call } from '../../helpers';
+import { PAGE_SCRIPT_PATH } from '../../../src/http/page-assets.generated';
+import { call, staticAsset } from '../../helpers';
 
 /**
  * One list per fact: the security-event types are declared once
@@ -28,7 +28,8 @@ describe('the security-event types, one list', () => {
     expect(JSON.parse(match![1]!)).toEqual(SECURITY_EVENT_TYPES);
   });
 
-  it("the page's script carries the words of every type", () => {
-    for (const type of SECURITY_EVENT_TYPES) expect(PAGE_SCRIPT, type).toContain(SECURITY_EVENT_WORDS[type]);
+  it("the page's script carries the words of every type", async () => {
+    const script = (await staticAsset(PAGE_SCRIPT_PATH)).text;
+    for (const type of SECURITY_EVENT_TYPES) expect(script, type).toContain(SECURITY_EVENT_WORDS[type]);
   });
 });

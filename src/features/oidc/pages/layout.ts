@@ -2,10 +2,11 @@ import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import { base64Encode } from '../../../crypto/base64';
 import { randomBytes } from '../../../crypto/random';
-import { PAGE_STYLES } from '../../../http/page-assets.generated';
+import { PAGE_STYLES_INTEGRITY, PAGE_STYLES_PATH } from '../../../http/page-assets.generated';
 
 /**
- * The hosted pages' frame: the account page's stylesheet (one CSS for both),
+ * The hosted pages' frame: the account page's stylesheet (one CSS for both,
+ * a file of the static assets, public/assets, allowed by the nonce it carries),
  * a strict CSP with `frame-ancestors 'none'` (no clickjacking of the consent
  * button), nothing loaded from elsewhere, and no script but the passkey
  * step's own (nonce-bound). `form-action` allows this
@@ -38,7 +39,7 @@ export function page(nonce: string, title: string, body: Markup, alert?: string 
     <meta name="viewport" content="width=device-width, initial-scale=1" />
     <meta name="referrer" content="no-referrer" />
     <title>${title} · edge-mfa</title>
-    <style nonce="${nonce}">${raw(PAGE_STYLES)}</style>
+    <link rel="stylesheet" href="${PAGE_STYLES_PATH}" integrity="${PAGE_STYLES_INTEGRITY}" nonce="${nonce}" />
   </head>
   <body>
     <main>

@@ -1,7 +1,7 @@
 /**
  * The enrollment page's script: account, then authenticator setup or the
  * second step, then the signed-in summary. Built by scripts/build-page.mjs
- * into one inline script that runs under the page's CSP nonce.
+ * into one script file of the static assets that runs under the page's CSP nonce.
  */
 import { api, Failure, hasToken, setToken, type LoggedIn, type Me, type OtpCreated, type PasskeyOptions, type PasskeyRegistered, type QrCode, type Registered, type Verified } from './api';
 import { messageFor } from './messages';
