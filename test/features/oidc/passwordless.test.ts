@@ -58,7 +58,7 @@ describe('the provider’s sign-in page offers a passkey alone', () => {
     expect(offer.publicKey).toMatchObject({ userVerification: 'required', rpId: RP_ID });
     const nonce = /script-src 'nonce-([^']+)'/.exec(page.headers.get('Content-Security-Policy')!)![1]!;
     expect(page.text).toContain(`<script nonce="${nonce}">`);
-    expect(page.text).toContain("mediation: 'conditional'");
+    expect(page.text).toContain("mediation:'conditional'");
   });
 
   it('a device-bound passkey with UV: no username, no password; a code whose ID token says pop, mfa and phrh; the provider session then serves prompt=none', async () => {
