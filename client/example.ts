@@ -1,8 +1,11 @@
 // An example consumer of client/edge-mfa-client.ts: a whole sign-in with a
 // password and a TOTP code, then the profile read with the full token.
-// Type-checked in a default strict project and run against the Worker by the
-// tests (scripts/generate-client.mjs --check, test/openapi/generated-client.test.ts).
-import { EdgeMfaClient, type Data } from './edge-mfa-client';
+// Type-checked as a consumer's project has it (the tsconfig of today's `tsc --init`,
+// an ES module; and an older CommonJS one) and run against the Worker by the tests
+// (scripts/generate-client.mjs --check, test/openapi/generated-client.test.ts).
+// The import names the file with .js, as Node's ES modules need; TypeScript
+// resolves it to edge-mfa-client.ts, and so do bundlers.
+import { EdgeMfaClient, type Data } from './edge-mfa-client.js';
 
 export interface SignedIn {
   profile: Data<'GET /me'>;

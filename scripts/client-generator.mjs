@@ -197,7 +197,7 @@ export class EdgeMfaClient {
     const bearer = auth === 'admin' ? this.adminToken : auth === 'token' ? this.token : null;
     if (bearer) headers.Authorization = 'Bearer ' + bearer;
     if (input.body !== undefined) headers['Content-Type'] = 'application/json';
-    const response = await this.send(this.baseUrl + path, { method, headers, body: input.body === undefined ? undefined : JSON.stringify(input.body) });
+    const response = await this.send(this.baseUrl + path, { method, headers, body: input.body === undefined ? null : JSON.stringify(input.body) });
     const text = response.status === 204 ? '' : await response.text();
     let parsed: unknown = null;
     try {

@@ -16,8 +16,8 @@ export const root = fileURLToPath(new URL('..', import.meta.url));
 export const outDir = join(root, 'e2e-output');
 const wrangler = join(root, 'node_modules/wrangler/bin/wrangler.js');
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-// Nothing may call out: no wrangler metrics, no fetch of Request.cf data.
-export const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' };
+// Nothing may call out: no wrangler metrics, no fetch of Request.cf data, no banner (its update check asks npm).
+export const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_HIDE_BANNER: 'true', CI: 'true' };
 
 let passed = 0;
 let failed = 0;

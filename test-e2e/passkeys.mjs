@@ -135,6 +135,7 @@ async function runJourney(context, origin, api) {
   await page.locator('#step-done').waitFor({ state: 'visible' });
   check('no passkey yet', (await page.locator('#passkey-list').innerText()).includes('None yet.'));
   check('the facts say: authenticator app only', /Second factors\s+authenticator app\n/.test((await page.locator('#me').innerText()) + '\n'));
+  check('no "also sign out everywhere else" choice while there is no passkey to remove', await page.locator('#passkey-end-sessions-line').isHidden());
   await page.fill('#passkey-name', 'Laptop');
   await page.click('#add-passkey-form button[type=submit]');
   await page.locator('#add-passkey-form .form-status').filter({ hasText: 'Passkey “Laptop” added.' }).waitFor();
@@ -142,6 +143,10 @@ async function runJourney(context, origin, api) {
   check('the new passkey is listed with its name', (await page.locator('#passkey-list li').allInnerTexts()).some((t) => t.startsWith('Laptop')));
   const factsAfterAdd = await page.locator('#me').filter({ hasText: /Second factors\s*authenticator app, passkey/ }).waitFor({ timeout: 5000 }).then(() => true, () => false);
   check('"Second factors" is refreshed at once: authenticator app, passkey', factsAfterAdd, await page.locator('#me').innerText());
+  // The checkbox and its words on one line, the words in the list's type (it once sat alone, its label below it in bold).
+  const [box, words] = await Promise.all([page.locator('#passkey-end-sessions').boundingBox(), page.locator('label[for=passkey-end-sessions]').boundingBox()]);
+  const besideIt = box !== null && words !== null && words.x > box.x + box.width && Math.abs(words.y + words.height / 2 - (box.y + box.height / 2)) < box.height;
+  check('with a passkey listed, "also sign out everywhere else" shows, its checkbox beside its words', (await page.locator('#passkey-end-sessions-line').isVisible()) && besideIt, JSON.stringify({ box, words }));
   await screenshot('alice-added');
 
   console.log('log out, log in with the password and the passkey');
@@ -182,9 +187,10 @@ async function runJourney(context, origin, api) {
   await page.fill('#code', totp(secret, Date.now() / 1000 + 30));
   await page.press('#code', 'Enter');
   await page.locator('#step-done').waitFor({ state: 'visible' });
+  await page.check('#passkey-end-sessions');
   await page.click('#passkey-list button');
-  await page.locator('#add-passkey-form .form-status').filter({ hasText: 'Passkey “Laptop” removed.' }).waitFor();
-  check('the list is empty again', (await page.locator('#passkey-list').innerText()).includes('None yet.'));
+  await page.locator('#add-passkey-form .form-status').filter({ hasText: 'Passkey “Laptop” removed. Every other session is signed out.' }).waitFor();
+  check('the list is empty again, and the choice that went with removing is gone', (await page.locator('#passkey-list').innerText()).includes('None yet.') && (await page.locator('#passkey-end-sessions-line').isHidden()));
   const factsAfterRemove = await page.locator('#me').filter({ hasText: /Second factors\s*authenticator app(?!,)/ }).waitFor({ timeout: 5000 }).then(() => true, () => false);
   check('"Second factors" is refreshed after the removal', factsAfterRemove, await page.locator('#me').innerText());
 

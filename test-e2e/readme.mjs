@@ -1,16 +1,21 @@
 #!/usr/bin/env node
 // `npm run test:e2e` (and `node test-e2e/readme.mjs` alone): the README's curl
-// walkthrough, run as a newcomer pastes it. Starts `npm run dev -- --port <free
-// port from 8911>` (which makes .dev.vars and migrates the local D1 when they are
-// missing, both gitignored), takes every ```sh block of the README's "Walkthrough
-// with curl" section, and feeds them to one bash session, block after block:
+// walkthrough, run as a newcomer pastes it. Starts `npm run dev -- --port <a free
+// port: from E2E_PORTS when set, like the other browser tests>` (which makes
+// .dev.vars and migrates the local D1 when they are missing, both gitignored;
+// what it prints before "Ready" must be short), takes every ```sh block of the
+// README's "Walkthrough with curl" section, and feeds them to one bash session,
+// block after block:
 //   1. the whole walkthrough;
 //   2. the whole walkthrough again in the same shell (a second paste: a new user,
 //      the helpers defined again, the temp folder kept);
 //   3. the re-authenticate block twice in a row right after a block that used a
 //      code, so the second (and usually the first) needs a code of a later 30 s
 //      step than the last one accepted: the `code` helper must wait for it;
-//   4. the curl recipes of docs/api.md ("Recipes") and docs/support.md ("Try it
+//   4. the blocks that need no fresh code, and the QR code line, with tokens that
+//      are no good: each must show the error answer, fail, and leave every
+//      variable as it was;
+//   5. the curl recipes of docs/api.md ("Recipes") and docs/support.md ("Try it
 //      locally"), which continue in the same shell, once each, from the clone.
 // Every block must end with status 0, print no error answer (`"error"`, `HTTP
 // 4xx/5xx`), nothing on stderr and no `null`, and leave no variable empty or
@@ -21,15 +26,13 @@
 // writes into a mktemp -d folder, not the clone.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outDir = join(root, 'e2e-output');
-/** The first port tried; 8787 is the README's (a developer's own npm run dev). */
-const FIRST_PORT = 8911;
 const STEP_SECONDS = 30;
 
 let failures = 0;
@@ -37,18 +40,6 @@ function check(name, ok, detail = '') {
   console.log(`  ${ok ? '✓' : '✗'} ${name}${!ok && detail ? `\n${detail.replace(/^/gm, '      ')}` : ''}`);
   if (!ok) failures += 1;
   return ok;
-}
-
-function portIsFree(port) {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-async function freePortFrom(first) {
-  for (let port = first; port < first + 100; port++) if (await portIsFree(port)) return port;
-  throw new Error(`no free port from ${first}`);
 }
 
 /** The ```sh blocks of a Markdown section (by its `## ` heading), in order. */
@@ -147,8 +138,9 @@ async function main() {
     ['docs/support.md', 'Try it locally'],
   ].flatMap(([file, heading]) => sectionBlocks(readFileSync(join(root, file), 'utf8'), heading).map((block) => ({ file, block })));
   if (blocks.length < 3) throw new Error(`the walkthrough has ${blocks.length} sh blocks; expected the helpers and several steps`);
-  const port = await freePortFrom(FIRST_PORT);
-  const inspectorPort = await freePortFrom(port + 1);
+  // E2E_PORTS=A-B (a shared machine) or any free ports: never the README's 8787, a developer's own npm run dev.
+  const port = await freePort();
+  const inspectorPort = await freePort();
   const base = `http://localhost:${port}`;
   const pasted = blocks.map((block) => block.replaceAll('localhost:8787', `localhost:${port}`));
   const codeBlocks = pasted.map((block, i) => (/\bcode "\$SECRET"/.test(block) ? i : -1)).filter((i) => i >= 0);
@@ -189,6 +181,26 @@ async function main() {
       if (Date.now() > deadline) throw new Error('npm run dev did not answer /health within 180 s');
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
+    // What a newcomer reads before "Ready": short (it was 383 lines of migration tables),
+    // and no line from wrangler's banner, whose update check calls the npm registry.
+    let startup = [];
+    for (let tries = 0; tries < 50 && !startup.some((line) => line.includes('Ready on')); tries++) {
+      if (tries) await new Promise((resolve) => setTimeout(resolve, 100));
+      startup = readFileSync(join(outDir, 'readme-dev.log'), 'utf8').split('\n');
+    }
+    const ready = startup.findIndex((line) => line.includes('Ready on'));
+    const beforeReady = startup.slice(0, ready + 1);
+    check(
+      `npm run dev says "Ready" after ${ready + 1} lines, with one line per database and no table of migrations or update check`,
+      ready >= 0 && ready < 50 && beforeReady.some((line) => /^migrations: DB: /.test(line)) && !beforeReady.some((line) => /[┌│└]|update available|⛅/.test(line)),
+      beforeReady.join('\n'),
+    );
+    // A fresh clone's .dev.vars (made just now) is the one worker-configuration.d.ts was
+    // generated beside: wrangler then finds the committed types current. A developer's own
+    // .dev.vars may hold other keys, so only then.
+    if (!hadDevVars) {
+      check('npm run dev does not say "Your types might be out of date" (npm run cf-typegen after a change of wrangler.toml)', !beforeReady.some((line) => line.includes('types might be out of date')), beforeReady.join('\n'));
+    }
 
     // A shell as a newcomer has it: no W, TOKEN or FULL from anywhere else.
     const env = { ...process.env, PATH: path.join(':') };
@@ -223,6 +235,26 @@ async function main() {
       twice.printed.includes('waiting for the next 30 s step') && twice.seconds >= secondsLeft - 1,
       `it took ${twice.seconds} s with ${secondsLeft} s left in the step of the code before`,
     );
+
+    // A paste with a token that is no good (expired, or a typo): the block must show the
+    // error answer, fail, and leave the variables as they were (never "null" or empty),
+    // so the reader sees what went wrong and the next block is not fed garbage. The
+    // blocks that need no fresh code (no 30 s wait), and the QR code line on its own.
+    console.log('A block pasted with a token that is no good shows the error and assigns nothing:');
+    await shell.run('SAVED="$TOKEN $FULL $REFRESH"; TOKEN=no-good; FULL=no-good; REFRESH=no-good');
+    const qrLine = pasted.flatMap((block) => block.split('\n')).find((line) => /^curl .*\/qrcode/.test(line));
+    if (!qrLine) throw new Error('the walkthrough has no curl line for /qrcode');
+    const failing = pasted.filter((block, i) => i > 0 && !/\bcode "\$SECRET"/.test(block) && !block.includes('/register')).concat(qrLine);
+    for (const block of failing) {
+      const result = await shell.run(block);
+      const first = block.split('\n').find((line) => line && !line.startsWith('#')) ?? '';
+      const problems = [];
+      if (result.status === 0) problems.push('status 0');
+      if (!/"error"\s*:|error: 401/.test(result.printed + result.stderr)) problems.push('no error answer shown');
+      for (const name of ['TOKEN', 'FULL', 'REFRESH']) if (result.vars[name] !== 'no-good') problems.push(`$${name} became ${JSON.stringify(result.vars[name])}`);
+      check(`bad token: ${first.length > 70 ? `${first.slice(0, 70)}…` : first}`, problems.length === 0, `${problems.join('\n')}\nprinted:\n${result.printed}\nstderr:\n${result.stderr}`);
+    }
+    await shell.run('read -r TOKEN FULL REFRESH <<< "$SAVED"');
 
     // support.md reads ADMIN_TOKEN from .dev.vars: pasted in the clone, as it says.
     console.log('The recipes of docs/api.md and docs/support.md, in the same shell, in the clone:');

@@ -149,7 +149,7 @@ function pageHtml(nonce: string) {
         <div id="passkeys">
           <h3>Your passkeys</h3>
           <ul id="passkey-list"></ul>
-          <p>
+          <p id="passkey-end-sessions-line" class="check" hidden>
             <input id="passkey-end-sessions" type="checkbox" />
             <label for="passkey-end-sessions">When removing a passkey, also sign out everywhere else</label>
           </p>

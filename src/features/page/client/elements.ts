@@ -39,6 +39,7 @@ export const ui = {
   passkeys: byId('passkeys', HTMLElement),
   passkeyList: byId('passkey-list', HTMLUListElement),
   passkeyEndSessions: byId('passkey-end-sessions', HTMLInputElement),
+  passkeyEndSessionsLine: byId('passkey-end-sessions-line', HTMLParagraphElement),
   addPasskeyForm: byId('add-passkey-form', HTMLFormElement),
   passkeyName: byId('passkey-name', HTMLInputElement),
 };

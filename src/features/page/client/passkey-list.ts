@@ -29,6 +29,8 @@ export async function showPasskeys(): Promise<void> {
     item.append(label, ' ', remove);
     ui.passkeyList.append(item);
   }
+  // The choice matters only when there is a passkey to remove.
+  ui.passkeyEndSessionsLine.hidden = credentials.length === 0;
   if (credentials.length === 0) {
     const item = document.createElement('li');
     item.textContent = 'None yet.';
