@@ -887,6 +887,14 @@ export interface Operations {
     };
     auth: 'none';
   };
+  /** Sign-in: a passkey alone (passwordless) (no token) */
+  "POST /authorize/passkey-signin": {
+    input: Record<string, never>;
+    success: {
+      200: null;
+    };
+    auth: 'none';
+  };
   /** Sign-in: confirm a new authenticator (no token) */
   "POST /authorize/enroll": {
     input: Record<string, never>;
@@ -1032,6 +1040,7 @@ const AUTH: { [K in keyof Operations]: Operations[K]['auth'] } = {
   "POST /authorize/otp": 'none',
   "POST /authorize/recovery": 'none',
   "POST /authorize/passkey": 'none',
+  "POST /authorize/passkey-signin": 'none',
   "POST /authorize/enroll": 'none',
   "POST /authorize/continue": 'none',
   "POST /authorize/consent": 'none',

@@ -8,10 +8,12 @@
 // request); then she types a password instead and the pending autofill request ends with
 // no error shown. Dave's authenticator stops verifying him (isUserVerified: false): the
 // browser offers nothing for a sign-in that requires UV, and an assertion without UV sent
-// anyway is refused (401). Exits non-zero on any failure.
+// anyway is refused (401). Then the same on the OpenID Provider's sign-in page
+// (passwordless-provider.mjs). Exits non-zero on any failure.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { check, jsonApi, outDir, runE2e, watchPage } from './lib.mjs';
+import { providerJourney } from './passwordless-provider.mjs';
 
 async function runJourney(context, origin, api) {
   const page = context.pages()[0] ?? (await context.newPage());
@@ -78,6 +80,8 @@ async function runJourney(context, origin, api) {
   const carolAuthenticator = await addAuthenticator();
   await registerAndLogIn(carol);
   await enrollPasskey();
+  const listed = await page.locator('#passkey-list li').filter({ hasText: 'signs in without a password' }).waitFor().then(() => true, () => false);
+  check('the account view says the passkey signs in without a password (passwordless: true)', listed);
   await logOut();
   await page.fill('#username', '');
   await page.click('#signin-passkey-form button');
@@ -135,4 +139,7 @@ async function runJourney(context, origin, api) {
   check('no page errors, CSP violations or requests to other origins', problems.length === 0, problems.join('; '));
 }
 
-await runE2e('passwordless', { contextOptions: { viewport: { width: 900, height: 1200 } } }, ({ context, server }) => runJourney(context, server.origin, server.api));
+await runE2e('passwordless', { admin: true, vars: (origin) => ({ ISSUER_URL: origin }), contextOptions: { viewport: { width: 900, height: 1200 } } }, async ({ context, server }) => {
+  await runJourney(context, server.origin, server.api);
+  await providerJourney(context, server);
+});

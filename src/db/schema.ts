@@ -63,7 +63,7 @@ export const sessions = sqliteTable(
     amr: text('amr').notNull().default('pwd'),
     /**
      * The `acr` of the last proof when it is not `aal2`: `phrh` (a passkey with UV,
-     * device-bound: BS = 0) or `phr` (synced) after a passwordless sign-in. Null:
+     * device-bound: BE = 0) or `phr` (BE = 1: synced or syncable) after a passwordless sign-in. Null:
      * `aal2` (a password and a second factor). Read by the access token and the
      * OpenID provider; a renewal (/reauthenticate) sets it back to what it proved.
      */
@@ -285,7 +285,7 @@ export type WebAuthnChallengeRow = typeof webauthnChallenges.$inferSelect;
 
 /**
  * Passwordless sign-in challenges that were presented (POST /webauthn/signin/verify).
- * The challenge itself is stateless (an HMAC of its id, src/features/passkeys/signin-challenge.ts),
+ * The challenge itself is stateless (an HMAC of its id, src/core/passwordless/challenge.ts),
  * so /webauthn/signin/options stores nothing; a challenge is good once because the first
  * verify inserts its id here (on the primary: the challenge names no user, so no shard)
  * and every later one finds it. Rows go when their challenge has expired (the cron).

@@ -33,7 +33,8 @@ export async function readRefreshToken(key: CryptoKey, token: string): Promise<R
   if (prefix !== PREFIX || rest.length > 0 || !sessionId || !generationText || !tagText) return null;
   if (!SESSION_ID.test(sessionId) || !GENERATION.test(generationText)) return null;
   if (!/^[A-Za-z0-9_-]{43}$/.test(tagText)) return null;
-  const tag = decodeBase64urlIgnorePadding(tagText);
+  const tag = decodedTag(tagText);
+  if (tag === null) return null;
   const generation = Number(generationText);
   const genuine = await crypto.subtle.verify('HMAC', key, tag, message(sessionId, generation, PREFIX));
   return genuine ? { sessionId, generation } : null;
@@ -54,4 +55,16 @@ export function sessionIdOfRefreshToken(token: string): string | null {
 export async function accessTokenId(key: CryptoKey, sessionId: string, generation: number): Promise<string> {
   const tag = new Uint8Array(await crypto.subtle.sign('HMAC', key, message(sessionId, generation, 'jti')));
   return encodeBase64urlNoPadding(tag.subarray(0, 16));
+}
+
+/**
+ * A 43-character tag's 32 bytes, or null: decodeBase64urlIgnorePadding throws when the
+ * last character carries bits past them ('x'), which a forger may send (never a 500).
+ */
+function decodedTag(text: string): Uint8Array | null {
+  try {
+    return decodeBase64urlIgnorePadding(text);
+  } catch {
+    return null;
+  }
 }

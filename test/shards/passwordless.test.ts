@@ -10,7 +10,7 @@ import { decodeJwtPayload, PASSWORD, setNow, useRealTime } from '../helpers';
 import { SoftwareAuthenticator } from '../webauthn/authenticator';
 import { freshIp, passwordlessSignin, signinAssertion, signinOptions, signinVerify } from '../features/passkeys/signin-support';
 import { ORIGIN, RP_ID } from '../features/passkeys/support';
-import { bindings, callOn, count, dump, nameOnShard, shardEnv, T0 } from './support';
+import { adminOn, bindings, callOn, count, dump, nameOnShard, shardEnv, T0 } from './support';
 
 afterEach(useRealTime);
 
@@ -94,5 +94,21 @@ describe('passwordless sign-in across shards', () => {
     const results = await Promise.all([signinVerify(opts.challengeId, response, freshIp(), send), signinVerify(opts.challengeId, response, freshIp(), send)]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 401]);
     expect(await count(bindings(SHARDS)[2]!, 'sessions', 'user_id = ? AND acr IS NOT NULL', user.id)).toBe(1);
+  });
+
+  it('attack: a passkey on shard 2 held at 429 by forged assertions; support’s unlock clears its budget on the primary', async () => {
+    // The story (test/features/support/unlock-passwordless-lock.test.ts): the per-credential
+    // budget lives on the primary, the account on its shard; unlock cleared only the shard.
+    setNow(T0 + 400);
+    const authenticator = await SoftwareAuthenticator.create(-7);
+    const user = await passkeyUserOn(2, authenticator);
+    const failing = () => count(bindings(SHARDS)[0]!, 'throttles', "key LIKE 'pkcred:%' AND failures > 0");
+    const before = await failing();
+    for (let i = 0; i < 5; i++) expect((await passwordlessSignin(authenticator, user.id, freshIp(), { tamper: true }, send)).result.status).toBe(401);
+    expect((await passwordlessSignin(authenticator, user.id, freshIp(), {}, send)).result.status).toBe(429);
+    expect((await adminOn<{ locked: boolean }>(workerEnv, `/admin/users?username=${encodeURIComponent(user.username)}`)).body.locked).toBe(true);
+    expect((await adminOn(workerEnv, `/admin/users/${user.id}/unlock`, { json: { reason: 'ticket 21' } })).status).toBe(200);
+    expect(await failing()).toBe(before);
+    expect((await passwordlessSignin(authenticator, user.id, freshIp(), {}, send)).result.status).toBe(200);
   });
 });

@@ -7,7 +7,7 @@ import { insertIf } from '../../db/guarded-insert';
 import { recordEvent, type EventSource } from '../../core/events';
 import { logEvent } from '../../core/log';
 import { consentForm } from './pages/enroll';
-import { signInForm } from './pages/sign-in';
+import { signInPage } from './sign-in-page';
 import { accountCeiling, acrFor, canMeet } from './acr';
 import { provenAcr, touchProviderSession, type ProviderSession } from './provider-session';
 import { oidcClients, oidcConsents, type OidcClientRow } from './tables';
@@ -73,7 +73,7 @@ export async function errorBack(c: C, client: ClientRef, request: AuthorizationR
 export async function showSignIn(c: C, anyClient: AnyClient, request: AuthorizationRequest, now: number, alert?: string) {
   const client = asRef(anyClient, request.redirectUri);
   const step = await stepContext(c, client, await makeTicket(c.get('settings').oidcKey, request, client, now), request.redirectUri);
-  return render(c, 'Sign in', signInForm(step, c.get('settings').oidcSignup, request.loginHint), { alert });
+  return signInPage(c, step, request.loginHint, alert);
 }
 
 /**

@@ -22,7 +22,9 @@ import { verifyToken } from '../../tokens/jwt';
 import { recordConsent } from './consents';
 import { afterSignIn, allowAndCode, codeWithProof, errorBack, showSignIn } from './grant-flow';
 import { enrollForm, recoveryCodesForm } from './pages/enroll';
-import { secondFactorForms, signInForm, signUpForm, type StepContext } from './pages/sign-in';
+import { secondFactorForms, signUpForm, type StepContext } from './pages/sign-in';
+import { signInPage } from './sign-in-page';
+import { passwordlessStep } from './passwordless';
 import { protocolRoute } from './route-doc';
 import { liveProviderSession, markDeviceBound } from './provider-session';
 import { readTicket } from './ticket';
@@ -125,7 +127,7 @@ async function passwordStep(c: C) {
   const s = await readStep(c, now);
   if (s instanceof Response) return s;
   const parsed = credentialsSchema.safeParse({ username: s.form.get('username') ?? '', password: s.form.get('password') ?? '' });
-  const again = (alert: string) => render(c, 'Sign in', signInForm(s.step, c.get('settings').oidcSignup, s.form.get('username') ?? ''), { alert });
+  const again = (alert: string) => signInPage(c, s.step, s.form.get('username') ?? '', alert);
   if (!parsed.success) return again('Enter your username and password.');
   try {
     const { username, password } = parsed.data;
@@ -262,6 +264,7 @@ protocolRoute(stepRoutes, { ...stepDoc('/authorize/password', 'Sign-in: the pass
 protocolRoute(stepRoutes, { ...stepDoc('/authorize/otp', 'Sign-in: a TOTP code'), operationId: 'postAuthorizeOtp' }, (c) => factorStep(c, 'code'));
 protocolRoute(stepRoutes, { ...stepDoc('/authorize/recovery', 'Sign-in: a recovery code'), operationId: 'postAuthorizeRecovery' }, (c) => factorStep(c, 'recoveryCode'));
 protocolRoute(stepRoutes, { ...stepDoc('/authorize/passkey', 'Sign-in: a passkey as the second factor'), operationId: 'postAuthorizePasskey' }, passkeyStep);
+protocolRoute(stepRoutes, { ...stepDoc('/authorize/passkey-signin', 'Sign-in: a passkey alone (passwordless)'), operationId: 'postAuthorizePasskeySignin' }, passwordlessStep);
 protocolRoute(stepRoutes, { ...stepDoc('/authorize/enroll', 'Sign-in: confirm a new authenticator'), operationId: 'postAuthorizeEnroll' }, (c) => factorStep(c, 'enroll'));
 protocolRoute(stepRoutes, { ...stepDoc('/authorize/continue', 'Sign-in: continue after the recovery codes'), operationId: 'postAuthorizeContinue' }, continueStep);
 protocolRoute(stepRoutes, { ...stepDoc('/authorize/consent', 'Sign-in: allow or deny a client'), operationId: 'postAuthorizeConsent' }, consentStep);

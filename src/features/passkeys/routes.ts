@@ -2,10 +2,9 @@ import { listPasskeys, removePasskey } from './credentials';
 import { assertionOptions, verifyPasskey } from '../../core/second-factor/passkey';
 import { registerPasskey, registrationOptions } from './register';
 import { clientInfo } from '../../http/middleware/client-info';
-import { callerDb, idShardDb } from '../../http/middleware/shard';
+import { callerDb, signinDbs } from '../../http/middleware/shard';
 import { ipFloodFilter } from '../../http/middleware/rate-limit';
-import { primaryDb } from '../../db/shards';
-import { signInWithPasskey, signinOptions } from './signin';
+import { signInWithPasskey, signinOptions } from '../../core/passwordless/signin';
 import { declareRoute, routeGroup } from '../../http/openapi/declare';
 import {
   tokensResponse,
@@ -163,8 +162,7 @@ export const webauthn = routeGroup()
     return c.json(await signinOptions(c.get('settings'), nowSeconds()), 200);
   })
   .openapi(signinVerifyRoute, async (c) => {
-    const dbs = { primary: primaryDb(c.env), ofUser: (userId: string) => idShardDb(c, userId) };
-    const tokens = await signInWithPasskey(dbs, c.get('settings'), c.req.valid('json'), nowSeconds(), clientInfo(c));
+    const { tokens } = await signInWithPasskey(signinDbs(c), c.get('settings'), c.req.valid('json'), nowSeconds(), clientInfo(c));
     return c.json({ ...tokens, authorized: true as const }, 200);
   })
   .openapi(listRoute, async (c) => {

@@ -8,6 +8,7 @@ import { declareRoute, routeGroup } from '../../http/openapi/declare';
 import { adminUserResponse, okResponse, resetTokenResponse } from '../../http/openapi/responses';
 import { adminReasonSchema, adminUserQuery, passwordResetSchema, userIdParams } from '../../http/schemas';
 import { nowSeconds } from '../../core/time';
+import { primaryDb } from '../../db/shards';
 
 const findUserRoute = declareRoute({
   method: 'get',
@@ -40,7 +41,7 @@ const unlockRoute = declareRoute({
   path: '/admin/users/{id}/unlock',
   tag: 'admin',
   summary: 'Clear an account’s throttles and locks',
-  description: 'Clears the password and code counters, and with them any lock (also the one after 100 wrong codes). The reason is shown to the user.',
+  description: 'Clears the password, code and passkey counters, and with them any lock (also the one after 100 wrong codes), and the passwordless sign-in counter of each of the account’s passkeys. The reason is shown to the user.',
   token: 'admin',
   params: userIdParams,
   body: adminReasonSchema,
@@ -88,7 +89,7 @@ export const admin = routeGroup()
   .openapi(findUserRoute, async (c) => {
     // The shard of the username's key; by id below, the shard the id names (else 404, like an unknown id).
     const { username } = c.req.valid('query');
-    const user = await findUser(usernameShard(c, username).db, username, nowSeconds());
+    const user = await findUser(usernameShard(c, username).db, primaryDb(c.env), username, nowSeconds());
     if (!user) throw new ApiError('not_found', NO_SUCH_USER);
     return c.json(user, 200);
   })
@@ -98,7 +99,7 @@ export const admin = routeGroup()
     return c.json({ ok: true as const }, 200);
   })
   .openapi(unlockRoute, async (c) => {
-    const found = await unlockUser(idShardDbOr(c, c.req.valid('param').id, 'not_found', NO_SUCH_USER), c.req.valid('param').id, c.req.valid('json').reason, nowSeconds());
+    const found = await unlockUser(idShardDbOr(c, c.req.valid('param').id, 'not_found', NO_SUCH_USER), primaryDb(c.env), c.req.valid('param').id, c.req.valid('json').reason, nowSeconds());
     if (!found) throw new ApiError('not_found', NO_SUCH_USER);
     return c.json({ ok: true as const }, 200);
   })

@@ -56,3 +56,11 @@ export function resetTokenShardDb(c: Context<AppEnv>, resetToken: string): Db {
   }
   return shardDb(c.env, shard);
 }
+
+/**
+ * Where a passwordless sign-in's rows are (it names no username): its budgets and spent
+ * challenges on the primary, the account on the shard its user handle (the user id) names.
+ */
+export function signinDbs(c: Context<AppEnv>): { primary: Db; ofUser(userId: string): Db | null } {
+  return { primary: shardDb(c.env, 0), ofUser: (userId: string) => idShardDb(c, userId) };
+}

@@ -138,11 +138,17 @@ describe('the sign-in page', () => {
     expect(csp).toContain("frame-ancestors 'none'");
     expect(answer.headers.get('Cache-Control')).toBe('no-store');
     expect(answer.text).toMatch(/<form method="post" action="\/authorize\/password">/);
-    expect(answer.text).toMatch(/autocomplete="username"/);
+    // Issue 21 (API.md, stable markup): the username field also offers passkeys ("username webauthn").
+    expect(answer.text).toMatch(/autocomplete="username webauthn"/);
     expect(answer.text).toMatch(/type="password" autocomplete="current-password"/);
-    expect(answer.text.match(/type="submit"/g)).toHaveLength(1);
+    // Two forms (the password, and "Sign in with a passkey"), each with one submit button.
+    const forms = answer.text.match(/<form [\s\S]*?<\/form>/g)!;
+    expect(forms.map((f) => /action="([^"]+)"/.exec(f)![1])).toEqual(['/authorize/password', '/authorize/passkey-signin']);
+    for (const f of forms) expect(f.match(/type="submit"/g)).toHaveLength(1);
     expect(answer.text).toMatch(/<label for="username">/);
-    expect(answer.text).not.toMatch(/<script/);
+    // The only scripts: the sign-in options (JSON, not executed) and the page's own under the CSP nonce.
+    const nonce = /script-src 'nonce-([^']+)'/.exec(csp)![1]!;
+    expect(answer.text.match(/<script[^>]*>/g)).toEqual(['<script type="application/json" id="signin-passkey-options">', `<script nonce="${nonce}">`]);
     const cookie = answer.headers.getSetCookie().find((line) => line.startsWith('__Host-edge-mfa-flow='))!;
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/Secure/);

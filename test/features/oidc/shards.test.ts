@@ -2,9 +2,12 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { scheduled } from '../../../src/scheduled';
 import { shardOfId } from '../../../src/db/shard-ids';
-import { decodeJwtPayload, setNow, useRealTime } from '../../helpers';
+import { decodeBase64urlIgnorePadding } from '@oslojs/encoding';
+import { callOn, decodeJwtPayload, PASSWORD, setNow, useRealTime } from '../../helpers';
+import { SoftwareAuthenticator } from '../../webauthn/authenticator';
+import { handleOf, ORIGIN, RP_ID } from '../passkeys/support';
 import { bindings, enrolledOn, nameOnShard } from '../../shards/support';
-import { authorizePath, basic, Browser, codeOf, opEnv, pkce, REDIRECT, registerClient, send, signIn, T0, tokenRequest, type Client, type Enrolled } from './support';
+import { authorizePath, basic, Browser, codeOf, opEnv, pkce, REDIRECT, registerClient, send, signIn, stepFields, T0, tokenRequest, type Client, type Enrolled } from './support';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -78,5 +81,38 @@ describe('the provider across four shards', () => {
     const mine = posted.filter((payload) => payload.aud === told.clientId);
     expect(mine.map((payload) => `${payload.sub} ${payload.sid}`).sort()).toEqual([...sids].map(([sub, sid]) => `${sub} ${sid}`).sort());
     expect(new Set(mine.map((payload) => parseInt(String(payload.sid)[0]!, 16)))).toEqual(new Set([0, 1, 2, 3]));
+  });
+
+  it('passwordless on the sign-in page, for a person of every shard: the user handle finds the shard, the provider session lives there', async () => {
+    for (let shard = 0; shard < SHARDS; shard++) {
+      setNow(T0 + 200);
+      // A passkey made with UV through the JSON API (first enrollment) on this shard.
+      const authenticator = await SoftwareAuthenticator.create(-7);
+      const username = nameOnShard(shard, SHARDS, 'Pk');
+      const registered = await callOn<{ id: string }>(workerEnv, '/register', { json: { username, password: PASSWORD } });
+      const login = await callOn<{ token: string }>(workerEnv, '/login', { json: { username, password: PASSWORD } });
+      const options = await callOn<{ challengeId: string; publicKey: { challenge: string } }>(workerEnv, '/webauthn/register/options', { token: login.body.token, json: {} });
+      const registration = await authenticator.register(decodeBase64urlIgnorePadding(options.body.publicKey.challenge), { rpId: RP_ID, origin: ORIGIN });
+      expect((await callOn(workerEnv, '/webauthn/register/verify', { token: login.body.token, json: { challengeId: options.body.challengeId, response: registration } })).status).toBe(201);
+      const userId = registered.body.id;
+
+      const { verifier, challenge } = await pkce();
+      const browser = new Browser(workerEnv);
+      const page = await browser.get(authorizePath(client.clientId, challenge));
+      const json = /<script type="application\/json" id="signin-passkey-options">([^<]*)<\/script>/.exec(page.text)![1]!;
+      const form = /<form id="signin-passkey-form"[\s\S]*?<\/form>/.exec(page.text)![0];
+      const assertion = await authenticator.assert(decodeBase64urlIgnorePadding(JSON.parse(json).challenge as string), { rpId: RP_ID, origin: ORIGIN, userHandle: handleOf(userId) });
+      const answer = await browser.post('/authorize/passkey-signin', { ...stepFields(page.text), challengeId: /name="challengeId" value="([^"]+)"/.exec(form)![1]!, response: JSON.stringify(assertion) });
+      expect(answer.status, `shard ${shard}: ${answer.text.slice(0, 300)}`).toBe(303);
+      const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(answer.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+      expect(tokens.status, tokens.text).toBe(200);
+      const claims = decodeJwtPayload(tokens.json.id_token as string);
+      expect(claims).toMatchObject({ sub: userId, acr: 'phrh', amr: ['pop', 'mfa'] });
+      expect(shardOfId(claims.sid as string, SHARDS)).toBe(shard);
+      const db = bindings(SHARDS)[shard]!;
+      expect((await db.prepare('SELECT COUNT(*) AS n FROM sessions WHERE id = ? AND acr = ?').bind(claims.sid, 'phrh').first<{ n: number }>())!.n).toBe(1);
+      // SSO finds that provider session from the cookie alone.
+      expect((await browser.get(authorizePath(client.clientId, challenge))).status).toBe(303);
+    }
   });
 });

@@ -2,7 +2,7 @@
  * Interop for the passwordless ceremony (issue 21): for every response below, POST
  * /webauthn/signin/verify and @simplewebauthn/server (the test oracle, given
  * requireUserVerification: true as our options ask) agree on accept or refuse.
- * The one deliberate difference is listed after.
+ * The deliberate differences (checks SimpleWebAuthn leaves to its caller) are listed after.
  */
 import { verifyAuthenticationResponse } from '@simplewebauthn/server';
 import { encodeBase64urlNoPadding as b64url } from '@oslojs/encoding';
@@ -84,6 +84,24 @@ describe('passwordless sign-in agrees with @simplewebauthn/server', () => {
     const user = await passkeyUser(T0);
     const opts = await signinOptions();
     const json = await signinAssertion(user.authenticator, user.id, opts, { userHandle: null });
+    expect((await signinVerify(opts.challengeId, json, freshIp())).status).toBe(401);
+    expect(await theirs(json, opts.challenge, user.authenticator, 0)).toBe(true);
+  });
+
+  it('deliberate difference: a user handle naming another user — we refuse (§7.2 step 6: the handle must name the credential’s owner), SimpleWebAuthn does not look', async () => {
+    const owner = await passkeyUser(T0);
+    const other = await passkeyUser(T0);
+    const opts = await signinOptions();
+    const json = await signinAssertion(owner.authenticator, other.id, opts);
+    expect((await signinVerify(opts.challengeId, json, freshIp())).status).toBe(401);
+    expect(await theirs(json, opts.challenge, owner.authenticator, 0)).toBe(true);
+  });
+
+  it('deliberate difference: BE changed since registration — we refuse (§7.2 step 20), SimpleWebAuthn keeps no BE to compare', async () => {
+    const user = await passkeyUser(T0, { backupEligible: true });
+    const opts = await signinOptions();
+    // A synced passkey's assertion claiming BE = 0 (to pass for device-bound, acr phrh).
+    const json = await signinAssertion(user.authenticator, user.id, opts, { flags: { be: false, bs: false } });
     expect((await signinVerify(opts.challengeId, json, freshIp())).status).toBe(401);
     expect(await theirs(json, opts.challenge, user.authenticator, 0)).toBe(true);
   });

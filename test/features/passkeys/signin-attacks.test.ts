@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { call, loginUser, setNow, snapshot, useRealTime } from '../../helpers';
 import { callOn } from '../../shards/support';
 import { SoftwareAuthenticator } from '../../webauthn/authenticator';
-import { signinWork } from '../../../src/features/passkeys/signin';
+import { signinWork } from '../../../src/core/passwordless/signin';
 import { runCleanup } from '../../../src/scheduled/run';
 import { getDb } from '../../../src/db/client';
 import { addPasskey, assertionResponse, loginVerify, options, passkeyUser } from './support';

@@ -7,17 +7,33 @@ export interface StepContext {
   clientName: string;
 }
 
-/** The password step; `username` autocomplete for password managers (API.md, stable markup). */
-export function signInForm(step: StepContext, signup: boolean, username = ''): Markup {
+/**
+ * The password step; `username` autocomplete for password managers (API.md, stable markup).
+ * With `passkey` (passwordless sign-in, issue 21) the username field also offers the
+ * browser's passkeys (`autocomplete="username webauthn"`, conditional mediation), and
+ * "Sign in with a passkey" sits beside the password form, both answered by
+ * POST /authorize/passkey-signin with the sign-in options embedded here.
+ */
+export function signInForm(step: StepContext, signup: boolean, username = '', passkey?: PasskeyOffer | null): Markup {
   return html`<p class="lead">Sign in to continue to <strong>${step.clientName}</strong>.</p>
     <form method="post" action="/authorize/password">
       ${hidden(step.ticket, step.csrf)}
       <label for="username">Username</label>
-      <input id="username" name="username" autocomplete="username" required minlength="3" maxlength="64" autocapitalize="none" spellcheck="false" value="${username}" />
+      <input id="username" name="username" autocomplete="${passkey ? 'username webauthn' : 'username'}" required minlength="3" maxlength="64" autocapitalize="none" spellcheck="false" value="${username}" />
       <label for="password">Password</label>
       <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="256" />
       <button type="submit">Continue</button>
     </form>
+    ${passkey
+      ? html`<form id="signin-passkey-form" method="post" action="/authorize/passkey-signin">
+          ${hidden(step.ticket, step.csrf)}
+          <input type="hidden" name="challengeId" value="${passkey.challengeId}" />
+          <input type="hidden" name="response" value="" />
+          <script type="application/json" id="signin-passkey-options">${raw(passkey.optionsJson.replace(/</g, '\\u003c'))}</script>
+          <button type="submit" name="passkey" value="1">Sign in with a passkey</button>
+          <p id="signin-passkey-status" role="status" aria-live="polite"></p>
+        </form>`
+      : ''}
     ${signup ? html`<p>No account yet? <a href="/authorize/signup?ticket=${encodeURIComponent(step.ticket)}">Create one</a>.</p>` : ''}`;
 }
 

@@ -10,7 +10,9 @@ export async function showPasskeys(): Promise<void> {
   for (const credential of credentials) {
     const item = document.createElement('li');
     const label = document.createElement('span');
-    label.textContent = credential.name + ' · added ' + new Date(credential.createdAt).toLocaleDateString() + (credential.backedUp ? ' · synced' : '');
+    // Which passkeys sign in alone (registered with a PIN or biometric), and which only after the password (issue 21).
+    const use = credential.passwordless ? ' · signs in without a password' : ' · only after the password';
+    label.textContent = credential.name + ' · added ' + new Date(credential.createdAt).toLocaleDateString() + (credential.backedUp ? ' · synced' : '') + use;
     const remove = document.createElement('button');
     remove.type = 'button';
     remove.textContent = 'Remove';

@@ -2,7 +2,7 @@
  * Passwordless sign-in with a discoverable passkey (issue 21; WebAuthn L3 §7.2 with the
  * user identified by the ceremony, not before it). A passkey that verified its user (UV)
  * is a multi-factor cryptographic authenticator (NIST SP 800-63B-4): the new full
- * session records amr ["pop","mfa"] and acr `phrh` (device-bound, BS = 0) or `phr` (synced).
+ * session records amr ["pop","mfa"] and acr `phrh` (device-bound: not backup eligible, BE = 0) or `phr` (BE = 1, synced or syncable).
  *
  * Round trip one, at once on the primary and on the user's shard (one batch when they are
  * one database): the network's lock read, the credential's budget reserved, the challenge
@@ -14,17 +14,17 @@ import { encodeBase64urlNoPadding } from '@oslojs/encoding';
 import { randomId } from '../../crypto/random';
 import type { Db } from '../../db/client';
 import { batchPrebuilt } from '../../db/prebuilt';
-import { ApiError } from '../../core/errors';
-import { logEvent } from '../../core/log';
-import { wellFormed } from '../../core/second-factor/passkey';
-import { storedCredentialOf, userHandleOf } from '../../core/second-factor/passkey-store';
-import { newSession, type ClientInfo } from '../../core/sessions/store';
-import { issueSessionTokens, type SessionTokens } from '../../core/sessions/tokens';
-import { grantedReservation, lockedError, logLockIfSet, readReservation } from '../../core/throttle/throttle';
+import { ApiError } from '../errors';
+import { logEvent } from '../log';
+import { wellFormed } from '../second-factor/passkey';
+import { storedCredentialOf, userHandleOf } from '../second-factor/passkey-store';
+import { credentialBudgetSubject } from './budget';
+import { newSession, type ClientInfo } from '../sessions/store';
+import { issueSessionTokens, type SessionTokens } from '../sessions/tokens';
+import { grantedReservation, lockedError, logLockIfSet, readReservation } from '../throttle/throttle';
 import type { Settings } from '../../settings';
 import { discoverableRequestOptions, parseAuthenticationResponse, verifyAuthentication, type DiscoverableRequestOptionsJSON } from '../../webauthn';
-import { sha256 } from '../../webauthn/bytes';
-import { issueSigninChallenge, readSigninChallenge } from './signin-challenge';
+import { issueSigninChallenge, readSigninChallenge } from './challenge';
 import {
   challengeSpend,
   counterUpdate,
@@ -35,8 +35,15 @@ import {
   networkLock,
   sessionInsert,
   signinEvent,
-} from './signin-statements';
-import { dummyCredential } from './signin-dummy';
+} from './statements';
+import { dummyCredential } from './dummy';
+
+/** A passwordless sign-in's result: the new full session's tokens, and the session (the provider's pages keep it as theirs). */
+export interface SignedIn {
+  tokens: SessionTokens;
+  sessionId: string;
+  userId: string;
+}
 
 /** Where the request's rows are: the primary (budgets, challenges) and the shard a user id names (null: none). */
 export interface SigninDbs {
@@ -78,7 +85,7 @@ export async function signInWithPasskey(
   input: { challengeId: string; response: unknown },
   now: number,
   client: ClientInfo,
-): Promise<SessionTokens> {
+): Promise<SignedIn> {
   const parsed = parseAuthenticationResponse(input.response);
   // A malformed body is not a guess: 400, no budget taken, nothing stored.
   if (!parsed.ok || !wellFormed(parsed.response)) {
@@ -92,7 +99,7 @@ export async function signInWithPasskey(
   const sameDb = userDb === dbs.primary;
   const [challenge, credentialKey] = await Promise.all([
     readSigninChallenge(settings.signinChallengeKey, input.challengeId, now),
-    sha256(new TextEncoder().encode(credentialId)).then(encodeBase64urlNoPadding),
+    credentialBudgetSubject(credentialId),
   ]);
   const networkKey = client.ip ?? 'unknown';
   const onPrimary = [
@@ -156,7 +163,7 @@ async function commit(
     now: number;
     client: ClientInfo;
   },
-): Promise<SessionTokens> {
+): Promise<SignedIn> {
   const { row, result, now } = c;
   const userId = row.credential.userId;
   const session = { ...newSession(settings, userId, true, now, ['pop', 'mfa'], c.client), acr: result.backupEligible ? 'phr' : 'phrh' };
@@ -180,5 +187,5 @@ async function commit(
   ]);
   logEvent('passkey_signin', { userId, sessionId: session.id, reason: session.acr });
   if (result.counterRegressed) logEvent('passkey_counter_regressed', { userId, sessionId: session.id, reason: 'signin' });
-  return tokens;
+  return { tokens, sessionId: session.id, userId };
 }

@@ -7,12 +7,12 @@
  * `pkip:<client network>`) and the challenge's single use. On the shard the user
  * handle names: the credential read, and the commit.
  */
-import { eventInsert } from '../../core/events';
+import { eventInsert } from '../events';
 import { and, eq, sql, type Placeholder, type SQL } from 'drizzle-orm';
 import { columnKeys, insertIf, placeholderRow } from '../../db/guarded-insert';
 import { prebuilt, prefixedColumns } from '../../db/prebuilt';
 import { sessions, throttles, users, webauthnCredentials, webauthnSigninSpent } from '../../db/schema';
-import { reservationStatement, resetThrottle } from '../../core/throttle/throttle';
+import { reservationStatement, resetThrottle } from '../throttle/throttle';
 
 /** While the client's network is locked, nothing it sends counts against a credential either. */
 function networkOpen(p: Record<'networkKey' | 'now', Placeholder>): SQL {
