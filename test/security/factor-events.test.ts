@@ -27,6 +27,7 @@ import { freshIp, passwordlessSignin } from '../features/passkeys/signin-support
 import { adminCall } from '../features/self-service/support';
 import { wrongCode } from './support';
 import { authorizePath, Browser, opEnv, pkce, registerClient, stepFields, type Answer } from '../features/oidc/support';
+import { passkeySignin } from '../features/oidc/passwordless-support';
 import { handleOf, ORIGIN, RP_ID } from '../features/passkeys/support';
 
 afterEach(useRealTime);
@@ -63,6 +64,7 @@ const FACTOR_ROUTES = [
   'POST /authorize/passkey',
   'POST /authorize/enroll',
   'POST /authorize/signup',
+  'POST /authorize/passkey-signin',
 ] as const;
 
 /** Every other declared route, and why it neither changes nor proves a factor. */
@@ -266,6 +268,25 @@ describe('every route that changes or proves a factor leaves exactly one event i
     const { result } = await passwordlessSignin(user.authenticator, user.id, freshIp());
     expect(result.status).toBe(200);
     await expectEvents(since, 'POST /webauthn/signin/verify', [['passkey_signin', 'pop']]);
+  });
+
+  it('a passwordless sign-in on the provider\'s page: the JSON twin\'s one event, passkey_signin with method pop; a refused one none (as the JSON route: its cost must not tell whether the credential exists)', async () => {
+    const user = await passkeyUser(T0);
+    const workerEnv = opEnv();
+    const client = await registerClient(workerEnv, { firstParty: true });
+    const { challenge } = await pkce();
+    const since = eventLog(user.id);
+    await since();
+    setNow(T0 + 30);
+    const browser = new Browser(workerEnv);
+    const page = await browser.get(authorizePath(client.clientId, challenge));
+    const refused = await passkeySignin(browser, page, user.authenticator, user.id, { flags: { uv: false } });
+    expect(refused.answer.status).toBe(200);
+    expect(await since(), 'POST /authorize/passkey-signin (refused: no UV)').toEqual([]);
+    const retry = await browser.get(authorizePath(client.clientId, challenge));
+    const { answer } = await passkeySignin(browser, retry, user.authenticator, user.id);
+    expect(answer.status, answer.text.slice(0, 300)).toBe(303);
+    await expectEvents(since, 'POST /authorize/passkey-signin', [['passkey_signin', 'pop']]);
   });
 
   it('the provider\'s hosted sign-in steps leave the events of their JSON twins, a step that signs in and starts an enrollment both', async () => {

@@ -6,34 +6,15 @@
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeJwtPayload, setNow, useRealTime } from '../../helpers';
-import { handleOf, ORIGIN, passkeyUser, RP_ID } from '../passkeys/support';
+import { passkeyUser, RP_ID } from '../passkeys/support';
 import { freshIp, passwordlessSignin } from '../passkeys/signin-support';
+import { passkeySignin, signinOffer } from './passwordless-support';
 import { SoftwareAuthenticator } from '../../webauthn/authenticator';
-import { authorizePath, basic, Browser, codeOf, ISSUER, opEnv, PASSWORD, pkce, REDIRECT, registerClient, stepFields, T0, tokenRequest, type Answer, type Client } from './support';
+import { authorizePath, basic, Browser, codeOf, ISSUER, opEnv, PASSWORD, pkce, REDIRECT, registerClient, stepFields, T0, tokenRequest, type Client } from './support';
 
 afterEach(useRealTime);
 
 const workerEnv = opEnv();
-
-/** The sign-in options the page embeds for its passkey form. */
-function signinOffer(html: string): { challengeId: string; challenge: Uint8Array; publicKey: Record<string, unknown> } {
-  const json = /<script type="application\/json" id="signin-passkey-options">([^<]*)<\/script>/.exec(html)![1]!;
-  const publicKey = JSON.parse(json) as Record<string, unknown> & { challenge: string };
-  const value = publicKey.challenge;
-  const challenge = Uint8Array.from(atob(value.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (value.length % 4)) % 4)), (ch) => ch.charCodeAt(0));
-  const form = /<form id="signin-passkey-form"[\s\S]*?<\/form>/.exec(html)![0];
-  return { challengeId: /name="challengeId" value="([^"]+)"/.exec(form)![1]!, challenge, publicKey };
-}
-
-type Forge = Parameters<SoftwareAuthenticator['assert']>[1];
-
-/** What the page's script posts after the browser's get(): the assertion of a discoverable passkey. */
-async function passkeySignin(browser: Browser, page: Answer, authenticator: SoftwareAuthenticator, userId: string, forge: Forge = {}, ip = freshIp()) {
-  const offer = signinOffer(page.text);
-  const response = await authenticator.assert(offer.challenge, { rpId: RP_ID, origin: ORIGIN, userHandle: handleOf(userId), ...forge });
-  const fields = { ...stepFields(page.text), challengeId: offer.challengeId, response: JSON.stringify(response) };
-  return { fields, answer: await browser.post('/authorize/passkey-signin', fields, { 'Sec-Fetch-Site': 'same-origin', 'CF-Connecting-IP': ip }) };
-}
 
 async function tokensOf(client: Client, verifier: string, location: string | null) {
   const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
