@@ -6,20 +6,25 @@
 //   public/assets/page.<hash>.js;
 // - its stylesheet (styles.css there) minified, public/assets/page.<hash>.css,
 //   which the OpenID Provider's hosted pages share;
+// - the OpenID Provider's hosted pages' two scripts, from the TypeScript modules
+//   of src/features/oidc/client (the same tsconfig.page.json): the second-factor
+//   passkey step's, public/assets/oidc-passkey.<hash>.js, and the sign-in page's
+//   (passwordless sign-in), public/assets/oidc-signin.<hash>.js;
 // - GET /openapi.json's document, built from the route declarations
 //   (scripts/openapi-document.mjs), public/assets/openapi.<hash>.json, which the
 //   Worker reads through its ASSETS binding (src/http/openapi/document.ts).
-// The names (content-hashed, so each may be cached for good) and the script's
-// and stylesheet's Subresource Integrity go to src/http/page-assets.generated.ts
-// and src/http/openapi/document.generated.ts. Run by `npm test`, `npm run
+// The names (content-hashed, so each may be cached for good) and the scripts'
+// and stylesheet's Subresource Integrity go to src/http/page-assets.generated.ts,
+// src/features/oidc/pages/scripts.generated.ts and
+// src/http/openapi/document.generated.ts. Run by `npm test`, `npm run
 // typecheck`, `npm ci` (prepare), vitest.config.ts (so a bare `npx vitest` is never
 // stale) and wrangler's [build] step (dev, deploy, deploy --dry-run; also
 // bench/app.toml), which `wrangler dev` reruns on every change under src/.
 // Each part is rebuilt only when its inputs changed.
 //
-// Served from the assets, the script, stylesheet and document are not in the
+// Served from the assets, the scripts, stylesheet and document are not in the
 // Worker's gzipped bundle (budget: scripts/check-bundle.mjs). Only imports of
-// the page's own modules are allowed: the page has no dependencies.
+// each script's own modules are allowed: the scripts have no dependencies.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -30,6 +35,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const clientDir = join(root, 'src/features/page/client');
 const assetsDir = join(root, 'public/assets');
 const pageModule = join(root, 'src/http/page-assets.generated.ts');
+const hostedDir = join(root, 'src/features/oidc/client');
+const hostedModule = join(root, 'src/features/oidc/pages/scripts.generated.ts');
 const documentModule = join(root, 'src/http/openapi/document.generated.ts');
 const stylesheet = join(clientDir, 'styles.css');
 const entry = 'main';
@@ -44,7 +51,7 @@ function fail(message) {
   process.exit(1);
 }
 
-/** Module ids are paths under src/features/page/client without `.ts`, e.g. `main`, `api`. */
+/** The TypeScript modules under `dir` (generated ones and declarations aside). */
 function sourceFiles(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((item) => {
     const path = join(dir, item.name);
@@ -80,15 +87,15 @@ function writeAsset(base, ext, content) {
 
 const integrity = (content) => `sha384-${createHash('sha384').update(content).digest('base64')}`;
 
-function buildPage() {
-  const stamp = stampOf([fileURLToPath(import.meta.url), stylesheet, ...sourceFiles(clientDir).sort(), ...shared]);
-  if (upToDate(pageModule, stamp)) return;
-  // esbuild strips the types (the page's own tsconfig type-checks them in `npm test`),
-  // bundles the modules into one IIFE and minifies it: their top-level names stay
-  // private to the page, never globals.
-  const { buildSync, transformSync } = require('esbuild');
+/**
+ * `entry` and the modules it imports as one minified IIFE: esbuild strips the types
+ * (tsconfig.page.json type-checks them in `npm test`), and the modules' top-level
+ * names stay private to the script, never globals. Imports only from `dir` and `allowed`.
+ */
+function bundle(entry, dir, allowed = []) {
+  const { buildSync } = require('esbuild');
   const built = buildSync({
-    entryPoints: [join(clientDir, `${entry}.ts`)],
+    entryPoints: [entry],
     bundle: true,
     format: 'iife',
     platform: 'browser',
@@ -102,9 +109,16 @@ function buildPage() {
   });
   for (const input of Object.keys(built.metafile.inputs)) {
     const path = join(root, input);
-    if (!path.startsWith(clientDir) && !shared.includes(path)) fail(`the page may import only its own modules and ${shared.map((f) => relative(root, f)).join(', ')}, not ${input}`);
+    if (!path.startsWith(dir) && !allowed.includes(path)) fail(`${relative(root, entry)} may import only the modules of ${[dir, ...allowed].map((f) => relative(root, f)).join(', ')}, not ${input}`);
   }
-  const script = `${built.outputFiles[0].text.trim()}\n`;
+  return `${built.outputFiles[0].text.trim()}\n`;
+}
+
+function buildPage() {
+  const stamp = stampOf([fileURLToPath(import.meta.url), stylesheet, ...sourceFiles(clientDir).sort(), ...shared]);
+  if (upToDate(pageModule, stamp)) return;
+  const { transformSync } = require('esbuild');
+  const script = bundle(join(clientDir, `${entry}.ts`), clientDir, shared);
   const styles = `${transformSync(readFileSync(stylesheet, 'utf8'), { loader: 'css', minify: true, target: 'chrome111', legalComments: 'none' }).code.trim()}\n`;
   writeFileSync(
     pageModule,
@@ -119,14 +133,36 @@ export const PAGE_STYLES_INTEGRITY = '${integrity(styles)}';
   );
 }
 
-/** Every file the document can depend on: the Worker's sources (not the page's browser code), the locked dependencies, the scripts that build it. */
+/** The hosted pages' scripts: each a `<script src integrity nonce>` of src/features/oidc/pages/layout.ts. */
+function buildHostedScripts() {
+  const stamp = stampOf([fileURLToPath(import.meta.url), ...sourceFiles(hostedDir).sort()]);
+  if (upToDate(hostedModule, stamp)) return;
+  const constant = (name, base, file) => {
+    const script = bundle(join(hostedDir, file), hostedDir);
+    return `export const ${name}: HostedScript = { path: '${writeAsset(base, 'js', script)}', integrity: '${integrity(script)}' };`;
+  };
+  writeFileSync(
+    hostedModule,
+    `// generated by scripts/build-page.mjs from src/features/oidc/client; do not edit
+${stamp}
+/** A hosted page's script, served from the Worker's static assets (public/assets). */
+export type HostedScript = { path: string; integrity: string };
+/** The second-factor step's passkey form (client/passkey-step.ts). */
+${constant('PASSKEY_SCRIPT', 'oidc-passkey', 'passkey-step.ts')}
+/** The sign-in page's passwordless sign-in: the passkey button and autofill (client/signin-passkey.ts). */
+${constant('SIGNIN_PASSKEY_SCRIPT', 'oidc-signin', 'signin-passkey.ts')}
+`,
+  );
+}
+
+/** Every file the document can depend on: the Worker's sources (not the browser code), the locked dependencies, the scripts that build it. */
 function documentInputs() {
   return [
     fileURLToPath(import.meta.url),
     fileURLToPath(new URL('./openapi-document.mjs', import.meta.url)),
     join(root, 'package-lock.json'),
     ...sourceFiles(join(root, 'src'))
-      .filter((file) => !file.startsWith(clientDir))
+      .filter((file) => !file.startsWith(clientDir) && !file.startsWith(hostedDir))
       .sort(),
   ];
 }
@@ -149,4 +185,5 @@ export const OPENAPI_DOCUMENT_PATH = '${writeAsset('openapi', 'json', json)}';
 }
 
 buildPage();
+buildHostedScripts();
 await buildDocument();

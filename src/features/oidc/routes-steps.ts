@@ -10,7 +10,7 @@ import { proveSecondFactor } from '../../core/second-factor/code';
 import { assertionOptions, verifyPasskey } from '../../core/second-factor/passkey';
 import type { Db } from '../../db/client';
 import type { TokenClaims } from '../../tokens/jwt';
-import { PASSKEY_SCRIPT } from './pages/passkey-script';
+import { PASSKEY_SCRIPT } from './pages/scripts.generated';
 import type { AppEnv } from '../../http/app-env';
 import { ApiError } from '../../core/errors';
 import { clientInfo } from '../../http/middleware/client-info';

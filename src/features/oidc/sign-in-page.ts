@@ -9,7 +9,7 @@ import { signinOptions } from '../../core/passwordless/signin';
 import type { AppEnv } from '../../http/app-env';
 import { nowSeconds } from '../../core/time';
 import { signInForm, type StepContext } from './pages/sign-in';
-import { SIGNIN_PASSKEY_SCRIPT } from './pages/passkey-script';
+import { SIGNIN_PASSKEY_SCRIPT } from './pages/scripts.generated';
 import { render } from './web';
 
 /** The sign-in page: the password form, and "Sign in with a passkey" with autofill (a fresh sign-in challenge). */

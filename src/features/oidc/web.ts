@@ -11,6 +11,7 @@ import { FLOW_COOKIE, issuerOf, LOGIN_COOKIE, PROVIDER_COOKIE, TICKET_TTL_SECOND
 import { paramsOf, redirectBack, type Params } from './authorize';
 import { errorContent } from './pages/enroll';
 import { contentSecurityPolicy, newNonce, page, type Markup } from './pages/layout';
+import type { HostedScript } from './pages/scripts.generated';
 import type { StepContext } from './pages/sign-in';
 import { liveProviderSession, providerCookieValue, sessionIdOfCookie, type ProviderSession } from './provider-session';
 import { csrfTokenMatches, csrfTokenOf, readTicket, type AuthorizationRequest } from './ticket';
@@ -26,7 +27,7 @@ type C = Context<AppEnv>;
  */
 const formTargets = new WeakMap<Request, string>();
 
-export function render(c: C, title: string, body: Markup, options: { alert?: string | null; status?: 200 | 400 | 403; script?: string } = {}): Response | Promise<Response> {
+export function render(c: C, title: string, body: Markup, options: { alert?: string | null; status?: 200 | 400 | 403; script?: HostedScript } = {}): Response | Promise<Response> {
   const nonce = newNonce();
   const target = formTargets.get(c.req.raw);
   const targets = target ? [target] : [];

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeJwtPayload, setNow, useRealTime } from '../../helpers';
+import { decodeJwtPayload, setNow, staticAsset, useRealTime } from '../../helpers';
+import { PASSKEY_SCRIPT, SIGNIN_PASSKEY_SCRIPT } from '../../../src/features/oidc/pages/scripts.generated';
 import { handleOf, passkeyUser, RP_ID, ORIGIN } from '../passkeys/support';
 import { authorizePath, basic, Browser, codeOf, opEnv, PASSWORD, pkce, REDIRECT, registerClient, stepFields, T0, tokenRequest } from './support';
 
@@ -27,7 +28,8 @@ describe('a passkey as the second factor on the hosted pages', () => {
     expect(second.text).not.toContain('autocomplete="one-time-code"');
     const csp = second.headers.get('Content-Security-Policy')!;
     const nonce = /script-src 'nonce-([^']+)'/.exec(csp)![1]!;
-    expect(second.text).toContain(`<script nonce="${nonce}">`);
+    // The passkey step's script: a file of the static assets (src/features/oidc/client/passkey-step.ts), under the nonce.
+    expect(second.text).toContain(`<script src="${PASSKEY_SCRIPT.path}" integrity="${PASSKEY_SCRIPT.integrity}" nonce="${nonce}"></script>`);
     const offer = embeddedOptions(second.text);
     // Story: an assertion for another challenge (replayed from elsewhere) is refused, the same form again.
     const stale = await user.authenticator.assert(new Uint8Array(32), { rpId: RP_ID, origin: ORIGIN, userHandle: handleOf(user.id) });
@@ -39,5 +41,23 @@ describe('a passkey as the second factor on the hosted pages', () => {
     expect(done.status, done.text.slice(0, 400)).toBe(303);
     const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(done.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
     expect(decodeJwtPayload(tokens.json.id_token as string)).toMatchObject({ amr: ['pwd', 'pop', 'hwk'], acr: 'phrh' });
+  });
+});
+
+describe("the hosted pages' scripts, files of the static assets", () => {
+  it('are served as their integrity attribute says, as JavaScript, never sniffed, cached for good; they post forms and fetch nothing', async () => {
+    for (const script of [PASSKEY_SCRIPT, SIGNIN_PASSKEY_SCRIPT]) {
+      expect(script.path).toMatch(/^\/assets\/oidc-(passkey|signin)\.[0-9a-f]{16}\.js$/);
+      const asset = await staticAsset(script.path);
+      expect(asset.status, script.path).toBe(200);
+      expect(asset.headers.get('Content-Type'), script.path).toMatch(/^(text|application)\/javascript/);
+      expect(asset.headers.get('X-Content-Type-Options'), script.path).toBe('nosniff');
+      expect(asset.headers.get('Cache-Control'), script.path).toContain('immutable');
+      // A browser refuses the file if these differ (Subresource Integrity).
+      const digest = btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest('SHA-384', asset.bytes))));
+      expect(script.integrity, script.path).toBe(`sha384-${digest}`);
+      expect(asset.text, script.path).toContain('navigator.credentials.get(');
+      expect(asset.text, script.path).not.toMatch(/fetch\(|XMLHttpRequest|localStorage|sessionStorage|document\.cookie/);
+    }
   });
 });

@@ -5,7 +5,8 @@
  */
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeJwtPayload, setNow, useRealTime } from '../../helpers';
+import { decodeJwtPayload, setNow, staticAsset, useRealTime } from '../../helpers';
+import { SIGNIN_PASSKEY_SCRIPT } from '../../../src/features/oidc/pages/scripts.generated';
 import { passkeyUser, RP_ID } from '../passkeys/support';
 import { freshIp, passwordlessSignin } from '../passkeys/signin-support';
 import { passkeySignin, signinOffer } from './passwordless-support';
@@ -38,8 +39,9 @@ describe('the provider’s sign-in page offers a passkey alone', () => {
     expect(offer.publicKey).not.toHaveProperty('allowCredentials');
     expect(offer.publicKey).toMatchObject({ userVerification: 'required', rpId: RP_ID });
     const nonce = /script-src 'nonce-([^']+)'/.exec(page.headers.get('Content-Security-Policy')!)![1]!;
-    expect(page.text).toContain(`<script nonce="${nonce}">`);
-    expect(page.text).toContain("mediation:'conditional'");
+    // The script is a file of the static assets (src/features/oidc/client/signin-passkey.ts), under the nonce.
+    expect(page.text).toContain(`<script src="${SIGNIN_PASSKEY_SCRIPT.path}" integrity="${SIGNIN_PASSKEY_SCRIPT.integrity}" nonce="${nonce}"></script>`);
+    expect((await staticAsset(SIGNIN_PASSKEY_SCRIPT.path)).text).toContain('mediation:"conditional"');
   });
 
   it('a device-bound passkey with UV: no username, no password; a code whose ID token says pop, mfa and phrh; the provider session then serves prompt=none', async () => {

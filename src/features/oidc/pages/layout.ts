@@ -1,15 +1,17 @@
-import { html, raw } from 'hono/html';
+import { html } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import { base64Encode } from '../../../crypto/base64';
 import { randomBytes } from '../../../crypto/random';
 import { PAGE_STYLES_INTEGRITY, PAGE_STYLES_PATH } from '../../../http/page-assets.generated';
+import type { HostedScript } from './scripts.generated';
 
 /**
  * The hosted pages' frame: the account page's stylesheet (one CSS for both,
  * a file of the static assets, public/assets, allowed by the nonce it carries),
  * a strict CSP with `frame-ancestors 'none'` (no clickjacking of the consent
- * button), nothing loaded from elsewhere, and no script but the passkey
- * step's own (nonce-bound). `form-action` allows this
+ * button), nothing loaded from elsewhere, and no script but a page's own
+ * passkey script (a file of the static assets too, src/features/oidc/client,
+ * allowed by its nonce and pinned by its integrity). `form-action` allows this
  * origin and, where a step ends in a redirect back to the client, that
  * client's origin (browsers apply form-action to a form's redirects).
  */
@@ -32,7 +34,7 @@ export function newNonce(): string {
 export type Markup = HtmlEscapedString | Promise<HtmlEscapedString>;
 
 /** One page: a heading, an optional refusal in `role="alert"`, the step's content. */
-export function page(nonce: string, title: string, body: Markup, alert?: string | null, script?: string): Markup {
+export function page(nonce: string, title: string, body: Markup, alert?: string | null, script?: HostedScript): Markup {
   return html`<!doctype html><html lang="en">
   <head>
     <meta charset="utf-8" />
@@ -47,7 +49,7 @@ export function page(nonce: string, title: string, body: Markup, alert?: string 
       ${alert ? html`<p id="error" role="alert">${alert}</p>` : ''}
       ${body}
     </main>
-    ${script ? html`<script nonce="${nonce}">${raw(script)}</script>` : ''}
+    ${script ? html`<script src="${script.path}" integrity="${script.integrity}" nonce="${nonce}"></script>` : ''}
   </body>
 </html>`;
 }
