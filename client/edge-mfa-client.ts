@@ -255,7 +255,7 @@ export interface Operations {
           lastUsedAt: string;
           /** When it ends if unused: the sooner of its absolute and idle ends. */
           expiresAt: string;
-          /** RFC 8176 methods: `["pwd"]` before the second factor, `["pwd","otp"]`, `["pwd","rec"]`, `["pwd","pop"]`. */
+          /** RFC 8176 methods: `["pwd"]` before the second factor, `["pwd","otp"]`, `["pwd","rec"]`, `["pwd","pop"]`; `["pop","mfa"]` for a passkey alone, and a step-up in such a session names its factor alone (`["otp"]`, `["rec"]`, `["pop"]`). */
           amr: Array<string>;
           userAgent: string | null;
           /** Truncated to /24 (IPv4) or /48 (IPv6) when the session began. */

@@ -82,6 +82,16 @@ export function promotedBy(sessionId: Bound<string>, commitId: Bound<string>): S
   return sql`EXISTS (SELECT 1 FROM ${sessions} WHERE ${sessions.id} = ${sessionId} AND ${sessions.commitId} = ${commitId})`;
 }
 
+/**
+ * What a renewal records as `amr` (RFC 8176: the methods used): ["pwd", factor]
+ * for a session that began with a password; the factor alone ("otp", "rec",
+ * "pop") for one opened by a passkey alone ("pop mfa"), where no password was
+ * ever typed (never more than proven).
+ */
+export function renewalMethods(opened: string, proved: AuthMethods): string {
+  return (opened.split(' ').includes('pwd') ? proved : proved.filter((method) => method !== 'pwd')).join(' ');
+}
+
 /** The presented full session, renewed: a fresh auth_time and absolute end, the next refresh generation. */
 export function renewedSession(settings: Settings, auth: AuthContext, now: number, amr: AuthMethods): NewSession & { commitId: string } {
   return {
@@ -91,7 +101,7 @@ export function renewedSession(settings: Settings, auth: AuthContext, now: numbe
     authTime: now,
     // API.md: the absolute limit counts from auth_time.
     expiresAt: now + settings.sessionMaxSeconds,
-    amr: amr.join(' '),
+    amr: renewalMethods(auth.session.amr, amr),
     // What this renewal proved (a code or a passkey after the session began): aal2.
     acr: null,
     generation: auth.session.generation + 1,

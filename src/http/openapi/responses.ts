@@ -68,7 +68,7 @@ export const sessionsResponse = z.strictObject({
       createdAt: instant,
       lastUsedAt: instant,
       expiresAt: instant.meta({ description: 'When it ends if unused: the sooner of its absolute and idle ends.' }),
-      amr: z.array(z.string()).meta({ description: 'RFC 8176 methods: `["pwd"]` before the second factor, `["pwd","otp"]`, `["pwd","rec"]`, `["pwd","pop"]`.' }),
+      amr: z.array(z.string()).meta({ description: 'RFC 8176 methods: `["pwd"]` before the second factor, `["pwd","otp"]`, `["pwd","rec"]`, `["pwd","pop"]`; `["pop","mfa"]` for a passkey alone, and a step-up in such a session names its factor alone (`["otp"]`, `["rec"]`, `["pop"]`).' }),
       userAgent: z.string().nullable(),
       ip: z.string().nullable().meta({ description: 'Truncated to /24 (IPv4) or /48 (IPv6) when the session began.' }),
     }),
