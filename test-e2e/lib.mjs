@@ -252,3 +252,17 @@ export function watchPage(page, allowedPrefixes) {
   });
   return problems;
 }
+
+/**
+ * Chromium's virtual authenticators for `page` (the DevTools Protocol's WebAuthn
+ * domain): `add(overrides)` makes a platform authenticator (ctap2, internal,
+ * resident keys, user verification, presence given) and answers its id; `cdp`
+ * is the session, for the other WebAuthn commands.
+ */
+export async function virtualAuthenticators(context, page) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable', { enableUI: false });
+  const options = { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true };
+  const add = async (overrides = {}) => (await cdp.send('WebAuthn.addVirtualAuthenticator', { options: { ...options, ...overrides } })).authenticatorId;
+  return { cdp, add };
+}

@@ -29,7 +29,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
-import { check, freePort, jsonApi, outDir, runE2e, watchPage } from './lib.mjs';
+import { check, freePort, jsonApi, outDir, runE2e, virtualAuthenticators, watchPage } from './lib.mjs';
 
 const TIMEOUT = 60_000;
 const password = 'correct horse battery staple';
@@ -97,17 +97,8 @@ async function journey(context, page, server, rp, origin) {
   // A loaded machine (two cores, other tests beside): wait long for what must happen.
   page.setDefaultTimeout(TIMEOUT);
   page.setDefaultNavigationTimeout(TIMEOUT);
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable', { enableUI: false });
-  const authenticator = async (synced) =>
-    (
-      await cdp.send('WebAuthn.addVirtualAuthenticator', {
-        options: {
-          protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true,
-          defaultBackupEligibility: synced, defaultBackupState: synced,
-        },
-      })
-    ).authenticatorId;
+  const { cdp, add } = await virtualAuthenticators(context, page);
+  const authenticator = (synced) => add({ defaultBackupEligibility: synced, defaultBackupState: synced });
 
   /** An account with a passkey as its only second factor (a first enrollment through the JSON API; the browser makes the credential). */
   async function userWithPasskey(prefix, synced) {

@@ -13,7 +13,7 @@
 // Alice removes her passkey. Exits non-zero on any failure.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { check, jsonApi, outDir, runE2e, totp, watchPage } from './lib.mjs';
+import { check, jsonApi, outDir, runE2e, totp, virtualAuthenticators, watchPage } from './lib.mjs';
 
 async function runJourney(context, origin, api) {
   const page = context.pages()[0] ?? (await context.newPage());
@@ -24,12 +24,10 @@ async function runJourney(context, origin, api) {
     shot += 1;
     await page.screenshot({ path: join(outDir, `passkeys-${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
   };
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable', { enableUI: false });
-  const authenticatorOptions = { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true };
+  const { cdp, add } = await virtualAuthenticators(context, page);
   const authenticators = new Set();
   const addAuthenticator = async () => {
-    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: authenticatorOptions });
+    const authenticatorId = await add();
     authenticators.add(authenticatorId);
     return authenticatorId;
   };

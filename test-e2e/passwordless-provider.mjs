@@ -13,7 +13,7 @@
 // gets nothing from the browser for a sign-in that requires UV: no code.
 import { createServer } from 'node:http';
 import { randomBytes, createHash } from 'node:crypto';
-import { check, freePort, jsonApi, watchPage } from './lib.mjs';
+import { check, freePort, jsonApi, virtualAuthenticators, watchPage } from './lib.mjs';
 
 const TIMEOUT = 60_000;
 const password = 'correct horse battery staple';
@@ -38,14 +38,7 @@ export async function providerJourney(context, server) {
     if (request.method() === 'POST' && request.url().startsWith(server.origin)) posted.push(new URL(request.url()).pathname);
   });
   try {
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable', { enableUI: false });
-    const addAuthenticator = async (overrides = {}) =>
-      (
-        await cdp.send('WebAuthn.addVirtualAuthenticator', {
-          options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true, ...overrides },
-        })
-      ).authenticatorId;
+    const { cdp, add: addAuthenticator } = await virtualAuthenticators(context, page);
     /** The page is told passkey autofill is unavailable (passwordless.mjs's init script reads this flag), where the button alone must act. */
     const setAutofill = (on) => page.evaluate((value) => sessionStorage.setItem('e2e-no-autofill', value), on ? '0' : '1');
 

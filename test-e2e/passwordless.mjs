@@ -12,7 +12,7 @@
 // (passwordless-provider.mjs). Exits non-zero on any failure.
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { check, jsonApi, outDir, runE2e, watchPage } from './lib.mjs';
+import { check, jsonApi, outDir, runE2e, virtualAuthenticators, watchPage } from './lib.mjs';
 import { providerJourney } from './passwordless-provider.mjs';
 
 async function runJourney(context, origin, api) {
@@ -27,14 +27,7 @@ async function runJourney(context, origin, api) {
     shot += 1;
     await page.screenshot({ path: join(outDir, `passwordless-${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
   };
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable', { enableUI: false });
-  const addAuthenticator = async (overrides = {}) =>
-    (
-      await cdp.send('WebAuthn.addVirtualAuthenticator', {
-        options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true, ...overrides },
-      })
-    ).authenticatorId;
+  const { cdp, add: addAuthenticator } = await virtualAuthenticators(context, page);
   const password = 'correct horse battery staple';
   const carol = `carol_${randomBytes(4).toString('hex')}`;
   const dave = `dave_${randomBytes(4).toString('hex')}`;
