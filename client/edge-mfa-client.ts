@@ -525,7 +525,7 @@ export interface Operations {
         events: Array<{
           id: string;
           /** What happened (the page shows each with its own words). */
-          type: "login" | "mfa_verified" | "passkey_signin" | "reauthenticated" | "code_failed" | "locked" | "enrollment_started" | "enrollment_confirmed" | "recovery_code_used" | "recovery_codes_regenerated" | "mfa_disabled" | "password_changed" | "session_ended" | "refresh_token_reused" | "passkey_added" | "passkey_removed" | "passkey_refused" | "admin_mfa_reset" | "admin_unlock" | "admin_password_reset_issued" | "password_reset" | "oidc_consent_granted" | "oidc_consent_denied" | "oidc_code_exchanged" | "oidc_code_refused" | "oidc_code_reused" | "oidc_token_revoked" | "oidc_grant_revoked";
+          type: "login" | "mfa_verified" | "passkey_signin" | "reauthenticated" | "code_failed" | "password_failed" | "locked" | "enrollment_started" | "enrollment_confirmed" | "recovery_code_used" | "recovery_codes_regenerated" | "mfa_disabled" | "password_changed" | "session_ended" | "refresh_token_reused" | "passkey_added" | "passkey_removed" | "passkey_refused" | "admin_mfa_reset" | "admin_unlock" | "admin_password_reset_issued" | "password_reset" | "oidc_consent_granted" | "oidc_consent_denied" | "oidc_code_exchanged" | "oidc_code_refused" | "oidc_code_reused" | "oidc_token_revoked" | "oidc_grant_revoked";
           /** ISO 8601 instant, UTC. */
           at: string;
           /** The client network, truncated to /24 or /48. */

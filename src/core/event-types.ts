@@ -14,6 +14,7 @@ export const SECURITY_EVENT_WORDS = {
   passkey_signin: 'Signed in with a passkey alone (no password)',
   reauthenticated: 'Second step confirmed again',
   code_failed: 'Wrong code entered',
+  password_failed: 'Wrong password entered in a signed-in session',
   locked: 'Sign-in locked for a while after too many failures',
   enrollment_started: 'Authenticator app setup started',
   enrollment_confirmed: 'Authenticator app set up',

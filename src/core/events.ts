@@ -144,6 +144,17 @@ export function lockedEventIfSet(db: Db, reservation: Reservation, source: Event
 }
 
 /**
+ * After a wrong current password in a signed-in session (/password, DELETE /me,
+ * /disable-otp): `password_failed`, and `locked` if this failure set the lock,
+ * in one batch, so a session thief's guesses show in the owner's log. Not at
+ * /login or the hosted password step, where anyone who knows a username could
+ * fill the owner's log with them (only their `locked` is written there).
+ */
+export async function recordPasswordFailure(db: Db, reservation: Reservation, source: EventSource & { method: 'pwd' }, now: number): Promise<void> {
+  await db.batch([recordEvent(db, 'password_failed', source, now), ...lockedEventIfSet(db, reservation, source, now)]);
+}
+
+/**
  * After a wrong code: `code_failed`, and `locked` if this failure set the lock,
  * in one batch. The failure itself was counted by the reservation before the
  * code was looked at; this records it for the owner.

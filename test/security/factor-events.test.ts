@@ -70,7 +70,7 @@ const FACTOR_ROUTES = [
 /** Every other declared route, and why it neither changes nor proves a factor. */
 const OTHER_ROUTES: Record<string, string> = {
   'POST /register': 'makes an account whose log starts empty; its first sign-in (POST /login) is logged',
-  'DELETE /me': 'proves the password and deletes the account with its whole log: nothing is left to write to',
+  'DELETE /me': 'proves the password and deletes the account with its whole log: nothing is left to write to (a wrong password leaves password_failed, walked above)',
   'GET /qrcode': 'shows the pending secret POST /create-otp made (logged there)',
   'POST /webauthn/register/options': 'a challenge; nothing is proven or stored until verify',
   'POST /webauthn/login/options': 'a challenge; nothing is proven until verify',
@@ -225,12 +225,19 @@ describe('every route that changes or proves a factor leaves exactly one event i
 
     // The password.
     const newPassword = 'a different horse battery staple';
+    // A wrong current password in a signed-in session (a session thief guessing) is told to the owner.
+    expect((await call('/password', { token: full.body.token, json: { currentPassword: 'not the password at all', newPassword } })).status).toBe(401);
+    await expectOne('POST /password (wrong current password)', ['password_failed', 'pwd']);
+    expect((await call('/me', { method: 'DELETE', token: full.body.token, json: { password: 'not the password at all' } })).status).toBe(401);
+    await expectOne('DELETE /me (wrong password)', ['password_failed', 'pwd']);
     expect((await call('/password', { token: full.body.token, json: { currentPassword: PASSWORD, newPassword } })).status).toBe(200);
     await expectOne('POST /password', ['password_changed', 'pwd']);
 
     // Turning TOTP off (the passkey stays), after a wrong code.
     expect((await call('/disable-otp', { token: full.body.token, json: { code: await wrongCode(again.body.secret, now) } })).status).toBe(401);
     await expectOne('POST /disable-otp (wrong code)', ['code_failed', 'otp']);
+    expect((await call('/disable-otp', { token: full.body.token, json: { password: PASSWORD } })).status).toBe(401);
+    await expectOne('POST /disable-otp (wrong password)', ['password_failed', 'pwd']);
     expect((await call('/disable-otp', { token: full.body.token, json: { password: newPassword } })).status).toBe(200);
     await expectOne('POST /disable-otp', ['mfa_disabled', 'otp']);
 

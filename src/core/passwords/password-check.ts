@@ -5,7 +5,7 @@ import type { UserRow } from '../../db/schema';
 import { ApiError } from '../errors';
 import { logEvent } from '../log';
 import type { ClientInfo } from '../sessions/store';
-import { lockedEventIfSet } from '../events';
+import { recordPasswordFailure } from '../events';
 import { lockedError, logLockIfSet, type Reservation } from '../throttle/throttle';
 import { reserveUserAttempt } from '../throttle/user-throttle';
 
@@ -69,7 +69,6 @@ export async function checkCurrentPassword(
   if (check!.ok) return attempt.hash;
   logEvent('login_failed', { userId: user.id, sessionId: context.sessionId, reason: context.reason });
   logLockIfSet(reservation, user.id, 'pwd');
-  const locked = lockedEventIfSet(db, reservation, { userId: user.id, sessionId: context.sessionId, client: context.client, method: 'pwd' }, now);
-  if (locked.length > 0) await db.batch([locked[0]!]);
+  await recordPasswordFailure(db, reservation, { userId: user.id, sessionId: context.sessionId, client: context.client, method: 'pwd' }, now);
   throw new ApiError('invalid_credentials');
 }

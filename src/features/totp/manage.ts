@@ -13,7 +13,7 @@ import { revokeUserSessions } from '../../core/sessions/store';
 import { lockedError, logLockIfSet, refusal } from '../../core/throttle/throttle';
 import { reserveUserAttempt, resetUserBudget } from '../../core/throttle/user-throttle';
 import { checkCode } from '../../core/second-factor/totp-secret';
-import { lockedEventIfSet, recordCodeFailure, recordEvent } from '../../core/events';
+import { recordCodeFailure, recordEvent, recordPasswordFailure } from '../../core/events';
 import type { ClientInfo } from '../../core/sessions/store';
 
 /** A new set of ten; the old set stops working in the same transaction. */
@@ -85,8 +85,7 @@ export async function disableMfa(
     if (!check!.ok) {
       logEvent('login_failed', { userId: user.id, reason: 'disable_wrong_password' });
       logLockIfSet(reservation, user.id, 'pwd');
-      const locked = lockedEventIfSet(db, reservation, { userId: user.id, sessionId: auth.sessionId, client, method: 'pwd' }, now);
-      if (locked[0]) await db.batch([locked[0]]);
+      await recordPasswordFailure(db, reservation, { userId: user.id, sessionId: auth.sessionId, client, method: 'pwd' }, now);
       throw new ApiError('invalid_credentials');
     }
     clear = and(eq(users.id, user.id), isNotNull(users.totpSecret), presentedSessionLive(auth, now));
