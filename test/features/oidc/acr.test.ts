@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwtPayload, setNow, uniqueName, useRealTime } from '../../helpers';
 import { handleOf, passkeyUser, RP_ID, ORIGIN } from '../passkeys/support';
-import { authorizePath, basic, Browser, codeOf, enrolled, ISSUER, opEnv, PASSWORD, pkce, REDIRECT, registerClient, signIn, stepFields, T0, tokenRequest, type Answer, type Client } from './support';
+import { type Answer, authorizePath, basic, Browser, type Client, enrolled, exchangeCode, ISSUER, opEnv, PASSWORD, pkce, registerClient, signIn, stepFields, T0, tokenRequest } from './support';
 
 /** API.md, "The authorization request", Assurance: acr_values aal2, phr, phrh in the client's order. */
 
@@ -20,7 +20,7 @@ beforeAll(async () => {
 });
 
 async function tokensOf(location: string | null) {
-  const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+  const tokens = await exchangeCode(workerEnv, client, verifier, location);
   expect(tokens.status, tokens.text).toBe(200);
   return { id: decodeJwtPayload(tokens.json.id_token as string), access: decodeJwtPayload(tokens.json.access_token as string), refresh: tokens.json.refresh_token as string };
 }

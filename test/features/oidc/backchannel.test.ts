@@ -8,7 +8,7 @@ import { claimEnded } from '../../../src/features/oidc/backchannel-store';
 import { oidcGrants } from '../../../src/features/oidc/tables';
 import { scheduled } from '../../../src/scheduled';
 import { decodeJwtPayload, PASSWORD, setNow, uniqueName, useRealTime } from '../../helpers';
-import { admin, authorizePath, basic, Browser, codeOf, enrolled, ISSUER, opEnv, pkce, REDIRECT, registerClient, send, signIn, T0, tokenRequest, type Client } from './support';
+import { admin, authorizePath, basic, Browser, type Client, codeOf, enrolled, exchangeCode, interceptLogoutPosts, ISSUER, type LogoutPost, opEnv, pkce, REDIRECT, registerClient, send, signIn, T0, tokenRequest } from './support';
 
 /** API.md, "Logout and revocation": Back-Channel Logout 1.0 when a session a client holds tokens for ends. */
 
@@ -18,8 +18,7 @@ let client: Client;
 let silent: Client;
 let challenge: string;
 let verifier: string;
-let posts: { url: string; token: string }[];
-let status: number[];
+let posts: LogoutPost[];
 
 beforeAll(async () => {
   setNow(T0);
@@ -35,22 +34,14 @@ afterEach(() => {
 });
 
 function interceptPosts(statuses: number[] = []) {
-  posts = [];
-  status = statuses;
-  const realFetch = globalThis.fetch;
-  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    if (!url.startsWith('https://rp.example/')) return realFetch(input, init);
-    posts.push({ url, token: new URLSearchParams(String(init?.body)).get('logout_token') ?? '' });
-    return new Response(null, { status: status.shift() ?? 200 });
-  });
+  posts = interceptLogoutPosts('https://rp.example/', () => statuses.shift() ?? 200);
 }
 
 async function signedIn(target: Client = client) {
   const user = await enrolled(workerEnv, T0, uniqueName('bcl'));
   const browser = new Browser(workerEnv);
   const done = await signIn(browser, user, authorizePath(target.clientId, challenge), T0 + 30);
-  const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(done.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(target));
+  const tokens = await exchangeCode(workerEnv, target, verifier, done.location);
   return { user, browser, idToken: tokens.json.id_token as string, refreshToken: tokens.json.refresh_token as string };
 }
 
@@ -119,7 +110,7 @@ describe('back-channel logout', () => {
   it('a refresh token presented again (a theft) revokes the client session and notifies the client', async () => {
     const user = await enrolled(workerEnv, T0, uniqueName('bcl-reuse'));
     const done = await signIn(new Browser(workerEnv), user, authorizePath(client.clientId, challenge), T0 + 30);
-    const first = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(done.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+    const first = await exchangeCode(workerEnv, client, verifier, done.location);
     setNow(T0 + 40);
     expect((await tokenRequest(workerEnv, { grant_type: 'refresh_token', refresh_token: first.json.refresh_token as string }, basic(client))).status).toBe(200);
     interceptPosts();
@@ -316,7 +307,7 @@ describe('back-channel delivery: one slow client does not use up the others’ a
     const browser = new Browser(workerEnv);
     for (const [i, each] of clients.entries()) {
       const answer = i === 0 ? await signIn(browser, user, authorizePath(each.clientId, challenge), T0 + 30) : await browser.get(authorizePath(each.clientId, challenge));
-      const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(answer.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(each));
+      const tokens = await exchangeCode(workerEnv, each, verifier, answer.location);
       expect(tokens.status, tokens.text).toBe(200);
     }
     let inFlight = 0;

@@ -14,7 +14,7 @@
 import { decodeJwt } from 'jose';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setNow, useRealTime } from '../../helpers';
-import { basic, Browser, codeOf, enrolled, opEnv, pkce, REDIRECT, registerClient, send, signIn, stepFields, T0, tokenRequest, type Client, type Enrolled } from './support';
+import { Browser, type Client, enrolled, type Enrolled, exchangeCode, opEnv, pkce, REDIRECT, registerClient, send, signIn, stepFields, T0 } from './support';
 
 afterEach(useRealTime);
 
@@ -58,7 +58,7 @@ describe('Auth.js: its default authorization request (PKCE only: no state, no no
     const back = new URL(answer.location!);
     expect(back.searchParams.has('state')).toBe(false);
     setNow(clock + 1);
-    const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(answer.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(firstParty));
+    const tokens = await exchangeCode(workerEnv, firstParty, verifier, answer.location);
     expect(tokens.status, tokens.text).toBe(200);
     const claims = decodeJwt(tokens.json.id_token as string);
     expect(claims).not.toHaveProperty('nonce');
@@ -82,7 +82,7 @@ describe('@hono/oidc-auth: OIDC_SCOPES unset asks for every scope discovery list
     expect(answer.status, answer.text.slice(0, 300)).toBe(303);
     expect(new URL(answer.location!).searchParams.get('state')).toBe('s-hono');
     setNow(clock + 1);
-    const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(answer.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(thirdParty));
+    const tokens = await exchangeCode(workerEnv, thirdParty, verifier, answer.location);
     expect(tokens.status, tokens.text).toBe(200);
     expect(tokens.json.scope).toBe(scopes);
     expect(typeof tokens.json.refresh_token).toBe('string');

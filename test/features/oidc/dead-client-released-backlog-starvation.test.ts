@@ -2,7 +2,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { scheduled } from '../../../src/scheduled';
 import { decodeJwtPayload, setNow, uniqueName, useRealTime } from '../../helpers';
-import { authorizePath, basic, Browser, codeOf, enrolled, opEnv, pkce, REDIRECT, registerClient, signIn, T0, tokenRequest, type Client } from './support';
+import { authorizePath, Browser, type Client, enrolled, exchangeCode, interceptLogoutPosts, opEnv, pkce, registerClient, signIn, T0 } from './support';
 
 /** Review 4: the release of untried targets (2421660) and the sweep's order. */
 
@@ -45,7 +45,7 @@ describe('back-channel sweep: a dead client’s handed-back backlog must not sta
     const dead = await registerClient(workerEnv, { firstParty: true, name: 'Gone for good', backchannelLogoutUri: 'https://rp-review4.example/dead' });
     const owner = await enrolled(workerEnv, T0, uniqueName('rv4-dead'));
     const done = await signIn(new Browser(workerEnv), owner, authorizePath(dead.clientId, challenge), T0 + 30);
-    expect((await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(done.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(dead))).status).toBe(200);
+    expect((await exchangeCode(workerEnv, dead, verifier, done.location)).status).toBe(200);
     const db = workerEnv.DB;
     const grant = (await db.prepare('SELECT * FROM oidc_grants WHERE user_id = ?').bind(owner.id).first()) as Record<string, unknown>;
     const session = (await db.prepare('SELECT * FROM sessions WHERE id = ?').bind(grant.session_id).first()) as Record<string, unknown>;
@@ -61,26 +61,19 @@ describe('back-channel sweep: a dead client’s handed-back backlog must not sta
     do victim = await enrolled(workerEnv, T0, uniqueName('rv4-starved'));
     while (victim.id[0] !== owner.id[0]);
     const answer = await signIn(new Browser(workerEnv), victim, authorizePath(client.clientId, challenge), T0 + 30);
-    const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(answer.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+    const tokens = await exchangeCode(workerEnv, client, verifier, answer.location);
     const sid = decodeJwtPayload(tokens.json.id_token as string).sid as string;
     // Signed out; the request's round and the first sweep's round both failed (the app was redeploying).
     await db.prepare('UPDATE sessions SET revoked_at = ? WHERE id = ?').bind(T0 + 40, sid).run();
     await db.prepare('UPDATE oidc_grants SET logout_attempts = 2 WHERE provider_session_id = ?').bind(sid).run();
-    const told: string[] = [];
-    const realFetch = globalThis.fetch;
-    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-      const url = input instanceof Request ? input.url : String(input);
-      if (!url.startsWith('https://rp-review4.example/')) return realFetch(input, init);
-      if (url.endsWith('/dead')) return new Response(null, { status: 503 });
-      const token = new URLSearchParams(String(init?.body)).get('logout_token') ?? '';
-      if (decodeJwtPayload(token).sub === victim.id) told.push(decodeJwtPayload(token).sid as string);
-      return new Response(null, { status: 200 });
-    });
+    const posts = interceptLogoutPosts('https://rp-review4.example/', (url) => (url.endsWith('/dead') ? 503 : 200));
     await hourlyCron(T0 + 2 * 3600);
     await hourlyCron(T0 + 3 * 3600);
     await hourlyCron(T0 + 4 * 3600);
     // Before 2421660 each sweep spent a round of each of the 100 dead sessions it claimed, and
     // the third reached the victim; since, 127 dead sessions still sit at one round and it waits.
+    // What the victim's app was told (its receiver answered 200; the dead client's answered 503).
+    const told = posts.filter((post) => !post.url.endsWith('/dead') && decodeJwtPayload(post.token).sub === victim.id).map((post) => decodeJwtPayload(post.token).sid as string);
     expect(told).toEqual([sid]);
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeJwtPayload, PASSWORD, setNow, uniqueName, useRealTime } from '../../helpers';
-import { authorizePath, basic, Browser, codeOf, enrolled, opEnv, pkce, REDIRECT, registerClient, send, signIn, T0, tokenRequest, type Client } from './support';
+import { authorizePath, Browser, type Client, enrolled, exchangeCode, interceptLogoutPosts, opEnv, pkce, registerClient, send, signIn, T0 } from './support';
 
 /** API.md, "Logout and revocation": account deletion tells every client session it ends, whatever the first POST answered. */
 
@@ -36,24 +36,17 @@ describe('account deletion: a client that fails its first logout token is still 
     for (const at of [T0 + 30, T0 + 100]) {
       const browser = new Browser(workerEnv);
       const done = await signIn(browser, user, authorizePath(client.clientId, challenge), at);
-      const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(done.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+      const tokens = await exchangeCode(workerEnv, client, verifier, done.location);
       expect(tokens.status, tokens.text).toBe(200);
       sids.push(decodeJwtPayload(tokens.json.id_token as string).sid as string);
     }
     expect(new Set(sids).size).toBe(2);
-    const posted: string[] = [];
     const statuses = [503, 503, 503];
-    const realFetch = globalThis.fetch;
-    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-      const url = input instanceof Request ? input.url : String(input);
-      if (!url.startsWith('https://rp-deleted.example/')) return realFetch(input, init);
-      posted.push(decodeJwtPayload(new URLSearchParams(String(init?.body)).get('logout_token') ?? '').sid as string);
-      return new Response(null, { status: statuses.shift() ?? 200 });
-    });
+    const posts = interceptLogoutPosts('https://rp-deleted.example/', () => statuses.shift() ?? 200);
     setNow(T0 + 140);
     const deleted = await send(workerEnv, '/me', { method: 'DELETE', headers: { Authorization: `Bearer ${user.fullToken}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ password: PASSWORD }) });
     expect(deleted.status, deleted.text).toBe(204);
     // The first token's three attempts failed; the other sid must still have been POSTed.
-    expect(new Set(posted)).toEqual(new Set(sids));
+    expect(new Set(posts.map((post) => decodeJwtPayload(post.token).sid as string))).toEqual(new Set(sids));
   });
 });

@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeProtectedHeader } from 'jose';
 import { setNow, uniqueName, useRealTime } from '../../helpers';
-import { authorizePath, basic, Browser, codeOf, enrolled, opEnv, pkce, REDIRECT, registerClient, signIn, T0, tokenRequest, type Client } from './support';
+import { authorizePath, basic, Browser, type Client, enrolled, exchangeCode, interceptLogoutPosts, opEnv, pkce, registerClient, signIn, T0, tokenRequest } from './support';
 
 /**
  * /end-session's id_token_hint token confusion (verifyIdTokenHint in
@@ -38,27 +38,20 @@ describe('/end-session: only an ID token is a hint', () => {
     const user = await enrolled(workerEnv, T0, uniqueName('esh'));
     const browser = new Browser(workerEnv);
     const done = await signIn(browser, user, authorizePath(client.clientId, challenge), T0 + 30);
-    const first = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(done.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+    const first = await exchangeCode(workerEnv, client, verifier, done.location);
     setNow(T0 + 40);
     expect((await tokenRequest(workerEnv, { grant_type: 'refresh_token', refresh_token: first.json.refresh_token as string }, basic(client))).status).toBe(200);
-    const posted: string[] = [];
-    const realFetch = globalThis.fetch;
-    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-      const url = input instanceof Request ? input.url : String(input);
-      if (url !== BCL) return realFetch(input, init);
-      posted.push(new URLSearchParams(String(init?.body)).get('logout_token') ?? '');
-      return new Response(null, { status: 200 });
-    });
+    const posted = interceptLogoutPosts(BCL);
     setNow(T0 + 100);
     expect((await tokenRequest(workerEnv, { grant_type: 'refresh_token', refresh_token: first.json.refresh_token as string }, basic(client))).json.error).toBe('invalid_grant');
     vi.restoreAllMocks();
     expect(posted).toHaveLength(1);
-    expect(decodeProtectedHeader(posted[0]!).typ).toBe('logout+jwt');
+    expect(decodeProtectedHeader(posted[0]!.token).typ).toBe('logout+jwt');
     // The provider session is still live (SSO answers at once) ...
     setNow(T0 + 110);
     expect((await browser.get(authorizePath(client.clientId, challenge))).status).toBe(303);
     // ... and a link with the logout token as the hint must not end it without the person's confirmation.
-    const out = await browser.get(`/end-session?${new URLSearchParams({ id_token_hint: posted[0]! })}`);
+    const out = await browser.get(`/end-session?${new URLSearchParams({ id_token_hint: posted[0]!.token })}`);
     expect(out.status).toBe(200);
     expect(out.text).toContain('name="confirm"');
     expect(browser.jar.has('__Host-edge-mfa-op')).toBe(true);

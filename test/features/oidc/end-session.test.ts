@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { setNow, uniqueName, useRealTime } from '../../helpers';
-import { authorizePath, basic, Browser, codeOf, enrolled, opEnv, pkce, REDIRECT, registerClient, send, signIn, stepFields, T0, tokenRequest, type Client } from './support';
+import { authorizePath, basic, Browser, type Client, enrolled, exchangeCode, opEnv, pkce, registerClient, send, signIn, stepFields, T0, tokenRequest } from './support';
 
 /** API.md, "Logout and revocation": RP-Initiated Logout 1.0 at /end-session. */
 
@@ -29,7 +29,7 @@ async function signedIn(now = T0 + 30) {
   const user = await enrolled(workerEnv, T0, uniqueName('logout'));
   const browser = new Browser(workerEnv);
   const done = await signIn(browser, user, authorizePath(client.clientId, challenge), now);
-  const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(done.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+  const tokens = await exchangeCode(workerEnv, client, verifier, done.location);
   return { user, browser, idToken: tokens.json.id_token as string, refreshToken: tokens.json.refresh_token as string };
 }
 

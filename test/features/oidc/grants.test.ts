@@ -2,7 +2,7 @@ import { env } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PAGE_SCRIPT_PATH } from '../../../src/http/page-assets.generated';
 import { call, decodeJwtPayload, loginUser, setNow, staticAsset, uniqueName, useRealTime } from '../../helpers';
-import { authorizePath, basic, Browser, codeOf, enrolled, opEnv, pkce, REDIRECT, registerClient, send, signIn, stepFields, T0, tokenRequest, type Client } from './support';
+import { authorizePath, basic, Browser, type Client, enrolled, exchangeCode, opEnv, pkce, registerClient, send, signIn, stepFields, T0, tokenRequest } from './support';
 
 /** API.md, "Logout and revocation": GET /me/grants and DELETE /me/grants/:clientId. */
 
@@ -31,7 +31,7 @@ beforeAll(async () => {
 const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
 
 async function exchange(client: Client, location: string | null) {
-  const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+  const tokens = await exchangeCode(workerEnv, client, verifier, location);
   expect(tokens.status, tokens.text).toBe(200);
   return tokens.json as { access_token: string; refresh_token?: string };
 }

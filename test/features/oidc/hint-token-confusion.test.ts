@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { decodeProtectedHeader } from 'jose';
 import { setNow, uniqueName, useRealTime } from '../../helpers';
-import { Browser, enrolled, registerClient, send, T0, type Client, type Enrolled } from './support';
+import { Browser, type Client, enrolled, type Enrolled, interceptLogoutPosts, registerClient, send, T0 } from './support';
 import { authorization, callback, completeSignIn, exchange, expectAuthorizationError, expectTokenResponse, workerEnv } from './conformance-support';
 
 /**
@@ -43,17 +43,10 @@ async function signedIn(at: number) {
 
 /** The logout tokens POSTed to the client's back-channel URI while `action` runs. */
 async function logoutTokensOf(action: () => Promise<unknown>): Promise<string[]> {
-  const tokens: string[] = [];
-  const realFetch = globalThis.fetch;
-  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    if (url !== BCL) return realFetch(input, init);
-    tokens.push(new URLSearchParams(String(init?.body)).get('logout_token') ?? '');
-    return new Response(null, { status: 200 });
-  });
+  const posts = interceptLogoutPosts(BCL);
   await action();
   vi.restoreAllMocks();
-  return tokens;
+  return posts.map((post) => post.token);
 }
 
 describe('id_token_hint: only an ID token names anyone', () => {

@@ -2,7 +2,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { scheduled } from '../../../src/scheduled';
 import { decodeJwtPayload, setNow, uniqueName, useRealTime } from '../../helpers';
-import { admin, authorizePath, basic, Browser, codeOf, enrolled, opEnv, PASSWORD, pkce, REDIRECT, registerClient, send, signIn, T0, tokenRequest, type Client } from './support';
+import { admin, authorizePath, basic, Browser, type Client, enrolled, exchangeCode, interceptLogoutPosts, type LogoutPost, opEnv, PASSWORD, pkce, REDIRECT, registerClient, send, signIn, T0, tokenRequest } from './support';
 
 /** Second security review of the oidc-logout branch: back-channel logout and /end-session, read as an attacker would. */
 
@@ -11,7 +11,7 @@ const BCL = 'https://rp-review2.example/backchannel';
 let client: Client;
 let challenge: string;
 let verifier: string;
-let posts: { url: string; token: string }[];
+let posts: LogoutPost[];
 
 beforeAll(async () => {
   setNow(T0);
@@ -25,15 +25,8 @@ afterEach(() => {
   useRealTime();
 });
 
-function interceptPosts() {
-  posts = [];
-  const realFetch = globalThis.fetch;
-  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-    const url = input instanceof Request ? input.url : String(input);
-    if (!url.startsWith('https://rp-review2.example/')) return realFetch(input, init);
-    posts.push({ url, token: new URLSearchParams(String(init?.body)).get('logout_token') ?? '' });
-    return new Response(null, { status: 200 });
-  });
+function interceptPosts(answer?: (url: string) => number) {
+  posts = interceptLogoutPosts('https://rp-review2.example/', answer);
 }
 
 const postsFor = (userId: string) => posts.filter((p) => decodeJwtPayload(p.token).sub === userId);
@@ -46,7 +39,7 @@ async function hourlyCron(at: number) {
 }
 
 async function exchange(location: string | null) {
-  const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+  const tokens = await exchangeCode(workerEnv, client, verifier, location);
   expect(tokens.status, tokens.text).toBe(200);
   return { idToken: tokens.json.id_token as string, refreshToken: tokens.json.refresh_token as string };
 }
@@ -150,14 +143,7 @@ describe('back-channel delivery log: the operator is told the truth', () => {
     const user = await enrolled(workerEnv, T0, uniqueName('rv2-log'));
     const browser = new Browser(workerEnv);
     const { idToken } = await exchange((await signIn(browser, user, authorizePath(client.clientId, challenge), T0 + 30)).location);
-    posts = [];
-    const realFetch = globalThis.fetch;
-    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-      const url = input instanceof Request ? input.url : String(input);
-      if (!url.startsWith('https://rp-review2.example/')) return realFetch(input, init);
-      posts.push({ url, token: new URLSearchParams(String(init?.body)).get('logout_token') ?? '' });
-      return new Response(null, { status: 503 });
-    });
+    interceptPosts(() => 503);
     const logs = vi.spyOn(console, 'log');
     setNow(T0 + 40);
     await browser.get(`/end-session?${new URLSearchParams({ id_token_hint: idToken })}`);
@@ -186,7 +172,7 @@ describe('back-channel sweep: a dead client must not starve the others', () => {
     const owner = await enrolled(workerEnv, T0, uniqueName('rv2-dead'));
     const ownerBrowser = new Browser(workerEnv);
     const done = await signIn(ownerBrowser, owner, authorizePath(dead.clientId, challenge), T0 + 30);
-    const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(done.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(dead));
+    const tokens = await exchangeCode(workerEnv, dead, verifier, done.location);
     expect(tokens.status, tokens.text).toBe(200);
     const db = workerEnv.DB;
     const grant = (await db.prepare('SELECT * FROM oidc_grants WHERE user_id = ?').bind(owner.id).first()) as Record<string, unknown>;
@@ -206,14 +192,7 @@ describe('back-channel sweep: a dead client must not starve the others', () => {
     while (victim.id[0] !== owner.id[0]);
     const { idToken } = await exchange((await signIn(new Browser(workerEnv), victim, authorizePath(client.clientId, challenge), T0 + 30)).location);
     await db.prepare('UPDATE sessions SET revoked_at = ? WHERE id = ?').bind(T0 + 40, decodeJwtPayload(idToken).sid).run();
-    posts = [];
-    const realFetch = globalThis.fetch;
-    vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
-      const url = input instanceof Request ? input.url : String(input);
-      if (!url.startsWith('https://rp-review2.example/')) return realFetch(input, init);
-      posts.push({ url, token: new URLSearchParams(String(init?.body)).get('logout_token') ?? '' });
-      return new Response(null, { status: url.endsWith('/dead') ? 503 : 200 });
-    });
+    interceptPosts((url) => (url.endsWith('/dead') ? 503 : 200));
     await hourlyCron(T0 + 30 + 3600 + 1);
     const told = postsFor(victim.id);
     expect(told).toHaveLength(1);
@@ -277,7 +256,7 @@ describe('back-channel logout when the account is deleted: padding', () => {
     const user = await enrolled(workerEnv, T0, uniqueName('rv2-pad'));
     const decoyBrowser = new Browser(workerEnv);
     const decoyDone = await signIn(decoyBrowser, user, authorizePath(quiet.clientId, challenge), T0 + 30);
-    const decoyTokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(decoyDone.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(quiet));
+    const decoyTokens = await exchangeCode(workerEnv, quiet, verifier, decoyDone.location);
     expect(decoyTokens.status, decoyTokens.text).toBe(200);
     const db = workerEnv.DB;
     const grant = (await db.prepare('SELECT * FROM oidc_grants WHERE user_id = ?').bind(user.id).first()) as Record<string, unknown>;

@@ -1,26 +1,7 @@
 import { env } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwtPayload, setNow, totpAt, uniqueName, useRealTime } from '../../helpers';
-import {
-  authorizePath,
-  basic,
-  Browser,
-  codeOf,
-  enrolled,
-  ISSUER,
-  opEnv,
-  PASSWORD,
-  pkce,
-  REDIRECT,
-  registerClient,
-  send,
-  signIn,
-  stepFields,
-  T0,
-  tokenRequest,
-  type Client,
-  type Enrolled,
-} from './support';
+import { authorizePath, basic, Browser, type Client, codeOf, enrolled, type Enrolled, exchangeCode, ISSUER, opEnv, PASSWORD, pkce, REDIRECT, registerClient, send, signIn, stepFields, T0, tokenRequest } from './support';
 
 afterEach(useRealTime);
 
@@ -176,14 +157,14 @@ describe('consent', () => {
     const consent = await signIn(browser, user, authorizePath(thirdParty.clientId, challenge, { scope: 'openid offline_access' }), T0 + 30);
     expect(consent.text).toContain('Stay signed in');
     const allowed = await browser.post('/authorize/consent', { ...stepFields(consent.text), decision: 'allow' });
-    const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(allowed.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(thirdParty));
+    const tokens = await exchangeCode(workerEnv, thirdParty, verifier, allowed.location);
     expect(tokens.json.scope).toBe('openid offline_access');
     expect(typeof tokens.json.refresh_token).toBe('string');
     // The remembered grant counts: no page, and a refresh token again (prompt=consent is not needed).
     setNow(T0 + 40);
     const again = await browser.get(authorizePath(thirdParty.clientId, challenge, { scope: 'openid offline_access' }));
     expect(again.status).toBe(303);
-    const second = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(again.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(thirdParty));
+    const second = await exchangeCode(workerEnv, thirdParty, verifier, again.location);
     expect(typeof second.json.refresh_token).toBe('string');
   });
 
@@ -211,7 +192,7 @@ describe('the provider session', () => {
     setNow(T0 + 35);
     const sso = await browser.get(authorizePath(secondClient.clientId, challenge, { redirect_uri: 'https://two.example/cb' }));
     expect(sso.status).toBe(303);
-    const a = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(first.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(firstParty));
+    const a = await exchangeCode(workerEnv, firstParty, verifier, first.location);
     const b = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(sso.location), redirect_uri: 'https://two.example/cb', code_verifier: verifier }, basic(secondClient));
     const sidA = decodeJwtPayload(a.json.id_token as string).sid;
     expect(sidA).toBe(decodeJwtPayload(b.json.id_token as string).sid);

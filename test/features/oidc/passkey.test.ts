@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { decodeJwtPayload, setNow, staticAsset, useRealTime } from '../../helpers';
 import { PASSKEY_SCRIPT, SIGNIN_PASSKEY_SCRIPT } from '../../../src/features/oidc/pages/scripts.generated';
 import { handleOf, passkeyUser, RP_ID, ORIGIN } from '../passkeys/support';
-import { authorizePath, basic, Browser, codeOf, opEnv, PASSWORD, pkce, REDIRECT, registerClient, stepFields, T0, tokenRequest } from './support';
+import { authorizePath, Browser, exchangeCode, opEnv, PASSWORD, pkce, registerClient, stepFields, T0 } from './support';
 
 afterEach(useRealTime);
 
@@ -39,7 +39,7 @@ describe('a passkey as the second factor on the hosted pages', () => {
     const response = await user.authenticator.assert(again.challenge, { rpId: RP_ID, origin: ORIGIN, userHandle: handleOf(user.id) });
     const done = await browser.post('/authorize/passkey', { ...stepFields(refused.text), challengeId: again.challengeId, response: JSON.stringify(response) });
     expect(done.status, done.text.slice(0, 400)).toBe(303);
-    const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(done.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+    const tokens = await exchangeCode(workerEnv, client, verifier, done.location);
     expect(decodeJwtPayload(tokens.json.id_token as string)).toMatchObject({ amr: ['pwd', 'pop', 'hwk'], acr: 'phrh' });
   });
 });

@@ -11,14 +11,14 @@ import { passkeyUser, RP_ID } from '../passkeys/support';
 import { freshIp, passwordlessSignin } from '../passkeys/signin-support';
 import { passkeySignin, signinOffer } from './passwordless-support';
 import { SoftwareAuthenticator } from '../../webauthn/authenticator';
-import { authorizePath, basic, Browser, codeOf, ISSUER, opEnv, PASSWORD, pkce, REDIRECT, registerClient, stepFields, T0, tokenRequest, type Client } from './support';
+import { authorizePath, Browser, type Client, exchangeCode, ISSUER, opEnv, PASSWORD, pkce, registerClient, stepFields, T0 } from './support';
 
 afterEach(useRealTime);
 
 const workerEnv = opEnv();
 
 async function tokensOf(client: Client, verifier: string, location: string | null) {
-  const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+  const tokens = await exchangeCode(workerEnv, client, verifier, location);
   expect(tokens.status, tokens.text).toBe(200);
   return { id: decodeJwtPayload(tokens.json.id_token as string), access: decodeJwtPayload(tokens.json.access_token as string) };
 }

@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodeJwtPayload, setNow, uniqueName, useRealTime } from '../../helpers';
-import { authorizePath, basic, Browser, codeOf, enrolled, ISSUER, opEnv, pkce, REDIRECT, registerClient, signIn, stepFields, T0, tokenRequest, type Client } from './support';
+import { authorizePath, Browser, type Client, enrolled, exchangeCode, ISSUER, opEnv, pkce, registerClient, signIn, stepFields, T0 } from './support';
 
 /** API.md, "The authorization request": prompt (none, login, consent) and max_age with a live provider session. */
 
@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 
 async function idTokenOf(client: Client, location: string | null) {
-  const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+  const tokens = await exchangeCode(workerEnv, client, verifier, location);
   expect(tokens.status, tokens.text).toBe(200);
   return decodeJwtPayload(tokens.json.id_token as string);
 }

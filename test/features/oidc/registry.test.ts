@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { setNow, uniqueName, useRealTime } from '../../helpers';
-import { admin, authorizePath, basic, Browser, codeOf, enrolled, opEnv, pkce, REDIRECT, registerClient, send, signIn, T0, tokenRequest } from './support';
+import { admin, authorizePath, basic, Browser, enrolled, exchangeCode, opEnv, pkce, REDIRECT, registerClient, send, signIn, T0, tokenRequest } from './support';
 
 afterEach(useRealTime);
 
@@ -113,7 +113,7 @@ describe('the client registry (support API)', () => {
     const client = await registerClient(workerEnv, { firstParty: true });
     const { verifier, challenge } = await pkce();
     const answer = await signIn(new Browser(workerEnv), user, authorizePath(client.clientId, challenge), T0 + 30);
-    const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(answer.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+    const tokens = await exchangeCode(workerEnv, client, verifier, answer.location);
     expect((await send(workerEnv, '/userinfo', { headers: { Authorization: `Bearer ${tokens.json.access_token}` } })).status).toBe(200);
     expect((await admin(workerEnv, `/admin/clients/${client.clientId}`, { method: 'DELETE' })).status).toBe(204);
     expect((await send(workerEnv, '/userinfo', { headers: { Authorization: `Bearer ${tokens.json.access_token}` } })).status).toBe(401);

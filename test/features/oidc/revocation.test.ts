@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { setNow, uniqueName, useRealTime } from '../../helpers';
-import { admin, authorizePath, basic, Browser, codeOf, enrolled, opEnv, PASSWORD, pkce, REDIRECT, registerClient, send, signIn, T0, tokenRequest, type Enrolled } from './support';
+import { admin, authorizePath, basic, Browser, enrolled, type Enrolled, exchangeCode, opEnv, PASSWORD, pkce, registerClient, send, signIn, T0, tokenRequest } from './support';
 
 afterEach(useRealTime);
 
@@ -13,7 +13,7 @@ async function signedIn(user: Enrolled, at: number) {
   const browser = new Browser(workerEnv);
   const answer = await signIn(browser, user, authorizePath(client.clientId, challenge), at);
   setNow(at + 1);
-  const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(answer.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+  const tokens = await exchangeCode(workerEnv, client, verifier, answer.location);
   return { client, browser, challenge, tokens: tokens.json as { access_token: string; refresh_token: string } };
 }
 

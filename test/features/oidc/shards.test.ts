@@ -7,7 +7,7 @@ import { callOn, decodeJwtPayload, PASSWORD, setNow, useRealTime } from '../../h
 import { SoftwareAuthenticator } from '../../webauthn/authenticator';
 import { handleOf, ORIGIN, RP_ID } from '../passkeys/support';
 import { bindings, enrolledOn, nameOnShard } from '../../shards/support';
-import { authorizePath, basic, Browser, codeOf, opEnv, pkce, REDIRECT, registerClient, send, signIn, stepFields, T0, tokenRequest, type Client, type Enrolled } from './support';
+import { authorizePath, basic, Browser, type Client, codeOf, type Enrolled, exchangeCode, opEnv, pkce, REDIRECT, registerClient, send, signIn, stepFields, T0, tokenRequest } from './support';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -61,7 +61,7 @@ describe('the provider across four shards', () => {
     for (const user of users) {
       const { verifier, challenge } = await pkce();
       const answer = await signIn(new Browser(workerEnv), user, authorizePath(told.clientId, challenge), T0 + 120);
-      const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(answer.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(told));
+      const tokens = await exchangeCode(workerEnv, told, verifier, answer.location);
       const sid = decodeJwtPayload(tokens.json.id_token as string).sid as string;
       sids.set(user.id, sid);
       // Signed out by a request whose own delivery never ran: only the sweep can tell.
@@ -104,7 +104,7 @@ describe('the provider across four shards', () => {
       const assertion = await authenticator.assert(decodeBase64urlIgnorePadding(JSON.parse(json).challenge as string), { rpId: RP_ID, origin: ORIGIN, userHandle: handleOf(userId) });
       const answer = await browser.post('/authorize/passkey-signin', { ...stepFields(page.text), challengeId: /name="challengeId" value="([^"]+)"/.exec(form)![1]!, response: JSON.stringify(assertion) });
       expect(answer.status, `shard ${shard}: ${answer.text.slice(0, 300)}`).toBe(303);
-      const tokens = await tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(answer.location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+      const tokens = await exchangeCode(workerEnv, client, verifier, answer.location);
       expect(tokens.status, tokens.text).toBe(200);
       const claims = decodeJwtPayload(tokens.json.id_token as string);
       expect(claims).toMatchObject({ sub: userId, acr: 'phrh', amr: ['pop', 'mfa'] });

@@ -1,4 +1,5 @@
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import { vi } from 'vitest';
 import app from '../../../src/index';
 import { BASE, PASSWORD, setNow, totpAt, uniqueName } from '../../helpers';
 import { ADMIN_TOKEN, enrolledOn } from '../../shards/support';
@@ -156,6 +157,35 @@ export async function signIn(browser: Browser, user: Enrolled, path: string, now
   const afterPassword = await browser.post('/authorize/password', { ...stepFields(start.text), username: user.username, password: PASSWORD });
   if (afterPassword.status !== 200 || !afterPassword.text.includes('one-time-code')) throw new Error(`password step: ${afterPassword.status} ${afterPassword.text.slice(0, 1500)}`);
   return browser.post('/authorize/otp', { ...stepFields(afterPassword.text), code: await totpAt(user.secret, now) });
+}
+
+/** The code exchange of a sign-in that ended at `location` (a redirect carrying the code), as a confidential client with PKCE makes it. */
+export function exchangeCode(workerEnv: Env, client: Client, verifier: string, location: string | null) {
+  return tokenRequest(workerEnv, { grant_type: 'authorization_code', code: codeOf(location), redirect_uri: REDIRECT, code_verifier: verifier }, basic(client));
+}
+
+/** A logout token POSTed to a back-channel receiver, as the stand-in receiver saw it. */
+export interface LogoutPost {
+  url: string;
+  token: string;
+}
+
+/**
+ * Stands in for every back-channel receiver whose URL starts with `prefix` (any
+ * other fetch goes out as usual): records each POST's URL and logout token, in
+ * order, and answers with the status `answer(url)` gives (200 by default).
+ * Undone by vi.restoreAllMocks().
+ */
+export function interceptLogoutPosts(prefix: string, answer: (url: string) => number = () => 200): LogoutPost[] {
+  const posts: LogoutPost[] = [];
+  const realFetch = globalThis.fetch;
+  vi.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    if (!url.startsWith(prefix)) return realFetch(input, init);
+    posts.push({ url, token: new URLSearchParams(String(init?.body)).get('logout_token') ?? '' });
+    return new Response(null, { status: answer(url) });
+  });
+  return posts;
 }
 
 export function codeOf(location: string | null): string {
