@@ -1,11 +1,11 @@
 // Helpers for bench/run.mjs: wrangler processes, a loopback load generator,
 // TOTP codes for the seeded users, statistics.
 import { spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
 import { openSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { portAllocator } from '../scripts/free-port.mjs';
+import { totp } from '../scripts/totp.mjs';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 export const outDir = `${root}bench/out/`;
@@ -19,34 +19,7 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * `BENCH_PORTS=8961-8969`: take ports only from that range (a machine shared by several
  * people, each given their own); else any free port. Each call tries the next port.
  */
-const portRange = /^(\d+)-(\d+)$/.exec(process.env.BENCH_PORTS ?? '');
-let nextPort = portRange ? Number(portRange[1]) : 0;
-
-function listenOn(port) {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      const { port: bound } = server.address();
-      server.close(() => resolve(bound));
-    });
-  });
-}
-
-export async function freePort() {
-  if (!portRange) return listenOn(0);
-  const last = Number(portRange[2]);
-  for (let tries = 0; tries <= last - Number(portRange[1]); tries++) {
-    const port = nextPort;
-    nextPort = nextPort >= last ? Number(portRange[1]) : nextPort + 1;
-    try {
-      return await listenOn(port);
-    } catch {
-      // in use: the next one
-    }
-  }
-  throw new Error(`BENCH_PORTS ${process.env.BENCH_PORTS}: no free port`);
-}
+export const freePort = portAllocator('BENCH_PORTS');
 
 /** Runs wrangler to completion; resolves with its output, rejects on a non-zero exit. */
 export function runWrangler(args, { timeoutMs = 120_000 } = {}) {
@@ -237,29 +210,7 @@ export function median(values) {
   return percentile(values, 50);
 }
 
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-function base32Decode(text) {
-  let bits = 0;
-  let value = 0;
-  const out = [];
-  for (const char of text) {
-    value = (value << 5) | BASE32.indexOf(char);
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-
 /** What an authenticator app shows now for a base32 secret (RFC 6238, SHA-1, 6 digits, 30 s). */
 export function totpNow(secretBase32, nowMs = Date.now()) {
-  const message = Buffer.alloc(8);
-  message.writeBigUInt64BE(BigInt(Math.floor(nowMs / 1000 / 30)));
-  const mac = createHmac('sha1', base32Decode(secretBase32)).update(message).digest();
-  const offset = mac[mac.length - 1] & 0x0f;
-  const binary = ((mac[offset] & 0x7f) << 24) | (mac[offset + 1] << 16) | (mac[offset + 2] << 8) | mac[offset + 3];
-  return String(binary % 1_000_000).padStart(6, '0');
+  return totp(secretBase32, nowMs / 1000);
 }

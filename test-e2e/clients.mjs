@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { apacheApp, authjsApp, authlibApp, clientBlocks, CLIENTS_DOC, honoApp, PYTHON } from './clients/apps.mjs';
 import { Browser, formsOf, textOf } from './clients/browser.mjs';
 import { makePerson, newcomer, signInOnHostedPages } from './clients/person.mjs';
+import { waitForHealth } from './lib.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const wrangler = join(root, 'node_modules/wrangler/bin/wrangler.js');
@@ -49,19 +50,6 @@ function needs() {
   if (!existsSync(join(process.env.APACHE_MODULES ?? '/usr/lib/apache2/modules', 'mod_auth_openidc.so'))) missing.push('libapache2-mod-auth-openidc');
   if (spawnSync(PYTHON, ['-c', 'import authlib, requests'], { stdio: 'ignore' }).status !== 0) missing.push('python3-authlib python3-requests');
   if (missing.length) throw new Error(`missing: apt-get install -y ${missing.join(' ')} (or set APACHE, APACHE_MODULES, CLIENTS_PYTHON)`);
-}
-
-async function waitForHealth(child) {
-  for (const deadline = Date.now() + 120_000; Date.now() < deadline; ) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`${base}/health`)).status === 200) return;
-    } catch {
-      // Not listening yet.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-  throw new Error('wrangler dev did not answer /health in time');
 }
 
 /** The one-liner of docs/clients.md, `npm run client:create -- --name … --redirect-uri …`, against this server. */
@@ -137,7 +125,7 @@ async function main() {
       { cwd: root, env, stdio: ['ignore', logFd, logFd], detached: true },
     );
     console.log(`wrangler dev on ${base} (log: e2e-output/wrangler-clients.log)`);
-    await waitForHealth(server);
+    await waitForHealth(base, server);
     console.log(`ready in ${Math.round((Date.now() - started) / 1000)} s`);
 
     const port = (n) => PORT + n;

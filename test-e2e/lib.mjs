@@ -4,13 +4,13 @@
 // Each script calls `runE2e(name, options, journey)` once; it exits non-zero on any
 // failure and always stops what it started.
 import { spawn } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { portAllocator } from '../scripts/free-port.mjs';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 export const outDir = join(root, 'e2e-output');
@@ -38,53 +38,10 @@ export function check(name, ok, detail = '') {
 }
 
 /** `E2E_PORTS=9400-9499`: ports from that range only (a shared machine); else any free port. */
-const portRange = /^(\d+)-(\d+)$/.exec(process.env.E2E_PORTS ?? '');
-let nextPort = portRange ? Number(portRange[1]) : 0;
-function listenOn(port) {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      const { port: bound } = server.address();
-      server.close(() => resolve(bound));
-    });
-  });
-}
-export async function freePort() {
-  if (!portRange) return listenOn(0);
-  for (; nextPort <= Number(portRange[2]); ) {
-    try {
-      return await listenOn(nextPort++);
-    } catch {
-      // In use.
-    }
-  }
-  throw new Error(`E2E_PORTS ${process.env.E2E_PORTS}: no free port`);
-}
+export const freePort = portAllocator('E2E_PORTS');
 
-function base32Decode(text) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let value = 0;
-  const out = [];
-  for (const char of text.replace(/[\s=]/g, '').toUpperCase()) {
-    value = (value << 5) | alphabet.indexOf(char);
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
 /** RFC 6238 (SHA-1, 6 digits, 30 s) over an RFC 4648 base32 secret, as an authenticator app computes it. */
-export function totp(secret, unixSeconds) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
-  const mac = createHmac('sha1', base32Decode(secret)).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0x0f;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
+export { totp } from '../scripts/totp.mjs';
 
 /** The JSON API: POST when `json` is given (or `method` says so), with a bearer token when given. */
 export async function jsonApi(base, path, { token, json, method } = {}) {
@@ -96,7 +53,7 @@ export async function jsonApi(base, path, { token, json, method } = {}) {
   return { status: response.status, body: await response.json().catch(() => null) };
 }
 
-async function waitForHealth(base, child, timeoutMs = 120_000) {
+export async function waitForHealth(base, child, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
